@@ -1,0 +1,161 @@
+//! Agents: one compact record per person (or per `scale` people), and the states and
+//! metrics they are counted in.
+
+use crate::scenario::PlaceId;
+
+/// Where a person is in the corridor. Every agent is in exactly one state every day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum State {
+    /// At an entry, city or staging place, deciding each day whether to move on.
+    Waiting = 0,
+    /// On a route; arrives on day `until`.
+    Travelling,
+    /// Crossed between ports undetected under the extension; hiding until day `until`.
+    Evading,
+    /// Applied to the resettlement quota instead of travelling north; waits up to `until`.
+    Applied,
+    /// Holds a quota place; arrives in Canada on day `until`.
+    Approved,
+    /// Returned to the US, waiting at the crossing's `return_to` place; may try again.
+    Returned,
+    /// Claimed asylum after crossing between ports (terminal).
+    ClaimedIrregular,
+    /// Claimed asylum at a port of entry (terminal).
+    ClaimedPort,
+    /// Stayed undetected for the extension's window, then claimed inland (terminal).
+    Evaded,
+    /// Arrived in Canada through the quota (terminal).
+    Resettled,
+    /// Reached a destination in the US and stayed there (terminal).
+    Settled,
+    /// Gave up on the way north and stayed in the US where they were (terminal).
+    GaveUp,
+}
+
+impl State {
+    pub const ALL: [State; 12] = [
+        State::Waiting,
+        State::Travelling,
+        State::Evading,
+        State::Applied,
+        State::Approved,
+        State::Returned,
+        State::ClaimedIrregular,
+        State::ClaimedPort,
+        State::Evaded,
+        State::Resettled,
+        State::Settled,
+        State::GaveUp,
+    ];
+    pub const COUNT: usize = 12;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Waiting => "waiting",
+            State::Travelling => "travelling",
+            State::Evading => "evading",
+            State::Applied => "quota_applicant",
+            State::Approved => "quota_approved",
+            State::Returned => "returned_to_us",
+            State::ClaimedIrregular => "claimed_irregular",
+            State::ClaimedPort => "claimed_port",
+            State::Evaded => "claimed_inland_after_evading",
+            State::Resettled => "resettled",
+            State::Settled => "settled_in_us",
+            State::GaveUp => "gave_up",
+        }
+    }
+
+    /// Terminal states never change again.
+    pub fn is_terminal(self) -> bool {
+        self >= State::ClaimedIrregular
+    }
+}
+
+/// One agent: 12 bytes, no heap. Days are counted from the scenario's start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct Agent {
+    /// Day of entry into the US (the work-permit clock starts here).
+    pub entry: u16,
+    /// Day the agent arrived at its current place or state.
+    pub since: u16,
+    /// Day of the next scheduled event (arrival, end of the window, resettlement).
+    pub until: u16,
+    /// Current place, or the place being travelled to.
+    pub place: PlaceId,
+    pub state: State,
+    /// STCA exception flags, see [`crate::policy::flags`].
+    pub flags: u8,
+    pub nationality: u8,
+    /// Times returned to the US so far.
+    pub returns: u8,
+}
+
+/// The flows and stocks counted per place and day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Metric {
+    Arrivals = 0,
+    Departures,
+    Waiting,
+    Attempts,
+    Intercepted,
+    Claims,
+    Returned,
+    Evaded,
+    Resettled,
+    GaveUp,
+    Bused,
+    Applied,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 12] = [
+        Metric::Arrivals,
+        Metric::Departures,
+        Metric::Waiting,
+        Metric::Attempts,
+        Metric::Intercepted,
+        Metric::Claims,
+        Metric::Returned,
+        Metric::Evaded,
+        Metric::Resettled,
+        Metric::GaveUp,
+        Metric::Bused,
+        Metric::Applied,
+    ];
+    pub const COUNT: usize = 12;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Arrivals => "arrivals",
+            Metric::Departures => "departures",
+            Metric::Waiting => "waiting",
+            Metric::Attempts => "attempts",
+            Metric::Intercepted => "intercepted",
+            Metric::Claims => "claims",
+            Metric::Returned => "returned",
+            Metric::Evaded => "evaded",
+            Metric::Resettled => "resettled",
+            Metric::GaveUp => "gave_up",
+            Metric::Bused => "bused",
+            Metric::Applied => "quota_applications",
+        }
+    }
+
+    /// A stock (people present at the end of the day) rather than a flow.
+    pub fn is_stock(self) -> bool {
+        self == Metric::Waiting
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_agent_fits_in_32_bytes() {
+        assert!(std::mem::size_of::<super::Agent>() <= 32);
+        assert_eq!(std::mem::size_of::<super::Agent>(), 12);
+    }
+}

@@ -1,0 +1,268 @@
+//! What agents believe about each crossing, and the route choice that follows from it.
+//!
+//! Each crossing has two beliefs: the chance of success for a person with an STCA
+//! exception and for one without. They start at what the rules in force on the first day
+//! imply, and then learn from outcomes: the outcomes of day `t` are known from day
+//! `t + lag`, and a day with `n` outcomes moves a belief by `n / (n + inertia)` towards that
+//! day's success rate. Each day's perceived value adds rumour noise on the logit scale.
+//! This is what makes the response to a policy change gradual.
+
+use crate::policy::Rules;
+use crate::rng::{self, Purpose};
+use crate::scenario::{CrossingKind, PlaceKind, Scenario};
+
+/// Outcomes at one crossing for one type of person: `[successes, failures]`.
+pub type Tally = [u64; 2];
+
+/// Beliefs by crossing place id and type (0: no exception, 1: an exception).
+#[derive(Debug, Clone)]
+pub struct Beliefs {
+    pub belief: Vec<[f64; 2]>,
+    /// Outcomes by day, crossing and type, waiting for their lag to pass.
+    history: Vec<Vec<[Tally; 2]>>,
+    lag: usize,
+    inertia: f64,
+}
+
+/// The success a rule set implies at a crossing for a person with or without an exception.
+pub fn implied_success(
+    rules: &Rules,
+    kind: CrossingKind,
+    detection: f64,
+    daily: f64,
+    exception: bool,
+) -> f64 {
+    if exception {
+        return 1.0;
+    }
+    match kind {
+        CrossingKind::Port => f64::from(u8::from(!rules.stca_ports)),
+        CrossingKind::Irregular => match rules.extension {
+            Some((window, _)) => (1.0 - detection) * (1.0 - daily).powi(window as i32),
+            None if rules.direct_back => 1.0 - detection,
+            None => 1.0,
+        },
+    }
+}
+
+impl Beliefs {
+    pub fn new(sc: &Scenario, first_day: &Rules) -> Beliefs {
+        let belief = sc
+            .places
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match p.crossing {
+                Some(kind) => {
+                    let daily = first_day.extension.map_or(0.0, |(_, d)| d[i]);
+                    [false, true].map(|e| implied_success(first_day, kind, p.detection, daily, e))
+                }
+                None => [0.0; 2],
+            })
+            .collect();
+        Beliefs {
+            belief,
+            history: Vec::new(),
+            lag: sc.behaviour.belief_lag_days as usize,
+            inertia: sc.behaviour.belief_inertia,
+        }
+    }
+
+    /// Records day `t`'s outcomes and learns from the day whose lag has now passed.
+    pub fn observe(&mut self, day_outcomes: Vec<[Tally; 2]>) {
+        self.history.push(day_outcomes);
+        if self.history.len() > self.lag {
+            let idx = self.history.len() - 1 - self.lag;
+            let known = std::mem::take(&mut self.history[idx]);
+            for (b, tallies) in self.belief.iter_mut().zip(known) {
+                for k in 0..2 {
+                    let [s, f] = tallies[k];
+                    let n = (s + f) as f64;
+                    if n > 0.0 {
+                        let rate = s as f64 / n;
+                        b[k] += n / (n + self.inertia) * (rate - b[k]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Beliefs as perceived on day `t`, with the day's rumour noise.
+    pub fn perceived(&self, seed: u64, t: u32, noise_sd: f64) -> Vec<[f64; 2]> {
+        self.belief
+            .iter()
+            .enumerate()
+            .map(|(c, b)| {
+                if noise_sd == 0.0 {
+                    return *b;
+                }
+                let z = rng::normal(seed, c as u64, t, Purpose::BeliefNoise);
+                b.map(|p| {
+                    let p = p.clamp(1e-6, 1.0 - 1e-6);
+                    let l = (p / (1.0 - p)).ln() + noise_sd * z;
+                    1.0 / (1.0 + (-l).exp())
+                })
+            })
+            .collect()
+    }
+}
+
+/// For each place and type, the routes open today with cumulative choice probabilities.
+pub type ChoiceTable = Vec<[Vec<(f64, u32)>; 2]>;
+
+/// Multinomial (logit) route choice. A route's utility is its travel time, cost and risk,
+/// weighted, plus the value of where it leads: `success * perceived success` at a crossing,
+/// the destination's `value`, or the log-sum of the routes onward from a waiting place.
+pub fn choice_table(
+    sc: &Scenario,
+    out_routes: &[Vec<u32>],
+    perceived: &[[f64; 2]],
+    day: crate::date::Date,
+) -> ChoiceTable {
+    let b = &sc.behaviour;
+    let n = sc.places.len();
+    let open: Vec<bool> = sc.routes.iter().map(|r| r.open_on(day)).collect();
+    let base: Vec<f64> = sc
+        .routes
+        .iter()
+        .map(|r| -b.choice_time * r.travel.mean() - b.choice_cost * r.cost - b.choice_risk * r.risk)
+        .collect();
+    let mut table = Vec::with_capacity(n);
+    let mut value = vec![[f64::NEG_INFINITY; 2]; n];
+    for (i, p) in sc.places.iter().enumerate() {
+        match p.kind {
+            PlaceKind::Crossing => value[i] = perceived[i].map(|s| b.choice_success * s),
+            PlaceKind::Destination => value[i] = [p.value; 2],
+            _ => {}
+        }
+    }
+    // Values of waiting places by repeated log-sums; bounded by the number of places so
+    // that a cycle of routes cannot run away.
+    for _ in 0..n {
+        let mut next = value.clone();
+        for (i, p) in sc.places.iter().enumerate() {
+            if !matches!(
+                p.kind,
+                PlaceKind::Entry | PlaceKind::City | PlaceKind::Staging
+            ) {
+                continue;
+            }
+            for k in 0..2 {
+                let us: Vec<f64> = out_routes[i]
+                    .iter()
+                    .filter(|&&r| open[r as usize])
+                    .map(|&r| base[r as usize] + value[sc.routes[r as usize].to as usize][k])
+                    .collect();
+                next[i][k] = logsumexp(&us);
+            }
+        }
+        if next == value {
+            break;
+        }
+        value = next;
+    }
+    for i in 0..n {
+        let row = [0, 1].map(|k| {
+            let us: Vec<(f64, u32)> = out_routes[i]
+                .iter()
+                .filter(|&&r| open[r as usize])
+                .map(|&r| {
+                    (
+                        base[r as usize] + value[sc.routes[r as usize].to as usize][k],
+                        r,
+                    )
+                })
+                .filter(|(u, _)| u.is_finite())
+                .collect();
+            let m = us.iter().map(|u| u.0).fold(f64::NEG_INFINITY, f64::max);
+            let total: f64 = us.iter().map(|u| (u.0 - m).exp()).sum();
+            let mut cum = 0.0;
+            us.iter()
+                .map(|&(u, r)| {
+                    cum += (u - m).exp() / total;
+                    (cum, r)
+                })
+                .collect()
+        });
+        table.push(row);
+    }
+    table
+}
+
+fn logsumexp(us: &[f64]) -> f64 {
+    let m = us.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !m.is_finite() {
+        return m;
+    }
+    m + us.iter().map(|u| (u - m).exp()).sum::<f64>().ln()
+}
+
+/// Picks from a cumulative table with a uniform `u`.
+#[inline]
+pub fn pick(row: &[(f64, u32)], u: f64) -> Option<u32> {
+    row.iter()
+        .find(|(c, _)| u < *c)
+        .or(row.last())
+        .map(|(_, r)| *r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Rules;
+
+    #[test]
+    fn implied_success_follows_the_rules() {
+        let none = Rules::default();
+        assert_eq!(
+            implied_success(&none, CrossingKind::Port, 0.0, 0.0, false),
+            1.0
+        );
+        let ports = Rules {
+            stca_ports: true,
+            ..Rules::default()
+        };
+        assert_eq!(
+            implied_success(&ports, CrossingKind::Port, 0.0, 0.0, false),
+            0.0
+        );
+        assert_eq!(
+            implied_success(&ports, CrossingKind::Port, 0.0, 0.0, true),
+            1.0
+        );
+        assert_eq!(
+            implied_success(&ports, CrossingKind::Irregular, 0.9, 0.0, false),
+            1.0
+        );
+        let det = [0.1];
+        let ext = Rules {
+            extension: Some((14, &det)),
+            ..Rules::default()
+        };
+        let s = implied_success(&ext, CrossingKind::Irregular, 0.5, 0.1, false);
+        assert!((s - 0.5 * 0.9f64.powi(14)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn beliefs_learn_after_the_lag() {
+        let mut b = Beliefs {
+            belief: vec![[1.0, 1.0]],
+            history: vec![],
+            lag: 2,
+            inertia: 10.0,
+        };
+        b.observe(vec![[[0, 10], [0, 0]]]);
+        b.observe(vec![[[0, 0], [0, 0]]]);
+        assert_eq!(b.belief[0][0], 1.0, "not known before the lag has passed");
+        b.observe(vec![[[0, 0], [0, 0]]]);
+        assert!((b.belief[0][0] - 0.5).abs() < 1e-12, "{:?}", b.belief);
+        assert_eq!(b.belief[0][1], 1.0);
+    }
+
+    #[test]
+    fn pick_walks_the_cumulative_row() {
+        let row = [(0.25, 7), (1.0, 9)];
+        assert_eq!(pick(&row, 0.1), Some(7));
+        assert_eq!(pick(&row, 0.5), Some(9));
+        assert_eq!(pick(&[], 0.5), None);
+    }
+}

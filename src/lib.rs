@@ -1,0 +1,36 @@
+//! # northbound
+//!
+//! An agent-based simulator of asylum-seeker flows from the US southern border, through New
+//! York, to the Quebec crossings: Roxham Road and the official ports such as Lacolle.
+//!
+//! The pipeline has four main types. A [`Scenario`] is a validated scenario file: places,
+//! routes, inflows, behaviour and dated [`policy::Policy`] rules, with names resolved to
+//! ids. [`engine::run`] creates the agents and steps them day by day, in parallel and
+//! deterministically, into [`Results`]: tallies by day, place and metric. [`output`] turns
+//! those into flat CSV rows and writes a run folder atomically; [`plot`] draws figures
+//! from the rows.
+//!
+//! ```
+//! use northbound::{Scenario, engine::{run, RunOptions}};
+//! let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+//! let sc = Scenario::load(&path)?;
+//! let res = run(&sc, &RunOptions { threads: Some(2), seed: None }, &mut |_, _, _| {});
+//! assert!(res.agents > 0);
+//! # Ok::<(), northbound::Error>(())
+//! ```
+
+pub mod agent;
+pub mod beliefs;
+pub mod data;
+pub mod date;
+pub mod engine;
+mod error;
+pub mod output;
+pub mod plot;
+pub mod policy;
+pub mod rng;
+pub mod scenario;
+
+pub use engine::Results;
+pub use error::{Error, Result};
+pub use scenario::Scenario;

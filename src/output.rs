@@ -1,0 +1,339 @@
+//! Flat output rows and the run folder.
+//!
+//! Every table is long format (one number per row) so that it loads straight into pandas,
+//! R or polars. Values are people: agent counts times the scenario's scale. A run folder is
+//! written into a temporary sibling and renamed into place only when complete, so an
+//! interrupted or failed run never leaves a partial folder, and an existing folder is
+//! replaced only when asked to.
+
+use crate::agent::{Metric, State};
+use crate::date::{Date, Month};
+use crate::engine::Results;
+use crate::error::{Error, Result};
+use crate::scenario::{CrossingKind, PlaceKind, Scenario};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The metrics that mean something at a kind of place; only these get rows.
+pub fn metrics_for(kind: PlaceKind) -> &'static [Metric] {
+    use Metric::*;
+    match kind {
+        PlaceKind::Entry => &[Arrivals, Departures, Waiting, GaveUp, Bused, Applied],
+        PlaceKind::City | PlaceKind::Staging => &[Arrivals, Departures, Waiting, GaveUp],
+        PlaceKind::Crossing => &[Attempts, Intercepted, Claims, Returned, Evaded],
+        PlaceKind::Destination => &[Arrivals, Resettled],
+    }
+}
+
+/// One row of `daily.csv` (`period` a date) or `monthly.csv` (`period` a month).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub period: String,
+    pub place: String,
+    pub metric: &'static str,
+    pub value: f64,
+}
+
+/// One row of `places.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlaceRow<'a> {
+    pub place: &'a str,
+    pub kind: &'static str,
+    pub crossing: &'static str,
+    pub country: &'a str,
+    pub province: &'a str,
+}
+
+pub fn kind_name(k: PlaceKind) -> &'static str {
+    match k {
+        PlaceKind::Entry => "entry",
+        PlaceKind::City => "city",
+        PlaceKind::Staging => "staging",
+        PlaceKind::Crossing => "crossing",
+        PlaceKind::Destination => "destination",
+    }
+}
+
+pub fn crossing_name(c: Option<CrossingKind>) -> &'static str {
+    match c {
+        Some(CrossingKind::Irregular) => "irregular",
+        Some(CrossingKind::Port) => "port",
+        None => "",
+    }
+}
+
+pub fn place_rows(sc: &Scenario) -> Vec<PlaceRow<'_>> {
+    sc.places
+        .iter()
+        .map(|p| PlaceRow {
+            place: &p.name,
+            kind: kind_name(p.kind),
+            crossing: crossing_name(p.crossing),
+            country: &p.country,
+            province: &p.region,
+        })
+        .collect()
+}
+
+pub fn daily_rows(sc: &Scenario, res: &Results) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for d in 0..res.days {
+        let date = res.start.add_days(d as i32).to_string();
+        for (i, p) in sc.places.iter().enumerate() {
+            for &m in metrics_for(p.kind) {
+                rows.push(Row {
+                    period: date.clone(),
+                    place: p.name.clone(),
+                    metric: m.name(),
+                    value: res.count(d, i, m) as f64 * sc.scale,
+                });
+            }
+        }
+    }
+    rows
+}
+
+/// Flows summed by calendar month; the `waiting` stock is the month's last day.
+pub fn monthly_rows(sc: &Scenario, res: &Results) -> Vec<Row> {
+    let mut months: Vec<(Month, u32, u32)> = Vec::new();
+    for d in 0..res.days {
+        let m = res.start.add_days(d as i32).month();
+        match months.last_mut() {
+            Some((last, _, end)) if *last == m => *end = d,
+            _ => months.push((m, d, d)),
+        }
+    }
+    let mut rows = Vec::new();
+    for (m, first, last) in months {
+        for (i, p) in sc.places.iter().enumerate() {
+            for &metric in metrics_for(p.kind) {
+                let v = if metric.is_stock() {
+                    res.count(last, i, metric)
+                } else {
+                    (first..=last).map(|d| res.count(d, i, metric)).sum()
+                };
+                rows.push(Row {
+                    period: m.to_string(),
+                    place: p.name.clone(),
+                    metric: metric.name(),
+                    value: v as f64 * sc.scale,
+                });
+            }
+        }
+    }
+    rows
+}
+
+pub fn summary_rows(sc: &Scenario, res: &Results) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (i, p) in sc.places.iter().enumerate() {
+        for &m in metrics_for(p.kind) {
+            rows.push(Row {
+                period: String::new(),
+                place: p.name.clone(),
+                metric: m.name(),
+                value: res.total(i, m) as f64 * sc.scale,
+            });
+        }
+    }
+    rows
+}
+
+/// `states.csv`: people in each state at the end of each day, and people created so far.
+pub fn state_rows(sc: &Scenario, res: &Results) -> Vec<(String, &'static str, f64)> {
+    let mut rows = Vec::new();
+    for d in 0..res.days {
+        let date = res.start.add_days(d as i32).to_string();
+        for s in State::ALL {
+            rows.push((
+                date.clone(),
+                s.name(),
+                res.state_count(d, s) as f64 * sc.scale,
+            ));
+        }
+        rows.push((date, "created", res.created[d as usize] as f64 * sc.scale));
+    }
+    rows
+}
+
+/// What `manifest.json` records about a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub northbound_version: &'static str,
+    pub scenario: String,
+    pub scenario_name: String,
+    pub scenario_sha256: String,
+    pub seed: u64,
+    pub threads: usize,
+    pub start: String,
+    pub end: String,
+    pub scale: f64,
+    pub agents: u64,
+    pub agent_days: u64,
+    pub wall_seconds: f64,
+    pub agent_days_per_second: f64,
+    pub files: Vec<String>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Numbers as CSV text: integers without a decimal point, others as Rust prints them.
+pub fn fmt_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Writes rows with a header, period column named `period_name` (omitted when `None`).
+pub fn write_rows(path: &Path, period_name: Option<&str>, rows: &[Row]) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(|e| csv_err(path, e))?;
+    let mut header = Vec::new();
+    if let Some(p) = period_name {
+        header.push(p);
+    }
+    header.extend(["place", "metric", "value"]);
+    w.write_record(&header).map_err(|e| csv_err(path, e))?;
+    for r in rows {
+        let v = fmt_value(r.value);
+        let rec: Vec<&str> = match period_name {
+            Some(_) => vec![&r.period, &r.place, r.metric, &v],
+            None => vec![&r.place, r.metric, &v],
+        };
+        w.write_record(&rec).map_err(|e| csv_err(path, e))?;
+    }
+    w.flush().map_err(|e| Error::write(path, e))
+}
+
+fn csv_err(path: &Path, e: csv::Error) -> Error {
+    Error::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Writes every CSV of a run into `dir` (which exists and is empty).
+pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<Vec<Row>> {
+    let monthly = monthly_rows(sc, res);
+    write_rows(&dir.join("daily.csv"), Some("date"), &daily_rows(sc, res))?;
+    write_rows(&dir.join("monthly.csv"), Some("month"), &monthly)?;
+    write_rows(&dir.join("summary.csv"), None, &summary_rows(sc, res))?;
+    let p = dir.join("places.csv");
+    let mut w = csv::Writer::from_path(&p).map_err(|e| csv_err(&p, e))?;
+    for r in place_rows(sc) {
+        w.serialize(r).map_err(|e| csv_err(&p, e))?;
+    }
+    w.flush().map_err(|e| Error::write(&p, e))?;
+    let p = dir.join("states.csv");
+    let mut w = csv::Writer::from_path(&p).map_err(|e| csv_err(&p, e))?;
+    w.write_record(["date", "state", "value"])
+        .map_err(|e| csv_err(&p, e))?;
+    for (d, s, v) in state_rows(sc, res) {
+        w.write_record([d.as_str(), s, &fmt_value(v)])
+            .map_err(|e| csv_err(&p, e))?;
+    }
+    w.flush().map_err(|e| Error::write(&p, e))?;
+    Ok(monthly)
+}
+
+/// A run folder being written: a temporary sibling of the target, renamed into place by
+/// [`Staged::commit`], removed if dropped before that.
+pub struct Staged {
+    pub tmp: PathBuf,
+    target: PathBuf,
+    force: bool,
+    committed: bool,
+}
+
+/// Checks that `target` may be written (absent, or `force`) and creates the temporary
+/// folder. Call it before the work, so that a refusal costs nothing.
+pub fn stage(target: &Path, force: bool) -> Result<Staged> {
+    if target.exists() && !force {
+        return Err(Error::Output {
+            path: target.to_path_buf(),
+            message: "already exists; pass --force to replace it, or --out to write elsewhere"
+                .into(),
+        });
+    }
+    if target.exists() && !target.is_dir() {
+        return Err(Error::Output {
+            path: target.to_path_buf(),
+            message: "exists and is not a folder".into(),
+        });
+    }
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| Error::write(&parent, e))?;
+    let name = target
+        .file_name()
+        .map_or("run".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| Error::write(&tmp, e))?;
+    }
+    std::fs::create_dir(&tmp).map_err(|e| Error::write(&tmp, e))?;
+    Ok(Staged {
+        tmp,
+        target: target.to_path_buf(),
+        force,
+        committed: false,
+    })
+}
+
+impl Staged {
+    /// Moves the finished folder into place, replacing an old one only with `force`.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        if self.target.exists() {
+            if !self.force {
+                return Err(Error::Output {
+                    path: self.target.clone(),
+                    message: "appeared while the run was going; pass --force to replace it".into(),
+                });
+            }
+            let old = self.tmp.with_extension("old");
+            std::fs::rename(&self.target, &old).map_err(|e| Error::write(&self.target, e))?;
+            std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::write(&self.target, e))?;
+            std::fs::remove_dir_all(&old).map_err(|e| Error::write(&old, e))?;
+        } else {
+            std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::write(&self.target, e))?;
+        }
+        self.committed = true;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+/// Totals of a metric summed over places matching `keep`, by month, from monthly rows.
+pub fn monthly_series<'a>(
+    rows: &'a [Row],
+    metric: &str,
+    keep: impl Fn(&str) -> bool,
+) -> BTreeMap<&'a str, f64> {
+    let mut out = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.metric == metric && keep(&r.place)) {
+        *out.entry(r.period.as_str()).or_insert(0.0) += r.value;
+    }
+    out
+}
+
+/// The date a day index of a run stands for.
+pub fn day_date(res: &Results, d: u32) -> Date {
+    res.start.add_days(d as i32)
+}

@@ -1,0 +1,221 @@
+//! Figures drawn from output rows (never from engine internals), so any saved run can be
+//! re-plotted. Each figure is written as PNG and SVG. Text is rendered with a bundled font
+//! (DejaVu Sans), so no system font library is needed.
+
+use crate::date::Month;
+use crate::error::{Error, Result};
+use crate::output::Row;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::Once;
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+fn register_font() {
+    REGISTER.call_once(|| {
+        // The bundled file is a valid TrueType font; a failure would only lose text.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// One line of a figure: values by month.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(Month, f64)>,
+}
+
+/// A line chart of monthly values, with dated markers (policy changes).
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub title: String,
+    pub y_label: String,
+    pub series: Vec<Series>,
+    pub markers: Vec<(Month, String)>,
+}
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(0, 0, 0),
+];
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    fig: &Figure,
+) -> std::result::Result<(), String> {
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    root.fill(&WHITE).map_err(e)?;
+    let months: Vec<i32> = fig
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0.0))
+        .collect();
+    let (lo, hi) = match (months.iter().min(), months.iter().max()) {
+        (Some(a), Some(b)) => (*a, (*b).max(*a + 1)),
+        _ => (0, 1),
+    };
+    let ymax = fig
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0f64, f64::max)
+        .max(1.0)
+        * 1.08;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(&fig.title, ("sans-serif", 26))
+        .margin(18)
+        .x_label_area_size(48)
+        .y_label_area_size(78)
+        .build_cartesian_2d(lo..hi, 0.0..ymax)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_labels(((hi - lo) as usize / 3).clamp(2, 14))
+        .x_label_formatter(&|m| Month(*m).to_string())
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .y_desc(&fig.y_label)
+        .x_desc("month")
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 17))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(e)?;
+    for (m, label) in &fig.markers {
+        if m.0 < lo || m.0 > hi {
+            continue;
+        }
+        let grey = RGBColor(110, 110, 110);
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(m.0, 0.0), (m.0, ymax)],
+                grey.stroke_width(1),
+            )))
+            .map_err(e)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!(" {label}"),
+                (m.0, ymax * 0.97),
+                ("sans-serif", 14).into_font().color(&grey),
+            )))
+            .map_err(e)?;
+    }
+    for (i, s) in fig.series.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(
+                s.points.iter().map(|p| (p.0.0, p.1)),
+                color.stroke_width(2),
+            ))
+            .map_err(e)?
+            .label(s.name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .label_font(("sans-serif", 15))
+        .draw()
+        .map_err(e)?;
+    root.present().map_err(e)
+}
+
+/// Writes `stem.png` and `stem.svg` into `dir`.
+pub fn save(fig: &Figure, dir: &Path, stem: &str) -> Result<()> {
+    register_font();
+    let size = (1200, 700);
+    let png = dir.join(format!("{stem}.png"));
+    draw(BitMapBackend::new(&png, size).into_drawing_area(), fig).map_err(|m| Error::Output {
+        path: png.clone(),
+        message: m,
+    })?;
+    let svg = dir.join(format!("{stem}.svg"));
+    draw(SVGBackend::new(&svg, size).into_drawing_area(), fig).map_err(|m| Error::Output {
+        path: svg.clone(),
+        message: m,
+    })?;
+    Ok(())
+}
+
+/// Sums `metric` by month over the places `keep` accepts.
+fn series(rows: &[Row], name: &str, metric: &str, keep: impl Fn(&str) -> bool) -> Series {
+    let map = crate::output::monthly_series(rows, metric, keep);
+    Series {
+        name: name.to_string(),
+        points: map
+            .into_iter()
+            .filter_map(|(m, v)| Month::parse(m).map(|m| (m, v)))
+            .collect(),
+    }
+}
+
+/// The standard figures of a run, from its monthly rows and `places.csv` rows
+/// `(place, kind, crossing)`: attempts by crossing point, and outcomes by month.
+pub fn run_figures(
+    monthly: &[Row],
+    places: &[(String, String, String)],
+    markers: &[(Month, String)],
+) -> Vec<(String, Figure)> {
+    let crossings: Vec<&(String, String, String)> =
+        places.iter().filter(|p| p.1 == "crossing").collect();
+    let by_crossing = Figure {
+        title: "Crossing attempts by crossing point".into(),
+        y_label: "people per month".into(),
+        series: crossings
+            .iter()
+            .map(|(name, _, kind)| {
+                series(monthly, &format!("{name} ({kind})"), "attempts", |p| {
+                    p == name
+                })
+            })
+            .collect(),
+        markers: markers.to_vec(),
+    };
+    let is = |kind: &'static str| {
+        let names: Vec<String> = crossings
+            .iter()
+            .filter(|p| p.2 == kind)
+            .map(|p| p.0.clone())
+            .collect();
+        move |p: &str| names.iter().any(|n| n == p)
+    };
+    let outcomes = Figure {
+        title: "Outcomes at the border".into(),
+        y_label: "people per month".into(),
+        series: vec![
+            series(
+                monthly,
+                "claims after crossing between ports",
+                "claims",
+                is("irregular"),
+            ),
+            series(monthly, "claims at official ports", "claims", is("port")),
+            series(monthly, "returned to the US", "returned", |_| true),
+            series(
+                monthly,
+                "evaded for the window, claimed inland",
+                "evaded",
+                |_| true,
+            ),
+            series(monthly, "resettled through the quota", "resettled", |_| {
+                true
+            }),
+        ],
+        markers: markers.to_vec(),
+    };
+    vec![
+        ("crossings".into(), by_crossing),
+        ("outcomes".into(), outcomes),
+    ]
+}

@@ -1,0 +1,187 @@
+//! Scenarios: the TOML file a researcher writes, and the validated form the engine runs.
+//!
+//! [`Scenario::load`] reads a file into [`raw::RawScenario`] (types checked by serde, unknown
+//! keys refused), then [`validate`] checks the meaning (dates in the window and in order,
+//! probabilities in [0, 1], shares summing to 1, every name known, every place reachable)
+//! and resolves names to ids. Every problem is reported with its TOML path, all at once.
+
+pub mod raw;
+mod validate;
+
+use crate::date::{Date, Month};
+use crate::error::{Error, Result};
+use crate::policy::Policy;
+use std::path::{Path, PathBuf};
+
+pub use raw::{CrossingKind, PlaceKind};
+
+/// Index of a place in [`Scenario::places`].
+pub type PlaceId = u16;
+
+/// A validated scenario: names resolved, dates checked. Nothing downstream sees a string
+/// it has to look up or a value it has to check.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The file's bytes, for the manifest's hash.
+    pub source: Vec<u8>,
+    pub start: Date,
+    pub end: Date,
+    pub seed: u64,
+    pub scale: f64,
+    pub places: Vec<Place>,
+    pub routes: Vec<Route>,
+    pub nationalities: Vec<String>,
+    pub inflows: Vec<Inflow>,
+    pub behaviour: Behaviour,
+    pub policies: Vec<Policy>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub name: String,
+    pub kind: PlaceKind,
+    pub crossing: Option<CrossingKind>,
+    pub country: String,
+    pub region: String,
+    pub move_rate: f64,
+    pub shelter: bool,
+    pub detection: f64,
+    pub return_to: Option<PlaceId>,
+    pub value: f64,
+}
+
+/// A travel time in days.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Duration {
+    Fixed(f64),
+    Uniform(f64, f64),
+    LogNormal { median: f64, sigma: f64 },
+}
+
+impl Duration {
+    pub fn mean(&self) -> f64 {
+        match *self {
+            Duration::Fixed(d) => d,
+            Duration::Uniform(a, b) => (a + b) / 2.0,
+            Duration::LogNormal { median, sigma } => median * (sigma * sigma / 2.0).exp(),
+        }
+    }
+
+    /// Whole days, at least one, from a uniform `u` and a standard normal `z`.
+    pub fn draw(&self, u: f64, z: f64) -> u32 {
+        let d = match *self {
+            Duration::Fixed(d) => d,
+            Duration::Uniform(a, b) => a + (b - a) * u,
+            Duration::LogNormal { median, sigma } => median * (sigma * z).exp(),
+        };
+        d.round().clamp(1.0, 3650.0) as u32
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub from: PlaceId,
+    pub to: PlaceId,
+    pub travel: Duration,
+    pub cost: f64,
+    pub risk: f64,
+    /// Seats per day, in agents.
+    pub capacity: Option<u32>,
+    pub opens: Option<Date>,
+    pub closes: Option<Date>,
+}
+
+impl Route {
+    pub fn open_on(&self, day: Date) -> bool {
+        self.opens.is_none_or(|o| day >= o) && self.closes.is_none_or(|c| day <= c)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Inflow {
+    pub entry: PlaceId,
+    /// Expected agents entering per month, for every month of the window, in order.
+    pub monthly: Vec<(Month, f64)>,
+    /// `(nationality id, share)`, shares summing to 1.
+    pub nationalities: Vec<(u8, f64)>,
+    pub p_family_in_canada: f64,
+    pub p_unaccompanied_minor: f64,
+    pub p_canadian_document: f64,
+    pub p_public_interest: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Behaviour {
+    pub give_up_rate: f64,
+    pub wait_growth: f64,
+    pub wait_cap_days: u32,
+    pub work_permit_days: u32,
+    pub permit_move_factor: f64,
+    pub permit_give_up_factor: f64,
+    pub shelter_exit_factor: f64,
+    pub max_attempts: u8,
+    pub choice_time: f64,
+    pub choice_cost: f64,
+    pub choice_risk: f64,
+    pub choice_success: f64,
+    pub belief_lag_days: u32,
+    pub belief_inertia: f64,
+    pub belief_noise_sd: f64,
+}
+
+impl Scenario {
+    /// Reads, parses and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let source = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Scenario::from_bytes(path, source)
+    }
+
+    /// Parses and validates scenario text; `path` names it in errors and resolves the
+    /// inflow files.
+    pub fn from_bytes(path: &Path, source: Vec<u8>) -> Result<Scenario> {
+        let text = String::from_utf8(source.clone()).map_err(|e| Error::Parse {
+            path: path.to_path_buf(),
+            message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        })?;
+        let raw: raw::RawScenario = toml::from_str(&text).map_err(|e| Error::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        validate::validate(raw, path, source)
+    }
+
+    pub fn place_id(&self, name: &str) -> Option<PlaceId> {
+        self.places
+            .iter()
+            .position(|p| p.name == name)
+            .map(|i| i as PlaceId)
+    }
+
+    /// Number of days in the window.
+    pub fn days(&self) -> u32 {
+        (self.end.0 - self.start.0 + 1) as u32
+    }
+
+    /// The expected number of agents the inflows create.
+    pub fn expected_agents(&self) -> f64 {
+        self.inflows
+            .iter()
+            .flat_map(|i| i.monthly.iter())
+            .map(|(m, r)| r * f64::from(self.days_in(*m)) / f64::from(m.days()))
+            .sum()
+    }
+
+    /// Days of month `m` inside the window.
+    pub fn days_in(&self, m: Month) -> u32 {
+        let first = m.first_day().0.max(self.start.0);
+        let last = (m.first_day().0 + m.days() as i32 - 1).min(self.end.0);
+        (last - first + 1).max(0) as u32
+    }
+}

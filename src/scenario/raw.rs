@@ -1,0 +1,285 @@
+//! The scenario file as written: serde structs that mirror the TOML one to one.
+//!
+//! Every struct denies unknown fields, so a misspelt key is an error rather than a silent
+//! default. Nothing here is checked beyond its type: [`super::validate`] turns a
+//! [`RawScenario`] into a [`super::Scenario`] with names resolved to ids and dates checked.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::value::Datetime;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub scenario: RawMeta,
+    pub places: Vec<RawPlace>,
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
+    pub inflows: Vec<RawInflow>,
+    pub behaviour: RawBehaviour,
+    #[serde(default)]
+    pub policies: RawPolicies,
+}
+
+/// `[scenario]`: the window, the seed and the scale.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMeta {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub start: Datetime,
+    pub end: Datetime,
+    pub seed: u64,
+    /// People per agent. Inflows and quota sizes are divided by it; outputs multiplied.
+    #[serde(default = "one")]
+    pub scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlaceKind {
+    /// Where agents enter the US (a border sector, an airport).
+    Entry,
+    /// A city where agents wait (New York).
+    City,
+    /// A last stop before the border (Plattsburgh).
+    Staging,
+    /// A border crossing: `irregular` (Roxham Road) or `port` (Lacolle).
+    Crossing,
+    /// Where an agent ends (elsewhere in the US; Canada for the resettled).
+    Destination,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CrossingKind {
+    Irregular,
+    Port,
+}
+
+/// `[[places]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlace {
+    pub name: String,
+    pub kind: PlaceKind,
+    /// For crossings only.
+    pub crossing: Option<CrossingKind>,
+    pub country: String,
+    /// Province or state, e.g. `QC`, `NY`.
+    pub region: String,
+    /// Daily probability that a waiting agent decides to move on (entry, city, staging).
+    pub move_rate: Option<f64>,
+    /// Whether the shelter limit applies to agents waiting here.
+    #[serde(default)]
+    pub shelter: bool,
+    /// Crossings: probability that a crosser is intercepted on the day of crossing.
+    pub detection: Option<f64>,
+    /// Crossings: the place on the near side to which a returned claimant is sent.
+    pub return_to: Option<String>,
+    /// Destinations: utility of settling here, on the scale of the route utilities.
+    pub value: Option<f64>,
+}
+
+/// A travel time in days. `dist` is `fixed` (`days`), `uniform` (`min`, `max`) or
+/// `lognormal` (`median`, `sigma`). Draws are rounded to whole days, at least one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDuration {
+    pub dist: String,
+    pub days: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub median: Option<f64>,
+    pub sigma: Option<f64>,
+}
+
+/// `[[routes]]`: a directed link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub from: String,
+    pub to: String,
+    pub travel_days: RawDuration,
+    /// Money cost in US dollars.
+    #[serde(default)]
+    pub cost: f64,
+    /// Perceived physical risk, 0 (none) to 1 (deadly).
+    #[serde(default)]
+    pub risk: f64,
+    /// Seats per day. Absent: unlimited.
+    pub capacity: Option<u32>,
+    /// First and last day the route can be taken. Absent: always.
+    pub opens: Option<Datetime>,
+    pub closes: Option<Datetime>,
+}
+
+/// `[[inflows]]`: people entering the US at one entry place.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInflow {
+    pub entry: String,
+    /// Inline monthly rates, `{ "2022-01" = 1200.0, ... }`.
+    #[serde(default)]
+    pub monthly: BTreeMap<String, f64>,
+    /// Or a CSV file, relative to the scenario, with a `month` column and `column`.
+    pub file: Option<String>,
+    pub column: Option<String>,
+    /// Fraction of the file's (or inline) rate that enters this corridor.
+    #[serde(default = "one")]
+    pub share: f64,
+    /// Months of the window the rates do not give: `error` (default), `zero`, or `last`
+    /// (carry the nearest earlier month forward).
+    #[serde(default = "fill_error")]
+    pub fill: String,
+    /// Nationality shares, summing to 1.
+    pub nationalities: BTreeMap<String, f64>,
+    pub p_family_in_canada: f64,
+    pub p_unaccompanied_minor: f64,
+    pub p_canadian_document: f64,
+    #[serde(default)]
+    pub p_public_interest: f64,
+}
+
+fn fill_error() -> String {
+    "error".into()
+}
+
+/// `[behaviour]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBehaviour {
+    /// Daily probability of giving up and staying in the US, before any multiplier.
+    pub give_up_rate: f64,
+    /// The move hazard grows linearly with days waited: `1 + wait_growth * min(w, wait_cap_days) / 30`.
+    pub wait_growth: f64,
+    pub wait_cap_days: u32,
+    /// Days after US entry at which the work permit arrives (8 CFR 208.7: 150 + 30).
+    pub work_permit_days: u32,
+    /// Multipliers of the move and give-up hazards once the permit is held.
+    pub permit_move_factor: f64,
+    pub permit_give_up_factor: f64,
+    /// Multiplier of the move hazard past the shelter limit.
+    pub shelter_exit_factor: f64,
+    /// After this many returns an agent stays in the US.
+    pub max_attempts: u8,
+    pub choice: RawChoice,
+    pub beliefs: RawBeliefs,
+}
+
+/// `[behaviour.choice]`: weights of the multinomial route choice.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChoice {
+    /// Utility lost per day of expected travel.
+    pub time: f64,
+    /// Utility lost per US dollar.
+    pub cost: f64,
+    /// Utility lost per unit of risk.
+    pub risk: f64,
+    /// Utility of a sure success at a crossing.
+    pub success: f64,
+}
+
+/// `[behaviour.beliefs]`: how perceived success at each crossing is learned.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBeliefs {
+    /// Days before an outcome is known to those still deciding.
+    pub lag_days: u32,
+    /// Weight of the current belief, in outcomes: a day with n outcomes moves the belief by
+    /// n / (n + inertia) towards the day's success rate.
+    pub inertia: f64,
+    /// Standard deviation of the daily rumour noise on the logit of each belief.
+    pub noise_sd: f64,
+}
+
+/// `[policies.*]`: each table is optional; an absent policy is off.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicies {
+    pub stca_ports: Option<RawStcaPorts>,
+    pub stca_extension: Option<RawStcaExtension>,
+    pub resettlement_quota: Option<RawQuota>,
+    pub direct_back: Option<RawDirectBack>,
+    pub busing: Option<RawBusing>,
+    pub shelter_limit: Option<RawShelterLimit>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStcaPorts {
+    pub enabled: bool,
+    pub start: Datetime,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStcaExtension {
+    pub enabled: bool,
+    pub start: Datetime,
+    pub window_days: u32,
+    /// Daily probability that an evading crosser is found, per irregular crossing name.
+    pub daily_detection: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuota {
+    pub enabled: bool,
+    pub start: Datetime,
+    pub places_per_year: f64,
+    pub eligible_nationalities: Vec<String>,
+    pub family_required: bool,
+    pub processing_days: u32,
+    /// Share of eligible people, entering after the start, who apply instead of travelling.
+    pub apply_share: f64,
+    /// An applicant without a place after this many days travels north after all.
+    pub max_wait_days: u32,
+    /// The Canadian destination where the resettled are counted.
+    pub arrive_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDirectBack {
+    pub enabled: bool,
+    pub start: Datetime,
+    pub end: Datetime,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBusing {
+    pub enabled: bool,
+    pub start: Datetime,
+    pub end: Option<Datetime>,
+    /// Entry places the buses leave from.
+    pub from: Vec<String>,
+    pub to: String,
+    /// Share of agents entering at `from` who take a bus.
+    pub share: f64,
+    pub daily_capacity: u32,
+    pub travel_days: RawDuration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShelterLimit {
+    pub enabled: bool,
+    /// Steps of the limit in date order; each holds from its start to the next one's.
+    pub steps: Vec<RawShelterStep>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShelterStep {
+    pub start: Datetime,
+    pub max_stay_days: u32,
+}
