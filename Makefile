@@ -4,7 +4,7 @@
 ci: test fmt-check clippy
 
 test:
-	cargo test --all-targets
+	cargo test
 
 fmt-check:
 	cargo fmt --all -- --check
