@@ -160,9 +160,9 @@ pub fn choice_table(
         }
         value = next;
     }
-    for i in 0..n {
+    for routes in out_routes.iter().take(n) {
         let row = [0, 1].map(|k| {
-            let us: Vec<(f64, u32)> = out_routes[i]
+            let us: Vec<(f64, u32)> = routes
                 .iter()
                 .filter(|&&r| open[r as usize])
                 .map(|&r| {

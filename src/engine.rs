@@ -571,3 +571,144 @@ fn grant_quota(agents: &mut [Agent], day: &mut Tallies, v: &DayView, book: &mut 
         book.granted[year as usize] += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn minimal_with(edit: impl Fn(String) -> String) -> Scenario {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let text = edit(std::fs::read_to_string(&path).unwrap());
+        Scenario::from_bytes(&path, text.into_bytes()).unwrap()
+    }
+
+    fn run_quiet(sc: &Scenario, threads: usize) -> Results {
+        run(
+            sc,
+            &RunOptions {
+                threads: Some(threads),
+                seed: None,
+            },
+            &mut |_, _, _| {},
+        )
+    }
+
+    #[test]
+    fn every_agent_is_in_exactly_one_state_every_day() {
+        let sc = minimal_with(|s| s);
+        let res = run_quiet(&sc, 2);
+        for d in 0..res.days {
+            let total: u64 = State::ALL.iter().map(|&s| res.state_count(d, s)).sum();
+            assert_eq!(total, res.created[d as usize], "day {d}");
+        }
+        assert_eq!(*res.created.last().unwrap(), res.agents);
+        // And the waiting stocks add up to the agents waiting or returned.
+        for d in 0..res.days {
+            let stock: u64 = (0..res.places)
+                .map(|p| res.count(d, p, Metric::Waiting))
+                .sum();
+            assert_eq!(
+                stock,
+                res.state_count(d, State::Waiting) + res.state_count(d, State::Returned)
+            );
+        }
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        // Bigger than one chunk, so that several threads really share the work.
+        let sc = minimal_with(|s| s.replace("= 60,", "= 9000,").replace("= 60 }", "= 9000 }"));
+        let one = run_quiet(&sc, 1);
+        assert!(one.agents as usize > 2 * CHUNK, "{}", one.agents);
+        for threads in [2, 4] {
+            let other = run_quiet(&sc, threads);
+            assert_eq!(one.counts, other.counts, "{threads} threads");
+            assert_eq!(one.states, other.states, "{threads} threads");
+        }
+        let reseeded = run(
+            &sc,
+            &RunOptions {
+                threads: Some(2),
+                seed: Some(7),
+            },
+            &mut |_, _, _| {},
+        );
+        assert_ne!(
+            one.counts, reseeded.counts,
+            "another seed gives another run"
+        );
+    }
+
+    #[test]
+    fn quota_places_never_exceed_the_annual_size() {
+        // A tiny quota that everyone eligible wants: it must bind.
+        let sc = minimal_with(|s| {
+            s.replace("places_per_year = 15000", "places_per_year = 40")
+                .replace("apply_share = 0.3", "apply_share = 1.0")
+                .replace("p_family_in_canada = 0.2 ", "p_family_in_canada = 1.0 ")
+                .replace("end = 2023-06-30", "end = 2024-12-31")
+                .replace("processing_days = 120", "processing_days = 5")
+                .replace("\"2023-06\" = 60 }", "\"2023-06\" = 60 }\nfill = \"last\"")
+        });
+        let res = run_quiet(&sc, 2);
+        assert!(res.quota_granted.len() >= 2, "{:?}", res.quota_granted);
+        for (year, &g) in res.quota_granted.iter().enumerate() {
+            assert!(g <= 40, "year {year}: {g} places granted");
+        }
+        assert_eq!(
+            res.quota_granted[0], 40,
+            "the quota binds in its first year"
+        );
+        let resettled: u64 = (0..res.places)
+            .map(|p| res.total(p, Metric::Resettled))
+            .sum();
+        assert!(resettled <= res.quota_granted.iter().sum::<u64>());
+        assert!(resettled > 0);
+    }
+
+    #[test]
+    fn nobody_is_returned_from_an_irregular_crossing_before_the_extension() {
+        let sc = minimal_with(|s| s);
+        let res = run_quiet(&sc, 2);
+        let roxham = sc.place_id("Roxham Road").unwrap() as usize;
+        let start = (Date::parse("2023-03-25").unwrap().0 - sc.start.0) as u32;
+        let before: u64 = (0..start)
+            .map(|d| res.count(d, roxham, Metric::Returned))
+            .sum();
+        let after: u64 = (start..res.days)
+            .map(|d| res.count(d, roxham, Metric::Returned))
+            .sum();
+        assert_eq!(before, 0);
+        assert!(after > 0, "the extension returns intercepted crossers");
+        let off = minimal_with(|s| {
+            s.replacen(
+                "enabled = true\nstart = 2023-03-25",
+                "enabled = false\nstart = 2023-03-25",
+                1,
+            )
+        });
+        let res = run_quiet(&off, 2);
+        assert_eq!(
+            res.total(roxham, Metric::Returned),
+            0,
+            "switched off, it returns nobody"
+        );
+    }
+
+    #[test]
+    fn evaders_undetected_for_the_window_claim_inland() {
+        // With no daily detection and no interception, everyone who crosses after the start
+        // evades and none is returned.
+        let sc = minimal_with(|s| {
+            s.replace("detection = 0.99 ", "detection = 0.0 ").replace(
+                "daily_detection = { \"Roxham Road\" = 0.2 }",
+                "daily_detection = { \"Roxham Road\" = 0.0 }",
+            )
+        });
+        let res = run_quiet(&sc, 2);
+        let roxham = sc.place_id("Roxham Road").unwrap() as usize;
+        assert_eq!(res.total(roxham, Metric::Returned), 0);
+        assert!(res.total(roxham, Metric::Evaded) > 0);
+    }
+}

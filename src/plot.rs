@@ -88,7 +88,7 @@ fn draw<DB: DrawingBackend>(
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(e)?;
-    for (m, label) in &fig.markers {
+    for (i, (m, label)) in fig.markers.iter().enumerate() {
         if m.0 < lo || m.0 > hi {
             continue;
         }
@@ -102,7 +102,7 @@ fn draw<DB: DrawingBackend>(
         chart
             .draw_series(std::iter::once(Text::new(
                 format!(" {label}"),
-                (m.0, ymax * 0.97),
+                (m.0, ymax * (0.98 - 0.045 * (i % 3) as f64)),
                 ("sans-serif", 14).into_font().color(&grey),
             )))
             .map_err(e)?;
@@ -122,7 +122,7 @@ fn draw<DB: DrawingBackend>(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(200, 200, 200))
         .label_font(("sans-serif", 15))

@@ -388,11 +388,14 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
         let f = |k: &str| format!("inflows[{i}].{k}");
         let entry = lookup(&mut c, f("entry"), &inf.entry);
         if let Some(e) = entry
-            && places[e as usize].kind != PlaceKind::Entry
+            && !matches!(
+                places[e as usize].kind,
+                PlaceKind::Entry | PlaceKind::City | PlaceKind::Staging
+            )
         {
             c.err(
                 f("entry"),
-                format!("\"{}\" is not an entry place", inf.entry),
+                format!("\"{}\" is not an entry, city or staging place", inf.entry),
             );
         }
         let share = c.non_negative(f("share"), inf.share);
@@ -696,7 +699,11 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
 
     // The network: every place reachable from an entry, every waiting place with a way on.
     if c.problems.is_empty() {
-        check_network(&mut c, &places, &routes, &policies);
+        let mut inflow_at = vec![false; places.len()];
+        for inf in &inflows {
+            inflow_at[inf.entry as usize] = true;
+        }
+        check_network(&mut c, &places, &routes, &policies, &inflow_at);
     }
 
     if !c.problems.is_empty() {
@@ -723,7 +730,13 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
     })
 }
 
-fn check_network(c: &mut Checker, places: &[Place], routes: &[Route], policies: &[Policy]) {
+fn check_network(
+    c: &mut Checker,
+    places: &[Place],
+    routes: &[Route],
+    policies: &[Policy],
+    inflow_at: &[bool],
+) {
     let n = places.len();
     let mut next: Vec<Vec<usize>> = vec![Vec::new(); n];
     for r in routes {
@@ -755,7 +768,7 @@ fn check_network(c: &mut Checker, places: &[Place], routes: &[Route], policies: 
     }
     let mut seen = vec![false; n];
     let mut stack: Vec<usize> = (0..n)
-        .filter(|&i| places[i].kind == PlaceKind::Entry)
+        .filter(|&i| places[i].kind == PlaceKind::Entry || inflow_at[i])
         .collect();
     for &i in &stack {
         seen[i] = true;
