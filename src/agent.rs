@@ -73,10 +73,12 @@ impl State {
     }
 }
 
-/// One agent: 12 bytes, no heap. Days are counted from the scenario's start.
+/// One agent: 16 bytes, no heap. Days are counted from the scenario's start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct Agent {
+    /// Stable id: the agent's rank in order of entry. Keys its random streams.
+    pub id: u32,
     /// Day of entry into the US (the work-permit clock starts here).
     pub entry: u16,
     /// Day the agent arrived at its current place or state.
@@ -156,6 +158,6 @@ mod tests {
     #[test]
     fn an_agent_fits_in_32_bytes() {
         assert!(std::mem::size_of::<super::Agent>() <= 32);
-        assert_eq!(std::mem::size_of::<super::Agent>(), 12);
+        assert_eq!(std::mem::size_of::<super::Agent>(), 16);
     }
 }

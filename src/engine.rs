@@ -12,6 +12,13 @@
 //!    order they applied (ties by lottery), up to the places released that day.
 //! 3. **Apply and count**: granted agents depart, tallies are summed (integers, so the sum
 //!    does not depend on order), and beliefs learn from the day's outcomes.
+//!
+//! Agents live in two vectors: those not yet entered (sorted by day of entry) and the
+//! active ones, in id order. Agents in a terminal state (claimed, resettled, settled, gave
+//! up) never change again, so by default they are dropped from the active vector at the end
+//! of each day and only counted. Nothing an agent does depends on its position, so the
+//! results are identical to the plain loop over every agent ([`RunOptions::plain`]); a test
+//! proves it.
 
 use crate::agent::{Agent, Metric, State};
 use crate::beliefs::{self, Beliefs, ChoiceTable, Tally};
@@ -38,6 +45,9 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// Overrides the scenario's seed.
     pub seed: Option<u64>,
+    /// Step every agent every day, terminal ones included (the reference loop that the
+    /// default, which drops terminal agents, must match exactly).
+    pub plain: bool,
 }
 
 /// What a run produces: tallies by day, place and metric, and agents by day and state.
@@ -128,6 +138,7 @@ pub fn create_agents(sc: &Scenario, seed: u64) -> Vec<Agent> {
                     }
                 }
                 out.push(Agent {
+                    id: 0,
                     entry: day,
                     since: day,
                     until: u16::MAX,
@@ -143,6 +154,10 @@ pub fn create_agents(sc: &Scenario, seed: u64) -> Vec<Agent> {
         .collect();
     // Stable: agents of one day keep their (inflow, month, draw) order.
     agents.par_sort_by_key(|a| a.entry);
+    agents
+        .par_iter_mut()
+        .enumerate()
+        .for_each(|(i, a)| a.id = i as u32);
     agents
 }
 
@@ -213,12 +228,12 @@ fn travel_days(d: &Duration, seed: u64, id: u32, t: u32) -> u16 {
     d.draw(u, z).min(u32::from(u16::MAX)) as u16
 }
 
-fn depart(a: &mut Agent, id: u32, to: u16, travel: &Duration, v: &DayView, acc: &mut Tallies) {
+fn depart(a: &mut Agent, to: u16, travel: &Duration, v: &DayView, acc: &mut Tallies) {
     acc.add(a.place, Metric::Departures);
     a.state = State::Travelling;
     a.place = to;
     a.since = v.t as u16;
-    a.until = (v.t as u16).saturating_add(travel_days(travel, v.seed, id, v.t));
+    a.until = (v.t as u16).saturating_add(travel_days(travel, v.seed, a.id, v.t));
 }
 
 /// Sends a claimant back to the US side, or ends their journey after too many returns.
@@ -238,7 +253,8 @@ fn send_back(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
     }
 }
 
-fn arrive(a: &mut Agent, id: u32, v: &DayView, acc: &mut Tallies) {
+fn arrive(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
+    let id = a.id;
     let p = &v.sc.places[a.place as usize];
     acc.add(a.place, Metric::Arrivals);
     a.since = v.t as u16;
@@ -278,7 +294,8 @@ fn arrive(a: &mut Agent, id: u32, v: &DayView, acc: &mut Tallies) {
     }
 }
 
-fn evade(a: &mut Agent, id: u32, v: &DayView, acc: &mut Tallies) {
+fn evade(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
+    let id = a.id;
     let daily = v.rules.extension.map_or(0.0, |(_, d)| d[a.place as usize]);
     let found = rng::uniform(v.seed, u64::from(id), v.t, Purpose::Evade) < daily;
     match policy::while_evading(a.flags, found) {
@@ -298,7 +315,8 @@ fn evade(a: &mut Agent, id: u32, v: &DayView, acc: &mut Tallies) {
 }
 
 /// The first day in the US: apply to the quota, ask for a bus seat, or just arrive.
-fn enter(a: &mut Agent, id: u32, v: &DayView, acc: &mut Tallies) {
+fn enter(a: &mut Agent, pos: u32, v: &DayView, acc: &mut Tallies) {
+    let id = a.id;
     if let Some(q) = v.rules.quota
         && q.eligible(a.nationality, a.flags)
         && rng::uniform(v.seed, u64::from(id), v.t, Purpose::QuotaApply) < q.apply_share
@@ -314,12 +332,13 @@ fn enter(a: &mut Agent, id: u32, v: &DayView, acc: &mut Tallies) {
         && b.from[a.place as usize]
         && rng::uniform(v.seed, u64::from(id), v.t, Purpose::Bus) < b.share
     {
-        acc.requests.push((id, BUS));
+        acc.requests.push((pos, BUS));
     }
 }
 
 /// A day at a waiting place: give up, stay, or choose a route.
-fn decide(a: &mut Agent, id: u32, v: &DayView, acc: &mut Tallies) {
+fn decide(a: &mut Agent, pos: u32, v: &DayView, acc: &mut Tallies) {
+    let id = a.id;
     let b = &v.sc.behaviour;
     let p = &v.sc.places[a.place as usize];
     let waited = v.t - u32::from(a.since);
@@ -347,22 +366,22 @@ fn decide(a: &mut Agent, id: u32, v: &DayView, acc: &mut Tallies) {
         if let Some(r) = beliefs::pick(&v.table[a.place as usize][k], ur) {
             let route = &v.sc.routes[r as usize];
             if route.capacity.is_some() {
-                acc.requests.push((id, r));
+                acc.requests.push((pos, r));
             } else {
-                depart(a, id, route.to, &route.travel, v, acc);
+                depart(a, route.to, &route.travel, v, acc);
             }
         }
     }
 }
 
 #[inline]
-fn step(a: &mut Agent, id: u32, v: &DayView, acc: &mut Tallies) {
+fn step(a: &mut Agent, pos: u32, v: &DayView, acc: &mut Tallies) {
     let t = v.t;
     match a.state {
         s if s.is_terminal() => {}
-        State::Travelling if u32::from(a.until) <= t => arrive(a, id, v, acc),
+        State::Travelling if u32::from(a.until) <= t => arrive(a, v, acc),
         State::Travelling => {}
-        State::Evading if t > u32::from(a.since) => evade(a, id, v, acc),
+        State::Evading if t > u32::from(a.since) => evade(a, v, acc),
         State::Evading => {}
         State::Applied if u32::from(a.until) <= t => {
             // No place in time: travels north after all, entering the US today.
@@ -384,9 +403,9 @@ fn step(a: &mut Agent, id: u32, v: &DayView, acc: &mut Tallies) {
         }
         State::Approved => {}
         State::Waiting if u32::from(a.entry) == t && a.since == a.entry && a.returns == 0 => {
-            enter(a, id, v, acc)
+            enter(a, pos, v, acc)
         }
-        State::Waiting | State::Returned => decide(a, id, v, acc),
+        State::Waiting | State::Returned => decide(a, pos, v, acc),
         _ => {}
     }
     acc.states[a.state as usize] += 1;
@@ -395,7 +414,7 @@ fn step(a: &mut Agent, id: u32, v: &DayView, acc: &mut Tallies) {
     }
 }
 
-/// The quota's queue and this policy year's count.
+/// The quota's queue (agent ids in order of application) and this policy year's count.
 #[derive(Default)]
 struct QuotaBook {
     queue: VecDeque<u32>,
@@ -427,7 +446,7 @@ fn run_in_pool(
     let seed = opts.seed.unwrap_or(sc.seed);
     let days = sc.days();
     let np = sc.places.len();
-    let mut agents = create_agents(sc, seed);
+    let pending = create_agents(sc, seed);
     let mut out_routes: Vec<Vec<u32>> = vec![Vec::new(); np];
     for (i, r) in sc.routes.iter().enumerate() {
         out_routes[r.from as usize].push(i as u32);
@@ -441,16 +460,22 @@ fn run_in_pool(
         threads,
         counts: vec![0; days as usize * np * Metric::COUNT],
         states: vec![0; days as usize * State::COUNT],
-        agents: agents.len() as u64,
+        agents: pending.len() as u64,
         created: vec![0; days as usize],
         agent_days: 0,
         quota_granted: Vec::new(),
     };
     let mut book = QuotaBook::default();
+    // Agents in id order; those dropped for being terminal are only counted.
+    let mut active: Vec<Agent> = Vec::new();
+    let mut entered = 0usize;
+    let mut dropped = [0u64; State::COUNT];
 
     for t in 0..days {
         let date = sc.start.add_days(t as i32);
-        let active = agents.partition_point(|a| u32::from(a.entry) <= t);
+        let arriving = pending[entered..].partition_point(|a| u32::from(a.entry) <= t);
+        active.extend_from_slice(&pending[entered..entered + arriving]);
+        entered += arriving;
         let perceived = beliefs.perceived(seed, t, sc.behaviour.belief_noise_sd);
         let view = DayView {
             sc,
@@ -461,7 +486,7 @@ fn run_in_pool(
         };
 
         // 1. Decide, in parallel, chunk by chunk.
-        let parts: Vec<Tallies> = agents[..active]
+        let parts: Vec<Tallies> = active
             .par_chunks_mut(CHUNK)
             .enumerate()
             .map(|(c, chunk)| {
@@ -478,28 +503,43 @@ fn run_in_pool(
         }
 
         // 2. Grant shared capacities in a fixed order.
-        grant_seats(&mut agents, &mut day, &view);
-        grant_quota(&mut agents, &mut day, &view, &mut book);
+        grant_seats(&mut active, &mut day, &view);
+        grant_quota(&mut active, &mut day, &view, &mut book);
 
-        // 3. Count and learn.
+        // 3. Count, learn, and drop the agents whose journey has ended.
+        for (s, d) in day.states.iter_mut().zip(dropped) {
+            *s += d;
+        }
         let base = t as usize * np * Metric::COUNT;
         res.counts[base..base + np * Metric::COUNT].copy_from_slice(&day.counts);
         res.states[t as usize * State::COUNT..][..State::COUNT].copy_from_slice(&day.states);
-        res.created[t as usize] = active as u64;
-        res.agent_days += active as u64;
+        res.created[t as usize] = entered as u64;
+        res.agent_days += entered as u64;
         beliefs.observe(day.outcomes);
-        progress(t + 1, days, active as u64);
+        if !opts.plain {
+            active.retain(|a| {
+                let end = a.state.is_terminal();
+                if end {
+                    dropped[a.state as usize] += 1;
+                }
+                !end
+            });
+        }
+        progress(t + 1, days, entered as u64);
     }
     res.quota_granted = book.granted;
     res
 }
 
-fn grant_seats(agents: &mut [Agent], day: &mut Tallies, v: &DayView) {
+fn grant_seats(active: &mut [Agent], day: &mut Tallies, v: &DayView) {
     if day.requests.is_empty() {
         return;
     }
     let mut reqs = std::mem::take(&mut day.requests);
-    reqs.sort_unstable_by_key(|&(id, r)| {
+    // By resource, then a lottery keyed by the agent's id: the same order whatever the
+    // agents' positions.
+    reqs.sort_unstable_by_key(|&(pos, r)| {
+        let id = active[pos as usize].id;
         (
             r,
             rng::key(v.seed, u64::from(id), v.t, Purpose::Lottery),
@@ -524,22 +564,22 @@ fn grant_seats(agents: &mut [Agent], day: &mut Tallies, v: &DayView) {
                 route.travel,
             )
         };
-        for &(id, _) in reqs[i..end].iter().take(cap) {
-            let a = &mut agents[id as usize];
+        for &(pos, _) in reqs[i..end].iter().take(cap) {
+            let a = &mut active[pos as usize];
             let from = a.place;
             day.counts[from as usize * Metric::COUNT + Metric::Waiting as usize] -= 1;
             day.states[a.state as usize] -= 1;
             if r == BUS {
                 day.add(from, Metric::Bused);
             }
-            depart(a, id, to, &travel, v, day);
+            depart(a, to, &travel, v, day);
             day.states[State::Travelling as usize] += 1;
         }
         i = end;
     }
 }
 
-fn grant_quota(agents: &mut [Agent], day: &mut Tallies, v: &DayView, book: &mut QuotaBook) {
+fn grant_quota(active: &mut [Agent], day: &mut Tallies, v: &DayView, book: &mut QuotaBook) {
     let mut applicants = std::mem::take(&mut day.applicants);
     applicants
         .sort_unstable_by_key(|&id| (rng::key(v.seed, u64::from(id), v.t, Purpose::Lottery), id));
@@ -559,7 +599,11 @@ fn grant_quota(agents: &mut [Agent], day: &mut Tallies, v: &DayView, book: &mut 
         let Some(id) = book.queue.pop_front() else {
             break;
         };
-        let a = &mut agents[id as usize];
+        // Active agents are in id order.
+        let Ok(pos) = active.binary_search_by_key(&id, |a| a.id) else {
+            continue;
+        };
+        let a = &mut active[pos];
         if a.state != State::Applied {
             continue;
         }
@@ -588,7 +632,7 @@ mod tests {
             sc,
             &RunOptions {
                 threads: Some(threads),
-                seed: None,
+                ..RunOptions::default()
             },
             &mut |_, _, _| {},
         )
@@ -631,6 +675,7 @@ mod tests {
             &RunOptions {
                 threads: Some(2),
                 seed: Some(7),
+                plain: false,
             },
             &mut |_, _, _| {},
         );
@@ -638,6 +683,26 @@ mod tests {
             one.counts, reseeded.counts,
             "another seed gives another run"
         );
+    }
+
+    #[test]
+    fn dropping_terminal_agents_changes_nothing() {
+        let sc = minimal_with(|s| s.replace("= 60,", "= 9000,").replace("= 60 }", "= 9000 }"));
+        let fast = run_quiet(&sc, 2);
+        let plain = run(
+            &sc,
+            &RunOptions {
+                threads: Some(2),
+                plain: true,
+                ..RunOptions::default()
+            },
+            &mut |_, _, _| {},
+        );
+        assert!(fast.state_count(fast.days - 1, State::Settled) > 1000);
+        assert_eq!(fast.counts, plain.counts);
+        assert_eq!(fast.states, plain.states);
+        assert_eq!(fast.quota_granted, plain.quota_granted);
+        assert_eq!(fast.agent_days, plain.agent_days);
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! use northbound::{Scenario, engine::{run, RunOptions}};
 //! let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
 //! let sc = Scenario::load(&path)?;
-//! let res = run(&sc, &RunOptions { threads: Some(2), seed: None }, &mut |_, _, _| {});
+//! let res = run(&sc, &RunOptions { threads: Some(2), ..Default::default() }, &mut |_, _, _| {});
 //! assert!(res.agents > 0);
 //! # Ok::<(), northbound::Error>(())
 //! ```

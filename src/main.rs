@@ -98,6 +98,7 @@ fn run(a: RunArgs) -> Result<(), northbound::Error> {
     let opts = RunOptions {
         threads: a.threads.map(usize::from),
         seed: a.seed,
+        plain: false,
     };
 
     let bar = if !a.quiet && std::io::stderr().is_terminal() {
