@@ -10,7 +10,8 @@ use northbound::output::{self, Manifest};
 use northbound::policy::Rule;
 use northbound::scenario::{CrossingKind, PlaceKind};
 use northbound::{Scenario, plot};
-use std::io::IsTerminal;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -176,7 +177,9 @@ fn run(a: RunArgs) -> Result<(), northbound::Error> {
     let dir = staged.commit()?;
 
     if !a.quiet {
-        println!(
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
             "{}: {} agents, {} days, {:.2} s ({:.2e} agent-days/s, {} threads)",
             sc.name, res.agents, res.days, wall, manifest.agent_days_per_second, res.threads
         );
@@ -187,7 +190,8 @@ fn run(a: RunArgs) -> Result<(), northbound::Error> {
             .filter(|(_, p)| p.kind == PlaceKind::Crossing)
         {
             let v = |m| res.total(i, m) as f64 * sc.scale;
-            println!(
+            let _ = writeln!(
+                out,
                 "  {:<32} attempts {:>9}  claims {:>9}  returned {:>8}  evaded {:>7}",
                 p.name,
                 v(Metric::Attempts),
@@ -196,7 +200,8 @@ fn run(a: RunArgs) -> Result<(), northbound::Error> {
                 v(Metric::Evaded)
             );
         }
-        println!("wrote {}", dir.display());
+        let _ = writeln!(out, "wrote {}", dir.display());
+        print_out(&out);
     }
     Ok(())
 }
@@ -226,11 +231,13 @@ fn markers(sc: &Scenario) -> Vec<(Month, String)> {
 
 fn check(path: &Path) -> Result<(), northbound::Error> {
     let sc = Scenario::load(path)?;
-    println!("{} ({}): valid", sc.name, path.display());
+    let mut out = String::new();
+    let _ = writeln!(out, "{} ({}): valid", sc.name, path.display());
     if !sc.description.is_empty() {
-        println!("  {}", sc.description.trim());
+        let _ = writeln!(out, "  {}", sc.description.trim());
     }
-    println!(
+    let _ = writeln!(
+        out,
         "window   {} to {} ({} days), seed {}, {} people per agent",
         sc.start,
         sc.end,
@@ -238,7 +245,7 @@ fn check(path: &Path) -> Result<(), northbound::Error> {
         sc.seed,
         sc.scale
     );
-    println!("places   {}", sc.places.len());
+    let _ = writeln!(out, "places   {}", sc.places.len());
     for p in &sc.places {
         let kind = match (p.kind, p.crossing) {
             (PlaceKind::Crossing, Some(CrossingKind::Irregular)) => {
@@ -247,14 +254,19 @@ fn check(path: &Path) -> Result<(), northbound::Error> {
             (PlaceKind::Crossing, Some(CrossingKind::Port)) => "crossing (port)".to_string(),
             (k, _) => output::kind_name(k).to_string(),
         };
-        println!("  {:<34} {:<22} {} {}", p.name, kind, p.country, p.region);
+        let _ = writeln!(
+            out,
+            "  {:<34} {:<22} {} {}",
+            p.name, kind, p.country, p.region
+        );
     }
-    println!("routes   {}", sc.routes.len());
+    let _ = writeln!(out, "routes   {}", sc.routes.len());
     for r in &sc.routes {
         let cap = r
             .capacity
             .map_or(String::new(), |c| format!(", {c} seats/day"));
-        println!(
+        let _ = writeln!(
+            out,
             "  {} -> {}  ({:.1} days, ${:.0}, risk {:.2}{cap})",
             sc.places[r.from as usize].name,
             sc.places[r.to as usize].name,
@@ -263,27 +275,35 @@ fn check(path: &Path) -> Result<(), northbound::Error> {
             r.risk
         );
     }
-    println!("policies {}", sc.policies.len());
+    let _ = writeln!(out, "policies {}", sc.policies.len());
     for p in &sc.policies {
         let (s, e) = p.rule.dates();
         let dates = match e {
             Some(e) => format!("{s} to {e}"),
             None => format!("from {s}"),
         };
-        println!(
+        let _ = writeln!(
+            out,
             "  {:<20} {:<4} {}",
             p.rule.name(),
             if p.enabled { "on" } else { "off" },
             dates
         );
     }
-    println!(
+    let _ = writeln!(
+        out,
         "agents   about {:.0} expected ({} inflows, {} nationalities)",
         sc.expected_agents(),
         sc.inflows.len(),
         sc.nationalities.len()
     );
+    print_out(&out);
     Ok(())
+}
+
+/// Prints to stdout; a closed pipe (`northbound check ... | head`) is not an error.
+fn print_out(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 #[cfg(test)]
