@@ -25,9 +25,11 @@ pub struct Beliefs {
 }
 
 /// The success a rule set implies at a crossing for a person with or without an exception.
+/// `stca` says whether the STCA applies at a port (not at airports).
 pub fn implied_success(
     rules: &Rules,
     kind: CrossingKind,
+    stca: bool,
     detection: f64,
     daily: f64,
     exception: bool,
@@ -36,7 +38,7 @@ pub fn implied_success(
         return 1.0;
     }
     match kind {
-        CrossingKind::Port => f64::from(u8::from(!rules.stca_ports)),
+        CrossingKind::Port => f64::from(u8::from(!(stca && rules.stca_ports))),
         CrossingKind::Irregular => match rules.extension {
             Some((window, _)) => (1.0 - detection) * (1.0 - daily).powi(window as i32),
             None if rules.direct_back => 1.0 - detection,
@@ -54,7 +56,12 @@ impl Beliefs {
             .map(|(i, p)| match p.crossing {
                 Some(kind) => {
                     let daily = first_day.extension.map_or(0.0, |(_, d)| d[i]);
-                    [false, true].map(|e| implied_success(first_day, kind, p.detection, daily, e))
+                    let implied =
+                        |e| implied_success(first_day, kind, p.stca, p.detection, daily, e);
+                    [
+                        sc.behaviour.belief_initial[i].unwrap_or_else(|| implied(false)),
+                        implied(true),
+                    ]
                 }
                 None => [0.0; 2],
             })
@@ -106,8 +113,18 @@ impl Beliefs {
     }
 }
 
-/// For each place and type, the routes open today with cumulative choice probabilities.
-pub type ChoiceTable = Vec<[Vec<(f64, u32)>; 2]>;
+/// The choice types: bit 0, an STCA exception; bit 1, a visa to fly to Canada.
+pub const CHOICE_TYPES: usize = 4;
+
+/// The route-choice type of a person with these flags.
+#[inline]
+pub fn choice_type(f: u8) -> usize {
+    usize::from(crate::policy::has_exception(f))
+        | (usize::from(f & crate::policy::flags::VISA != 0) << 1)
+}
+
+/// For each place and choice type, the routes open today with cumulative probabilities.
+pub type ChoiceTable = Vec<[Vec<(f64, u32)>; CHOICE_TYPES]>;
 
 /// Multinomial (logit) route choice. A route's utility is its travel time, cost and risk,
 /// weighted, plus the value of where it leads: `success * perceived success` at a crossing,
@@ -127,11 +144,18 @@ pub fn choice_table(
         .map(|r| -b.choice_time * r.travel.mean() - b.choice_cost * r.cost - b.choice_risk * r.risk)
         .collect();
     let mut table = Vec::with_capacity(n);
-    let mut value = vec![[f64::NEG_INFINITY; 2]; n];
+    // Route r is open today to type k.
+    let usable = |r: u32, k: usize| {
+        let route = &sc.routes[r as usize];
+        open[r as usize] && (!route.requires_visa || k & 2 != 0)
+    };
+    let mut value = vec![[f64::NEG_INFINITY; CHOICE_TYPES]; n];
     for (i, p) in sc.places.iter().enumerate() {
         match p.kind {
-            PlaceKind::Crossing => value[i] = perceived[i].map(|s| b.choice_success * s),
-            PlaceKind::Destination => value[i] = [p.value; 2],
+            PlaceKind::Crossing => {
+                value[i] = std::array::from_fn(|k| b.choice_success * perceived[i][k & 1])
+            }
+            PlaceKind::Destination => value[i] = [p.value; CHOICE_TYPES],
             _ => {}
         }
     }
@@ -146,10 +170,10 @@ pub fn choice_table(
             ) {
                 continue;
             }
-            for k in 0..2 {
+            for k in 0..CHOICE_TYPES {
                 let us: Vec<f64> = out_routes[i]
                     .iter()
-                    .filter(|&&r| open[r as usize])
+                    .filter(|&&r| usable(r, k))
                     .map(|&r| base[r as usize] + value[sc.routes[r as usize].to as usize][k])
                     .collect();
                 next[i][k] = logsumexp(&us);
@@ -161,10 +185,10 @@ pub fn choice_table(
         value = next;
     }
     for routes in out_routes.iter().take(n) {
-        let row = [0, 1].map(|k| {
+        let row = std::array::from_fn(|k| {
             let us: Vec<(f64, u32)> = routes
                 .iter()
-                .filter(|&&r| open[r as usize])
+                .filter(|&&r| usable(r, k))
                 .map(|&r| {
                     (
                         base[r as usize] + value[sc.routes[r as usize].to as usize][k],
@@ -214,7 +238,7 @@ mod tests {
     fn implied_success_follows_the_rules() {
         let none = Rules::default();
         assert_eq!(
-            implied_success(&none, CrossingKind::Port, 0.0, 0.0, false),
+            implied_success(&none, CrossingKind::Port, true, 0.0, 0.0, false),
             1.0
         );
         let ports = Rules {
@@ -222,15 +246,20 @@ mod tests {
             ..Rules::default()
         };
         assert_eq!(
-            implied_success(&ports, CrossingKind::Port, 0.0, 0.0, false),
+            implied_success(&ports, CrossingKind::Port, false, 0.0, 0.0, false),
+            1.0,
+            "the STCA does not cover airports"
+        );
+        assert_eq!(
+            implied_success(&ports, CrossingKind::Port, true, 0.0, 0.0, false),
             0.0
         );
         assert_eq!(
-            implied_success(&ports, CrossingKind::Port, 0.0, 0.0, true),
+            implied_success(&ports, CrossingKind::Port, true, 0.0, 0.0, true),
             1.0
         );
         assert_eq!(
-            implied_success(&ports, CrossingKind::Irregular, 0.9, 0.0, false),
+            implied_success(&ports, CrossingKind::Irregular, false, 0.9, 0.0, false),
             1.0
         );
         let det = [0.1];
@@ -238,7 +267,7 @@ mod tests {
             extension: Some((14, &det)),
             ..Rules::default()
         };
-        let s = implied_success(&ext, CrossingKind::Irregular, 0.5, 0.1, false);
+        let s = implied_success(&ext, CrossingKind::Irregular, false, 0.5, 0.1, false);
         assert!((s - 0.5 * 0.9f64.powi(14)).abs() < 1e-12);
     }
 

@@ -132,6 +132,7 @@ pub fn create_agents(sc: &Scenario, seed: u64) -> Vec<Agent> {
                     (inf.p_unaccompanied_minor, flags::UNACCOMPANIED_MINOR),
                     (inf.p_canadian_document, flags::CANADIAN_DOCUMENT),
                     (inf.p_public_interest, flags::PUBLIC_INTEREST),
+                    (inf.p_visa, flags::VISA),
                 ] {
                     if r.random::<f64>() < p {
                         f |= bit;
@@ -168,6 +169,8 @@ struct DayView<'a> {
     t: u32,
     rules: Rules<'a>,
     table: ChoiceTable,
+    /// Where the resettled arrive, while the quota is in force.
+    arrive_at: Option<u16>,
 }
 
 /// One chunk's tallies for the day.
@@ -263,7 +266,7 @@ fn arrive(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
         (PlaceKind::Crossing, Some(kind)) => {
             acc.add(a.place, Metric::Attempts);
             let outcome = match kind {
-                CrossingKind::Port => policy::at_port(&v.rules, a.flags),
+                CrossingKind::Port => policy::at_port(&v.rules, a.flags, p.stca),
                 CrossingKind::Irregular => {
                     let intercepted =
                         rng::uniform(v.seed, u64::from(id), v.t, Purpose::Detect) < p.detection;
@@ -361,7 +364,7 @@ fn decide(a: &mut Agent, pos: u32, v: &DayView, acc: &mut Tallies) {
         acc.add(a.place, Metric::GaveUp);
         a.state = State::GaveUp;
     } else if u < give_up + mv {
-        let k = usize::from(policy::has_exception(a.flags));
+        let k = beliefs::choice_type(a.flags);
         let ur = rng::uniform(v.seed, u64::from(id), v.t, Purpose::Route);
         if let Some(r) = beliefs::pick(&v.table[a.place as usize][k], ur) {
             let route = &v.sc.routes[r as usize];
@@ -392,11 +395,7 @@ fn step(a: &mut Agent, pos: u32, v: &DayView, acc: &mut Tallies) {
         }
         State::Applied => {}
         State::Approved if u32::from(a.until) <= t => {
-            let q = v.sc.policies.iter().find_map(|p| match &p.rule {
-                policy::Rule::ResettlementQuota(q) => Some(q.arrive_at),
-                _ => None,
-            });
-            a.place = q.unwrap_or(a.place);
+            a.place = v.arrive_at.unwrap_or(a.place);
             a.state = State::Resettled;
             acc.add(a.place, Metric::Arrivals);
             acc.add(a.place, Metric::Resettled);
@@ -423,7 +422,8 @@ struct QuotaBook {
     granted: Vec<u64>,
 }
 
-/// Runs a scenario. `progress` is called after each day with (day, days, agents so far).
+/// Runs a scenario in its own thread pool. `progress` is called after each day with
+/// (day, days, agents so far).
 pub fn run(
     sc: &Scenario,
     opts: &RunOptions,
@@ -433,60 +433,128 @@ pub fn run(
         .num_threads(opts.threads.unwrap_or(0))
         .build()
         .expect("a rayon pool with default settings builds");
-    let threads = pool.current_num_threads();
-    pool.install(|| run_in_pool(sc, opts, threads, progress))
+    pool.install(|| {
+        let mut sim = Simulation::new(sc, opts);
+        while !sim.done() {
+            sim.step();
+            progress(sim.day(), sc.days(), sim.entered() as u64);
+        }
+        sim.finish()
+    })
 }
 
-fn run_in_pool(
-    sc: &Scenario,
-    opts: &RunOptions,
-    threads: usize,
-    progress: &mut (dyn FnMut(u32, u32, u64) + Send),
-) -> Results {
-    let seed = opts.seed.unwrap_or(sc.seed);
-    let days = sc.days();
-    let np = sc.places.len();
-    let pending = create_agents(sc, seed);
-    let mut out_routes: Vec<Vec<u32>> = vec![Vec::new(); np];
-    for (i, r) in sc.routes.iter().enumerate() {
-        out_routes[r.from as usize].push(i as u32);
+/// Runs a scenario in the current rayon context (for ensembles that run many at once).
+pub fn simulate(sc: &Scenario, opts: &RunOptions) -> Results {
+    let mut sim = Simulation::new(sc, opts);
+    while !sim.done() {
+        sim.step();
     }
-    let mut beliefs = Beliefs::new(sc, &Rules::on(&sc.policies, sc.start));
-    let mut res = Results {
-        start: sc.start,
-        days,
-        places: np,
-        seed,
-        threads,
-        counts: vec![0; days as usize * np * Metric::COUNT],
-        states: vec![0; days as usize * State::COUNT],
-        agents: pending.len() as u64,
-        created: vec![0; days as usize],
-        agent_days: 0,
-        quota_granted: Vec::new(),
-    };
-    let mut book = QuotaBook::default();
-    // Agents in id order; those dropped for being terminal are only counted.
-    let mut active: Vec<Agent> = Vec::new();
-    let mut entered = 0usize;
-    let mut dropped = [0u64; State::COUNT];
+    sim.finish()
+}
 
-    for t in 0..days {
-        let date = sc.start.add_days(t as i32);
-        let arriving = pending[entered..].partition_point(|a| u32::from(a.entry) <= t);
-        active.extend_from_slice(&pending[entered..entered + arriving]);
-        entered += arriving;
-        let perceived = beliefs.perceived(seed, t, sc.behaviour.belief_noise_sd);
-        let view = DayView {
+/// A run in progress, one [`Simulation::step`] per day.
+pub struct Simulation<'a> {
+    sc: &'a Scenario,
+    seed: u64,
+    plain: bool,
+    t: u32,
+    out_routes: Vec<Vec<u32>>,
+    pending: Vec<Agent>,
+    entered: usize,
+    /// Agents in id order; those dropped for being terminal are only counted.
+    active: Vec<Agent>,
+    dropped: [u64; State::COUNT],
+    beliefs: Beliefs,
+    book: QuotaBook,
+    res: Results,
+}
+
+impl<'a> Simulation<'a> {
+    /// Creates the agents; nothing has happened yet.
+    pub fn new(sc: &'a Scenario, opts: &RunOptions) -> Simulation<'a> {
+        let seed = opts.seed.unwrap_or(sc.seed);
+        let days = sc.days();
+        let np = sc.places.len();
+        let pending = create_agents(sc, seed);
+        let mut out_routes: Vec<Vec<u32>> = vec![Vec::new(); np];
+        for (i, r) in sc.routes.iter().enumerate() {
+            out_routes[r.from as usize].push(i as u32);
+        }
+        let res = Results {
+            start: sc.start,
+            days,
+            places: np,
+            seed,
+            threads: rayon::current_num_threads(),
+            counts: vec![0; days as usize * np * Metric::COUNT],
+            states: vec![0; days as usize * State::COUNT],
+            agents: pending.len() as u64,
+            created: vec![0; days as usize],
+            agent_days: 0,
+            quota_granted: Vec::new(),
+        };
+        Simulation {
             sc,
             seed,
+            plain: opts.plain,
+            t: 0,
+            out_routes,
+            pending,
+            entered: 0,
+            active: Vec::new(),
+            dropped: [0; State::COUNT],
+            beliefs: Beliefs::new(sc, &Rules::on(&sc.policies, sc.start)),
+            book: QuotaBook::default(),
+            res,
+        }
+    }
+
+    /// Days simulated so far.
+    pub fn day(&self) -> u32 {
+        self.t
+    }
+
+    pub fn done(&self) -> bool {
+        self.t >= self.res.days
+    }
+
+    /// Agents entered so far.
+    pub fn entered(&self) -> usize {
+        self.entered
+    }
+
+    /// Agents stepped each day now (entered and not yet in a terminal state).
+    pub fn active(&self) -> usize {
+        self.active.len()
+    }
+
+    /// Simulates one day. Does nothing once the window is over.
+    pub fn step(&mut self) {
+        if self.done() {
+            return;
+        }
+        let (sc, t, np) = (self.sc, self.t, self.sc.places.len());
+        let date = sc.start.add_days(t as i32);
+        let arriving = self.pending[self.entered..].partition_point(|a| u32::from(a.entry) <= t);
+        self.active
+            .extend_from_slice(&self.pending[self.entered..self.entered + arriving]);
+        self.entered += arriving;
+        let perceived = self
+            .beliefs
+            .perceived(self.seed, t, sc.behaviour.belief_noise_sd);
+        let rules = Rules::on(&sc.policies, date);
+        let view = DayView {
+            sc,
+            seed: self.seed,
             t,
-            rules: Rules::on(&sc.policies, date),
-            table: beliefs::choice_table(sc, &out_routes, &perceived, date),
+            rules,
+            table: beliefs::choice_table(sc, &self.out_routes, &perceived, date),
+            arrive_at: rules.quota.map(|q| q.arrive_at),
         };
 
         // 1. Decide, in parallel, chunk by chunk.
-        let parts: Vec<Tallies> = active
+        let parts: Vec<Tallies> = self
+            .active
             .par_chunks_mut(CHUNK)
             .enumerate()
             .map(|(c, chunk)| {
@@ -503,21 +571,23 @@ fn run_in_pool(
         }
 
         // 2. Grant shared capacities in a fixed order.
-        grant_seats(&mut active, &mut day, &view);
-        grant_quota(&mut active, &mut day, &view, &mut book);
+        grant_seats(&mut self.active, &mut day, &view);
+        grant_quota(&mut self.active, &mut day, &view, &mut self.book);
 
         // 3. Count, learn, and drop the agents whose journey has ended.
-        for (s, d) in day.states.iter_mut().zip(dropped) {
+        for (s, d) in day.states.iter_mut().zip(self.dropped) {
             *s += d;
         }
+        let res = &mut self.res;
         let base = t as usize * np * Metric::COUNT;
         res.counts[base..base + np * Metric::COUNT].copy_from_slice(&day.counts);
         res.states[t as usize * State::COUNT..][..State::COUNT].copy_from_slice(&day.states);
-        res.created[t as usize] = entered as u64;
-        res.agent_days += entered as u64;
-        beliefs.observe(day.outcomes);
-        if !opts.plain {
-            active.retain(|a| {
+        res.created[t as usize] = self.entered as u64;
+        res.agent_days += self.entered as u64;
+        self.beliefs.observe(day.outcomes);
+        if !self.plain {
+            let dropped = &mut self.dropped;
+            self.active.retain(|a| {
                 let end = a.state.is_terminal();
                 if end {
                     dropped[a.state as usize] += 1;
@@ -525,10 +595,14 @@ fn run_in_pool(
                 !end
             });
         }
-        progress(t + 1, days, entered as u64);
+        self.t += 1;
     }
-    res.quota_granted = book.granted;
-    res
+
+    /// The results so far (complete once [`Simulation::done`]).
+    pub fn finish(mut self) -> Results {
+        self.res.quota_granted = std::mem::take(&mut self.book.granted);
+        self.res
+    }
 }
 
 fn grant_seats(active: &mut [Agent], day: &mut Tallies, v: &DayView) {

@@ -15,6 +15,8 @@ pub mod flags {
     pub const PUBLIC_INTEREST: u8 = 8;
     /// All four STCA exceptions.
     pub const ANY_EXCEPTION: u8 = 15;
+    /// Holds a visa or eTA to fly to Canada (not an exception).
+    pub const VISA: u8 = 16;
 }
 
 /// Whether one of the four STCA exceptions applies (family member in Canada, unaccompanied
@@ -163,9 +165,9 @@ pub enum Outcome {
     Evading,
 }
 
-/// A claimant at a land port.
-pub fn at_port(rules: &Rules, f: u8) -> Outcome {
-    if rules.stca_ports && !has_exception(f) {
+/// A claimant at a port: a land port where the STCA applies (`stca`), or an airport.
+pub fn at_port(rules: &Rules, f: u8, stca: bool) -> Outcome {
+    if stca && rules.stca_ports && !has_exception(f) {
         Outcome::Returned
     } else {
         Outcome::Claim
@@ -260,17 +262,27 @@ mod tests {
             flags::CANADIAN_DOCUMENT,
             flags::PUBLIC_INTEREST,
         ] {
-            assert_eq!(at_port(&r, e), Outcome::Claim);
+            assert_eq!(at_port(&r, e, true), Outcome::Claim);
         }
-        assert_eq!(at_port(&r, 0), Outcome::Returned);
+        assert_eq!(at_port(&r, 0, true), Outcome::Returned);
+        assert_eq!(
+            at_port(&r, flags::VISA, true),
+            Outcome::Returned,
+            "a visa is no exception"
+        );
+        // The STCA does not cover airports.
+        assert_eq!(at_port(&r, 0, false), Outcome::Claim);
         // Before the STCA, or with it switched off, everyone may claim at a port.
-        assert_eq!(at_port(&Rules::on(&p, d("2004-12-28")), 0), Outcome::Claim);
+        assert_eq!(
+            at_port(&Rules::on(&p, d("2004-12-28")), 0, true),
+            Outcome::Claim
+        );
         let off = [Policy {
             enabled: false,
             ..p[0].clone()
         }];
         assert_eq!(
-            at_port(&Rules::on(&off, d("2022-06-01")), 0),
+            at_port(&Rules::on(&off, d("2022-06-01")), 0, true),
             Outcome::Claim
         );
     }

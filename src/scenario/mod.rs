@@ -51,6 +51,8 @@ pub struct Place {
     pub shelter: bool,
     pub detection: f64,
     pub return_to: Option<PlaceId>,
+    /// Ports: whether the STCA applies (false at airports).
+    pub stca: bool,
     pub value: f64,
 }
 
@@ -91,6 +93,7 @@ pub struct Route {
     pub risk: f64,
     /// Seats per day, in agents.
     pub capacity: Option<u32>,
+    pub requires_visa: bool,
     pub opens: Option<Date>,
     pub closes: Option<Date>,
 }
@@ -112,6 +115,7 @@ pub struct Inflow {
     pub p_unaccompanied_minor: f64,
     pub p_canadian_document: f64,
     pub p_public_interest: f64,
+    pub p_visa: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +135,8 @@ pub struct Behaviour {
     pub belief_lag_days: u32,
     pub belief_inertia: f64,
     pub belief_noise_sd: f64,
+    /// Starting belief for people without an exception, by place id (crossings only).
+    pub belief_initial: Vec<Option<f64>>,
 }
 
 impl Scenario {

@@ -83,6 +83,8 @@ pub struct RawPlace {
     pub detection: Option<f64>,
     /// Crossings: the place on the near side to which a returned claimant is sent.
     pub return_to: Option<String>,
+    /// Ports: whether the STCA applies here (land ports: true; airports: false).
+    pub stca: Option<bool>,
     /// Destinations: utility of settling here, on the scale of the route utilities.
     pub value: Option<f64>,
 }
@@ -115,6 +117,9 @@ pub struct RawRoute {
     pub risk: f64,
     /// Seats per day. Absent: unlimited.
     pub capacity: Option<u32>,
+    /// Only for people holding a visa or eTA for Canada (a flight).
+    #[serde(default)]
+    pub requires_visa: bool,
     /// First and last day the route can be taken. Absent: always.
     pub opens: Option<Datetime>,
     pub closes: Option<Datetime>,
@@ -145,6 +150,9 @@ pub struct RawInflow {
     pub p_canadian_document: f64,
     #[serde(default)]
     pub p_public_interest: f64,
+    /// Probability of holding a visa or eTA that allows a flight to Canada.
+    #[serde(default)]
+    pub p_visa: f64,
 }
 
 fn fill_error() -> String {
@@ -198,6 +206,10 @@ pub struct RawBeliefs {
     pub inertia: f64,
     /// Standard deviation of the daily rumour noise on the logit of each belief.
     pub noise_sd: f64,
+    /// Starting beliefs (success for a person without an exception) by crossing name.
+    /// Absent crossings start at what the rules in force on the first day imply.
+    #[serde(default)]
+    pub initial: BTreeMap<String, f64>,
 }
 
 /// `[policies.*]`: each table is optional; an absent policy is off.

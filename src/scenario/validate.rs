@@ -192,6 +192,17 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
             PlaceKind::Entry | PlaceKind::City | PlaceKind::Staging
         );
         let is_crossing = p.kind == PlaceKind::Crossing;
+        let stca = match (p.crossing, p.stca) {
+            (Some(CrossingKind::Port), s) => s.unwrap_or(true),
+            (_, Some(_)) => {
+                c.err(
+                    f("stca"),
+                    "only port crossings take `stca` (false for an airport)",
+                );
+                false
+            }
+            (_, None) => false,
+        };
         match (is_crossing, p.crossing) {
             (true, None) => c.err(
                 f("crossing"),
@@ -286,6 +297,7 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
             shelter: p.shelter,
             detection,
             return_to,
+            stca,
             value,
         });
     }
@@ -358,6 +370,7 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
                 capacity: r
                     .capacity
                     .map(|x| ((f64::from(x) / scale).round() as u32).max(1)),
+                requires_visa: r.requires_visa,
                 opens,
                 closes,
             });
@@ -478,6 +491,7 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
         let p_unaccompanied_minor = c.prob(f("p_unaccompanied_minor"), inf.p_unaccompanied_minor);
         let p_canadian_document = c.prob(f("p_canadian_document"), inf.p_canadian_document);
         let p_public_interest = c.prob(f("p_public_interest"), inf.p_public_interest);
+        let p_visa = c.prob(f("p_visa"), inf.p_visa);
         if let Some(entry) = entry {
             inflows.push(Inflow {
                 entry,
@@ -487,6 +501,7 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
                 p_unaccompanied_minor,
                 p_canadian_document,
                 p_public_interest,
+                p_visa,
             });
         }
     }
@@ -510,7 +525,19 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
         belief_lag_days: b.beliefs.lag_days,
         belief_inertia: c.non_negative("behaviour.beliefs.inertia", b.beliefs.inertia),
         belief_noise_sd: c.non_negative("behaviour.beliefs.noise_sd", b.beliefs.noise_sd),
+        belief_initial: vec![None; places.len()],
     };
+    let mut behaviour = behaviour;
+    for (name, v) in &b.beliefs.initial {
+        let field = format!("behaviour.beliefs.initial.\"{name}\"");
+        let v = c.prob(&field, *v);
+        if let Some(id) = lookup(&mut c, field.clone(), name) {
+            if places[id as usize].kind != PlaceKind::Crossing {
+                c.err(&field, format!("\"{name}\" is not a crossing"));
+            }
+            behaviour.belief_initial[id as usize] = Some(v);
+        }
+    }
     if b.max_attempts == 0 {
         c.err("behaviour.max_attempts", "0: expected at least 1");
     }
