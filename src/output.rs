@@ -2,9 +2,10 @@
 //!
 //! Every table is long format (one number per row) so that it loads straight into pandas,
 //! R or polars. Values are people: agent counts times the scenario's scale. A run folder is
-//! written into a temporary sibling and renamed into place only when complete, so an
-//! interrupted or failed run never leaves a partial folder, and an existing folder is
-//! replaced only when asked to.
+//! written into a temporary sibling (`.NAME.partial-PID`) and renamed into place only when
+//! complete, so a failed run never leaves a partial folder in place of a result (a killed
+//! one leaves its hidden temporary folder, removed by the next run to the same place). An
+//! existing folder is replaced only when asked to, and only if it is an earlier run.
 
 use crate::agent::{Metric, State};
 use crate::date::{Date, Month};
@@ -269,6 +270,12 @@ pub fn stage(target: &Path, force: bool) -> Result<Staged> {
             message: "exists and is not a folder".into(),
         });
     }
+    if target.is_dir() && !is_replaceable(target) {
+        return Err(Error::Output {
+            path: target.to_path_buf(),
+            message: "is a folder that is neither empty nor an earlier northbound run (no manifest.json); refusing to replace it even with --force".into(),
+        });
+    }
     let parent = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -277,6 +284,7 @@ pub fn stage(target: &Path, force: bool) -> Result<Staged> {
     let name = target
         .file_name()
         .map_or("run".into(), |n| n.to_string_lossy().into_owned());
+    remove_stale_partials(&parent, &name);
     let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| Error::write(&tmp, e))?;
@@ -288,6 +296,34 @@ pub fn stage(target: &Path, force: bool) -> Result<Staged> {
         force,
         committed: false,
     })
+}
+
+/// An empty folder or an earlier run (it has a manifest) may be replaced with `--force`.
+fn is_replaceable(dir: &Path) -> bool {
+    dir.join("manifest.json").is_file()
+        || std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
+}
+
+/// Removes `.NAME.partial-PID` folders left by runs that were killed, where that process
+/// is known to be gone (Linux's /proc says so); elsewhere leaves them be.
+fn remove_stale_partials(parent: &Path, name: &str) {
+    let prefix = format!(".{name}.partial-");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file
+            .strip_prefix(&prefix)
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let proc = Path::new("/proc");
+        if proc.is_dir() && !proc.join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 impl Staged {

@@ -139,8 +139,9 @@ pub struct RawInflow {
     /// Fraction of the file's (or inline) rate that enters this corridor.
     #[serde(default = "one")]
     pub share: f64,
-    /// Months of the window the rates do not give: `error` (default), `zero`, or `last`
-    /// (carry the nearest earlier month forward).
+    /// Months of the window the rates do not give: `error` (default), `zero`, `last`
+    /// (carry the nearest earlier month forward) or `interpolate` (linearly between the
+    /// nearest known months; the nearest one at either end).
     #[serde(default = "fill_error")]
     pub fill: String,
     /// Nationality shares, summing to 1.

@@ -8,6 +8,9 @@ use crate::policy::{Busing, Quota, Rule};
 use std::collections::BTreeMap;
 use toml::value::Datetime;
 
+/// The most agents a run may create (ids are 32-bit; 16 bytes each).
+const MAX_AGENTS: f64 = 1e9;
+
 /// Collects problems as `path: message` so that a researcher sees all of them at once.
 struct Checker {
     problems: Vec<String>,
@@ -137,6 +140,13 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
     if end.0 - start.0 > 60_000 {
         c.err("scenario.end", "the window is longer than 160 years");
     }
+    if !c.problems.is_empty() {
+        // Everything else is checked against the window: without one, only noise follows.
+        return Err(Error::Invalid {
+            path: path.to_path_buf(),
+            problems: c.problems,
+        });
+    }
     if !(meta.scale.is_finite() && meta.scale > 0.0) {
         c.err(
             "scenario.scale",
@@ -146,10 +156,11 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
             ),
         );
     }
-    if meta.name.trim().is_empty() || meta.name.contains(['/', '\\']) {
+    if meta.name.trim().is_empty() || meta.name.contains(['/', '\\']) || meta.name.starts_with('.')
+    {
         c.err(
             "scenario.name",
-            "expected a non-empty name without slashes (it names the output folder)",
+            "expected a non-empty name without slashes, not starting with a dot (it names the output folder)",
         );
     }
     let scale = if meta.scale > 0.0 { meta.scale } else { 1.0 };
@@ -353,6 +364,12 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
         let travel = c.duration(&f("travel_days"), &r.travel_days);
         let cost = c.non_negative(f("cost"), r.cost);
         let risk = c.prob(f("risk"), r.risk);
+        if r.capacity == Some(0) {
+            c.err(
+                f("capacity"),
+                "0: expected at least 1 seat a day (to close a route, give `closes`)",
+            );
+        }
         let opens = r.opens.as_ref().map(|d| c.date(f("opens"), d));
         let closes = r.closes.as_ref().map(|d| c.date(f("closes"), d));
         if let (Some(o), Some(cl)) = (opens, closes)
@@ -413,6 +430,7 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
         }
         let share = c.non_negative(f("share"), inf.share);
         let mut rates: BTreeMap<Month, f64> = BTreeMap::new();
+        let mut rates_ok = true;
         for (k, v) in &inf.monthly {
             match Month::parse(k) {
                 Some(m) => {
@@ -431,12 +449,19 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
                     c.err(f("file"), "give either `monthly` or `file`, not both");
                 }
                 let p = base.join(file);
-                if !p.is_file() {
+                if !p.exists() {
                     c.err(f("file"), format!("no such file: {} (paths are relative to the scenario file)", p.display()));
+                    rates_ok = false;
+                } else if !p.is_file() {
+                    c.err(f("file"), format!("{} is not a file", p.display()));
+                    rates_ok = false;
                 } else {
                     match data::read_monthly(&p, column, &[]) {
                         Ok(series) => rates.extend(series.into_iter().map(|(m, v)| (m, v.value))),
-                        Err(e) => c.err(f("file"), e),
+                        Err(e) => {
+                            c.err(f("file"), e);
+                            rates_ok = false;
+                        }
                     }
                 }
             }
@@ -457,6 +482,18 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
                         .next_back()
                         .map(|(_, r)| *r)
                         .or_else(|| rates.values().next().copied()),
+                    "interpolate" => {
+                        let before = rates.range(..m).next_back();
+                        let after = rates.range(m..).next();
+                        match (before, after) {
+                            (Some((a, ra)), Some((b, rb))) => {
+                                let w = f64::from(m.0 - a.0) / f64::from(b.0 - a.0);
+                                Some(ra + w * (rb - ra))
+                            }
+                            (Some((_, r)), None) | (None, Some((_, r))) => Some(*r),
+                            (None, None) => None,
+                        }
+                    }
                     _ => None,
                 },
             };
@@ -465,13 +502,27 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
                 None => missing.push(m.to_string()),
             }
         }
-        if !["error", "zero", "last"].contains(&inf.fill.as_str()) {
+        if !["error", "zero", "last", "interpolate"].contains(&inf.fill.as_str()) {
             c.err(
                 f("fill"),
-                format!("\"{}\": expected \"error\", \"zero\" or \"last\"", inf.fill),
+                format!(
+                    "\"{}\": expected \"error\", \"zero\", \"last\" or \"interpolate\"",
+                    inf.fill
+                ),
             );
-        } else if !missing.is_empty() && (!inf.monthly.is_empty() || inf.file.is_some()) {
-            c.err(f("monthly"), format!("no rate for {} of the window; give them, or set `fill = \"zero\"` or `\"last\"`", missing.join(", ")));
+        } else if rates_ok && !missing.is_empty() && (!inf.monthly.is_empty() || inf.file.is_some())
+        {
+            let shown = if missing.len() > 6 {
+                format!(
+                    "{}, ... {} ({} months)",
+                    missing[..3].join(", "),
+                    missing[missing.len() - 1],
+                    missing.len()
+                )
+            } else {
+                missing.join(", ")
+            };
+            c.err(f("monthly"), format!("no rate for {shown} of the window; give them, or set `fill` to \"zero\", \"last\" or \"interpolate\""));
         }
         let mut nats = Vec::new();
         let mut total = 0.0;
@@ -689,6 +740,12 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
                 format!("\"{}\" is not a city or staging place", p.to),
             );
         }
+        if p.daily_capacity == 0 {
+            c.err(
+                f("daily_capacity"),
+                "0: expected at least 1 seat a day (to stop the buses, give `end`)",
+            );
+        }
         let travel = c.duration(&f("travel_days"), &p.travel_days);
         policies.push(Policy {
             enabled: p.enabled,
@@ -698,7 +755,7 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
                 from,
                 to,
                 share: c.prob(f("share"), p.share),
-                daily_capacity: (f64::from(p.daily_capacity) / scale).round() as u32,
+                daily_capacity: ((f64::from(p.daily_capacity) / scale).round() as u32).max(1),
                 travel,
             }),
         });
@@ -722,6 +779,18 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
                 rule: Rule::ShelterLimit { steps },
             });
         }
+    }
+
+    // Agent ids are 32-bit and every agent takes memory: refuse what cannot run.
+    let expected: f64 = inflows
+        .iter()
+        .flat_map(|i| i.monthly.iter().map(|m| m.1))
+        .sum();
+    if expected > MAX_AGENTS {
+        c.err(
+            "scenario.scale",
+            format!("the inflows give about {expected:.3e} agents, more than {MAX_AGENTS:.0e}: raise `scale` (people per agent) or lower the rates"),
+        );
     }
 
     // The network: every place reachable from an entry, every waiting place with a way on.

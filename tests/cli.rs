@@ -1,0 +1,862 @@
+//! End-to-end tests of the `northbound` binary: each test runs the real executable in a
+//! temporary folder and looks only at what a user sees (exit status, stdout, stderr and the
+//! files written).
+//!
+//! `tests/bad/*.toml` are broken variants of `scenarios/minimal.toml`. Each starts with one
+//! or more `# expect: <fragment>` lines; every fragment must appear in stderr. Data files
+//! that the bad scenarios read live in `tests/bad/data/`, so that only the top-level
+//! `*.toml` files are taken as cases.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_northbound");
+
+/// The files a run folder holds.
+const RUN_FILES: [&str; 10] = [
+    "crossings.png",
+    "crossings.svg",
+    "daily.csv",
+    "manifest.json",
+    "monthly.csv",
+    "outcomes.png",
+    "outcomes.svg",
+    "places.csv",
+    "states.csv",
+    "summary.csv",
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn minimal() -> PathBuf {
+    root().join("scenarios/minimal.toml")
+}
+
+fn tmp() -> TempDir {
+    tempfile::tempdir().expect("a temporary folder")
+}
+
+/// Runs `northbound args...` with `cwd` as the current folder.
+fn northbound<I, S>(cwd: &Path, args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RAYON_NUM_THREADS")
+        .output()
+        .expect("the northbound binary starts")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A readable account of a finished command, for assertion messages.
+fn show(o: &Output) -> String {
+    format!(
+        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    )
+}
+
+/// Asserts that a command succeeded.
+#[track_caller]
+fn assert_ok(o: &Output, what: &str) {
+    assert!(o.status.success(), "{what} should succeed\n{}", show(o));
+}
+
+/// Checks that a command failed the way a user error should: an exit status that is not 0
+/// (not killed by a signal) and no panic. Returns a description of what is wrong, if any.
+fn clean_failure(o: &Output) -> Option<String> {
+    let err = stderr(o);
+    match o.status.code() {
+        None => return Some("killed by a signal instead of exiting".into()),
+        Some(0) => return Some("exit status 0 on a bad input".into()),
+        Some(_) => {}
+    }
+    if err.contains("panicked") {
+        return Some("panicked".into());
+    }
+    if err.trim().is_empty() {
+        return Some("empty stderr".into());
+    }
+    None
+}
+
+#[track_caller]
+fn assert_clean_failure(o: &Output, what: &str) {
+    if let Some(problem) = clean_failure(o) {
+        panic!("{what}: {problem}\n{}", show(o));
+    }
+}
+
+/// Names of the entries of a folder, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every file of a folder with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    entries(dir)
+        .into_iter()
+        .map(|n| {
+            let bytes = fs::read(dir.join(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect()
+}
+
+/// Asserts that `dir` holds no hidden leftovers such as `.out.partial-123` or `.out.old`.
+#[track_caller]
+fn assert_no_leftovers(dir: &Path) {
+    let hidden: Vec<String> = entries(dir)
+        .into_iter()
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(
+        hidden.is_empty(),
+        "leftover hidden entries in {}: {hidden:?}",
+        dir.display()
+    );
+}
+
+/// Runs the minimal scenario into `out` (with extra arguments) and asserts success.
+fn run_minimal(cwd: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<OsString> = vec![
+        "run".into(),
+        minimal().into(),
+        "--out".into(),
+        out.into(),
+        "--quiet".into(),
+    ];
+    args.extend(extra.iter().map(OsString::from));
+    let o = northbound(cwd, &args);
+    assert_ok(&o, &format!("run minimal.toml {extra:?}"));
+    o
+}
+
+fn read_manifest(dir: &Path) -> serde_json::Value {
+    let text = fs::read_to_string(dir.join("manifest.json")).expect("manifest.json is readable");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("manifest.json is not JSON: {e}\n{text}"))
+}
+
+fn first_line(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap();
+    text.lines().next().unwrap_or("").to_string()
+}
+
+/// The `.toml` files directly inside `dir`, sorted.
+fn toml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && p.extension() == Some(OsStr::new("toml")))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The `# expect:` fragments at the top of a bad scenario; the first line must be one.
+fn expectations(path: &Path) -> Vec<String> {
+    let text = fs::read_to_string(path).unwrap();
+    let v: Vec<String> = text
+        .lines()
+        .map_while(|l| l.strip_prefix("# expect:"))
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty())
+        .collect();
+    assert!(
+        !v.is_empty(),
+        "{}: the first line must be `# expect: <message fragment>`",
+        path.display()
+    );
+    v
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad scenarios
+// ---------------------------------------------------------------------------------------
+
+/// What is wrong with how `northbound <cmd> <bad file>` failed, if anything.
+fn judge_bad(cmd: &str, file: &Path, fragments: &[String], o: &Output) -> Vec<String> {
+    let mut problems = Vec::new();
+    let err = stderr(o);
+    if let Some(p) = clean_failure(o) {
+        problems.push(p);
+    }
+    for f in fragments {
+        if !err.contains(f.as_str()) {
+            problems.push(format!("stderr lacks the fragment {f:?}"));
+        }
+    }
+    let shown = file.display().to_string();
+    if !err.contains(&shown) {
+        problems.push(format!("stderr does not name the file {shown}"));
+    }
+    problems
+        .into_iter()
+        .map(|p| format!("`{cmd} {}`: {p}\n{}", file.display(), show(o)))
+        .collect()
+}
+
+#[test]
+fn bad_scenarios_fail_with_a_message_naming_the_file_and_the_problem() {
+    let dir = root().join("tests/bad");
+    let files = toml_files(&dir);
+    assert!(
+        files.len() >= 20,
+        "expected the bad scenarios in {}, found {}",
+        dir.display(),
+        files.len()
+    );
+    let mut failures = Vec::new();
+    for file in &files {
+        let fragments = expectations(file);
+
+        // `run`, from an unrelated folder, into a folder that must not appear.
+        let cwd = tmp();
+        let out = cwd.path().join("out");
+        let o = northbound(
+            cwd.path(),
+            [
+                OsStr::new("run"),
+                file.as_os_str(),
+                OsStr::new("--out"),
+                out.as_os_str(),
+            ],
+        );
+        failures.extend(judge_bad("run", file, &fragments, &o));
+        if out.exists() {
+            failures.push(format!(
+                "`run {}` created the output folder {}",
+                file.display(),
+                out.display()
+            ));
+        }
+        let left = entries(cwd.path());
+        if !left.is_empty() {
+            failures.push(format!(
+                "`run {}` left entries in the current folder: {left:?}",
+                file.display()
+            ));
+        }
+
+        // `check` says the same.
+        let o = northbound(cwd.path(), [OsStr::new("check"), file.as_os_str()]);
+        failures.extend(judge_bad("check", file, &fragments, &o));
+        if stdout(&o).contains("valid") {
+            failures.push(format!(
+                "`check {}` reported the scenario valid",
+                file.display()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problem(s) with the bad scenarios:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// The inflow file of a bad scenario is found next to the scenario, not in the current
+/// folder: the message names the resolved path.
+#[test]
+fn inflow_files_resolve_against_the_scenario_folder() {
+    let cwd = tmp();
+    let file = root().join("tests/bad/missing_inflow_file.toml");
+    let o = northbound(cwd.path(), [OsStr::new("check"), file.as_os_str()]);
+    assert_clean_failure(&o, "check missing_inflow_file.toml");
+    let want = root().join("tests/bad/data/nope.csv");
+    assert!(
+        stderr(&o).contains(&want.display().to_string()),
+        "stderr should name {}\n{}",
+        want.display(),
+        show(&o)
+    );
+
+    // And a scenario copied elsewhere with its data folder works from any current folder.
+    let elsewhere = tmp();
+    fs::create_dir(elsewhere.path().join("data")).unwrap();
+    fs::write(
+        elsewhere.path().join("data/rates.csv"),
+        "month,x\n2023-01,60\n2023-02,60\n2023-03,60\n2023-04,60\n2023-05,60\n2023-06,60\n",
+    )
+    .unwrap();
+    let text = fs::read_to_string(minimal()).unwrap();
+    let monthly = text
+        .lines()
+        .find(|l| l.starts_with("monthly = "))
+        .expect("minimal.toml has inline monthly rates");
+    let text = text.replace(monthly, "file = \"data/rates.csv\"\ncolumn = \"x\"");
+    let sc = elsewhere.path().join("from_file.toml");
+    fs::write(&sc, text).unwrap();
+    let o = northbound(cwd.path(), [OsStr::new("check"), sc.as_os_str()]);
+    assert_ok(&o, "check a scenario reading data/rates.csv next to it");
+}
+
+// ---------------------------------------------------------------------------------------
+// Command-line errors
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn command_line_errors_are_reported_without_a_panic() {
+    let cwd = tmp();
+    let m = minimal().display().to_string();
+    let out = cwd.path().join("out").display().to_string();
+    // (arguments, expected exit status, fragments stderr must contain)
+    let cases: Vec<(Vec<&str>, i32, Vec<&str>)> = vec![
+        (
+            vec!["run", &m, "--bogus"],
+            2,
+            vec!["unexpected argument", "--bogus"],
+        ),
+        (
+            vec!["run", &m, "--out", &out, "--threads", "0"],
+            2,
+            vec!["--threads", "'0'", "1..=1024"],
+        ),
+        (
+            vec!["run", &m, "--out", &out, "--threads", "many"],
+            2,
+            vec!["--threads", "many"],
+        ),
+        (
+            vec!["run", &m, "--out", &out, "--seed=-1"],
+            2,
+            vec!["--seed", "'-1'"],
+        ),
+        // clap takes `-1` for a flag here and does not name --seed (see the report).
+        (
+            vec!["run", &m, "--out", &out, "--seed", "-1"],
+            2,
+            vec!["'-1'"],
+        ),
+        (
+            vec!["run", &m, "--out", &out, "--seed", "1.5"],
+            2,
+            vec!["--seed", "'1.5'"],
+        ),
+        (
+            vec!["run", &m, "--out"],
+            2,
+            vec!["--out", "a value is required"],
+        ),
+        (
+            vec!["run", "nope.toml", "--out", &out],
+            1,
+            vec!["nope.toml", "cannot read"],
+        ),
+        (
+            vec!["check", "nope.toml"],
+            1,
+            vec!["nope.toml", "cannot read"],
+        ),
+        (vec!["check"], 2, vec!["<SCENARIO>", "required"]),
+        (vec!["run"], 2, vec!["<SCENARIO>", "required"]),
+        (vec![], 2, vec!["Usage", "run", "check"]),
+        (
+            vec!["frobnicate"],
+            2,
+            vec!["unrecognized subcommand", "frobnicate"],
+        ),
+    ];
+    for (args, code, fragments) in cases {
+        let o = northbound(cwd.path(), &args);
+        let what = format!("northbound {}", args.join(" "));
+        assert_clean_failure(&o, &what);
+        assert_eq!(o.status.code(), Some(code), "{what}\n{}", show(&o));
+        for f in fragments {
+            assert!(
+                stderr(&o).contains(f),
+                "{what}: stderr lacks {f:?}\n{}",
+                show(&o)
+            );
+        }
+        assert!(
+            !cwd.path().join("out").exists(),
+            "{what} created the output folder"
+        );
+    }
+    assert!(
+        entries(cwd.path()).is_empty(),
+        "the failed commands left {:?}",
+        entries(cwd.path())
+    );
+}
+
+#[test]
+fn help_pages_exit_zero_and_show_examples() {
+    let cwd = tmp();
+    for args in [
+        vec!["--help"],
+        vec!["-h"],
+        vec!["run", "--help"],
+        vec!["check", "--help"],
+        vec!["help", "run"],
+    ] {
+        let o = northbound(cwd.path(), &args);
+        let what = format!("northbound {}", args.join(" "));
+        assert_ok(&o, &what);
+        assert!(
+            stdout(&o).contains("Example"),
+            "{what}: no example\n{}",
+            show(&o)
+        );
+        assert!(stdout(&o).contains("Usage"), "{what}\n{}", show(&o));
+    }
+    let o = northbound(cwd.path(), ["--version"]);
+    assert_ok(&o, "northbound --version");
+    assert!(
+        stdout(&o).contains(env!("CARGO_PKG_VERSION")),
+        "{}",
+        show(&o)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Bundled scenarios
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn every_bundled_scenario_is_valid() {
+    let cwd = tmp();
+    let files = toml_files(&root().join("scenarios"));
+    assert!(
+        files.iter().any(|f| f.ends_with("minimal.toml")),
+        "scenarios/minimal.toml is missing: {files:?}"
+    );
+    let mut failures = Vec::new();
+    for file in &files {
+        let o = northbound(cwd.path(), [OsStr::new("check"), file.as_os_str()]);
+        if !o.status.success() || !stdout(&o).contains("valid") {
+            failures.push(format!("check {}\n{}", file.display(), show(&o)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(
+        entries(cwd.path()).is_empty(),
+        "check wrote {:?}",
+        entries(cwd.path())
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// A run and its files
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn run_writes_every_file_with_the_documented_headers() {
+    let cwd = tmp();
+    let out = cwd.path().join("out");
+    let o = run_minimal(cwd.path(), &out, &["--threads", "2"]);
+    assert!(
+        stdout(&o).trim().is_empty(),
+        "--quiet printed\n{}",
+        show(&o)
+    );
+    assert_eq!(
+        entries(cwd.path()),
+        ["out"],
+        "only the run folder is written"
+    );
+
+    let mut want: Vec<&str> = RUN_FILES.to_vec();
+    want.sort();
+    assert_eq!(entries(&out), want);
+
+    for (file, header) in [
+        ("daily.csv", "date,place,metric,value"),
+        ("monthly.csv", "month,place,metric,value"),
+        ("summary.csv", "place,metric,value"),
+        ("places.csv", "place,kind,crossing,country,province"),
+        ("states.csv", "date,state,value"),
+    ] {
+        let path = out.join(file);
+        assert_eq!(first_line(&path), header, "header of {file}");
+        // Every row has the header's width and a number in `value`.
+        let mut rdr = csv::Reader::from_path(&path).unwrap();
+        let width = rdr.headers().unwrap().len();
+        let value_col = rdr.headers().unwrap().iter().position(|h| h == "value");
+        let mut rows = 0;
+        for rec in rdr.records() {
+            let rec = rec.unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(rec.len(), width, "{file}: {rec:?}");
+            if let Some(c) = value_col {
+                let v: f64 = rec[c]
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{file}: value {:?} is not a number", &rec[c]));
+                assert!(v.is_finite() && v >= 0.0, "{file}: value {v}");
+            }
+            rows += 1;
+        }
+        assert!(rows > 0, "{file} has no rows");
+    }
+    let places = fs::read_to_string(out.join("places.csv")).unwrap();
+    assert_eq!(places.lines().count(), 1 + 7, "minimal.toml has 7 places");
+
+    let m = read_manifest(&out);
+    for key in [
+        "northbound_version",
+        "scenario_sha256",
+        "seed",
+        "threads",
+        "agents",
+        "agent_days",
+        "wall_seconds",
+        "agent_days_per_second",
+    ] {
+        assert!(m.get(key).is_some(), "manifest.json lacks {key}: {m:#}");
+    }
+    assert_eq!(m["northbound_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(m["seed"], 42, "the scenario's seed");
+    assert_eq!(m["threads"], 2);
+    let agents = m["agents"].as_u64().expect("agents is an integer");
+    let agent_days = m["agent_days"].as_u64().expect("agent_days is an integer");
+    assert!(agents > 0 && agent_days >= agents, "{m:#}");
+    assert!(
+        m["wall_seconds"].as_f64().is_some_and(|w| w >= 0.0),
+        "{m:#}"
+    );
+    assert!(
+        m["agent_days_per_second"]
+            .as_f64()
+            .is_some_and(|r| r.is_finite() && r > 0.0),
+        "{m:#}"
+    );
+    let sha = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(fs::read(minimal()).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    assert_eq!(m["scenario_sha256"], sha.as_str());
+    let listed: Vec<&str> = m["files"]
+        .as_array()
+        .expect("files is a list")
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(listed, want, "manifest files against the folder");
+
+    for stem in ["crossings", "outcomes"] {
+        let png = fs::read(out.join(format!("{stem}.png"))).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{stem}.png is not a PNG"
+        );
+        let svg = fs::read_to_string(out.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.contains("<svg"), "{stem}.svg is not an SVG");
+    }
+}
+
+#[test]
+fn run_without_out_writes_output_slash_name_in_the_current_folder() {
+    let cwd = tmp();
+    let o = northbound(
+        cwd.path(),
+        [OsStr::new("run"), minimal().as_os_str(), OsStr::new("-q")],
+    );
+    assert_ok(&o, "run minimal.toml");
+    assert_eq!(entries(&cwd.path().join("output")), ["minimal"]);
+    assert!(cwd.path().join("output/minimal/manifest.json").is_file());
+    assert_no_leftovers(&cwd.path().join("output"));
+}
+
+#[test]
+fn an_existing_output_folder_is_kept_unless_forced() {
+    let cwd = tmp();
+    let out = cwd.path().join("out");
+    run_minimal(cwd.path(), &out, &[]);
+    let before = snapshot(&out);
+
+    let o = northbound(
+        cwd.path(),
+        [
+            OsStr::new("run"),
+            minimal().as_os_str(),
+            OsStr::new("--out"),
+            out.as_os_str(),
+            OsStr::new("--seed"),
+            OsStr::new("7"),
+        ],
+    );
+    assert_clean_failure(&o, "a second run without --force");
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let err = stderr(&o);
+    assert!(err.contains("already exists"), "{}", show(&o));
+    assert!(err.contains("--force"), "{}", show(&o));
+    assert!(err.contains(&out.display().to_string()), "{}", show(&o));
+    assert!(
+        snapshot(&out) == before,
+        "the refused run changed the first run's files"
+    );
+    assert_eq!(entries(cwd.path()), ["out"]);
+
+    run_minimal(cwd.path(), &out, &["--seed", "7", "--force"]);
+    assert_eq!(
+        read_manifest(&out)["seed"],
+        7,
+        "--force replaced the folder"
+    );
+    assert_ne!(
+        fs::read(out.join("daily.csv")).unwrap(),
+        before["daily.csv"],
+        "the forced run wrote new tables"
+    );
+    assert_eq!(entries(cwd.path()), ["out"]);
+    assert_no_leftovers(cwd.path());
+}
+
+#[test]
+fn an_output_path_that_is_a_file_is_refused() {
+    let cwd = tmp();
+    let out = cwd.path().join("out");
+    fs::write(&out, "not a folder").unwrap();
+    for force in [false, true] {
+        let mut args: Vec<OsString> = vec![
+            "run".into(),
+            minimal().into(),
+            "--out".into(),
+            out.clone().into(),
+        ];
+        if force {
+            args.push("--force".into());
+        }
+        let o = northbound(cwd.path(), &args);
+        assert_clean_failure(&o, &format!("run --out <a file> (force {force})"));
+        assert_eq!(fs::read_to_string(&out).unwrap(), "not a folder");
+    }
+    assert_no_leftovers(cwd.path());
+}
+
+#[test]
+fn force_replaces_only_an_earlier_run_or_an_empty_folder() {
+    let cwd = tmp();
+    let out = cwd.path().join("thesis");
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("chapter1.txt"), "years of work").unwrap();
+    let args: Vec<OsString> = vec![
+        "run".into(),
+        minimal().into(),
+        "--out".into(),
+        out.clone().into(),
+        "--force".into(),
+    ];
+    let o = northbound(cwd.path(), &args);
+    assert_clean_failure(&o, "run --force over a folder that is not a run");
+    assert!(
+        stderr(&o).contains("neither empty nor an earlier northbound run"),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("chapter1.txt")).unwrap(),
+        "years of work"
+    );
+    // An empty folder may be filled.
+    let empty = cwd.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    assert_ok(
+        &run_minimal(cwd.path(), &empty, &["--force"]),
+        "run --force into an empty folder",
+    );
+    assert!(empty.join("manifest.json").is_file());
+}
+
+#[test]
+fn a_partial_folder_left_by_a_killed_run_is_cleaned_up() {
+    let cwd = tmp();
+    let out = cwd.path().join("out");
+    // A process id that cannot be running (above Linux's pid_max).
+    let stale = cwd.path().join(".out.partial-4294967");
+    fs::create_dir(&stale).unwrap();
+    fs::write(stale.join("daily.csv"), "half").unwrap();
+    assert_ok(
+        &run_minimal(cwd.path(), &out, &[]),
+        "run next to a stale partial folder",
+    );
+    if Path::new("/proc").is_dir() {
+        assert!(!stale.exists(), "the stale partial folder is removed");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Determinism and conservation
+// ---------------------------------------------------------------------------------------
+
+/// Runs `scenario` once per thread count into sibling folders and asserts that every CSV
+/// is byte-identical. Returns the folders.
+fn assert_same_for_threads(cwd: &Path, scenario: &Path, threads: &[u16]) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for t in threads {
+        let out = cwd.join(format!("threads-{t}"));
+        let t = t.to_string();
+        let o = northbound(
+            cwd,
+            [
+                OsStr::new("run"),
+                scenario.as_os_str(),
+                OsStr::new("--out"),
+                out.as_os_str(),
+                OsStr::new("--seed"),
+                OsStr::new("42"),
+                OsStr::new("--threads"),
+                OsStr::new(&t),
+                OsStr::new("-q"),
+            ],
+        );
+        assert_ok(&o, &format!("run {} --threads {t}", scenario.display()));
+        assert_eq!(read_manifest(&out)["threads"].as_u64(), t.parse().ok());
+        dirs.push(out);
+    }
+    let csvs: Vec<String> = entries(&dirs[0])
+        .into_iter()
+        .filter(|n| n.ends_with(".csv"))
+        .collect();
+    assert_eq!(csvs.len(), 5, "{csvs:?}");
+    for d in &dirs[1..] {
+        for f in &csvs {
+            let a = fs::read(dirs[0].join(f)).unwrap();
+            let b = fs::read(d.join(f)).unwrap();
+            assert!(
+                a == b,
+                "{f} differs between {} and {}",
+                dirs[0].display(),
+                d.display()
+            );
+        }
+        assert_eq!(
+            read_manifest(&dirs[0])["agents"],
+            read_manifest(d)["agents"]
+        );
+    }
+    dirs
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count_but_on_the_seed() {
+    let cwd = tmp();
+    let dirs = assert_same_for_threads(cwd.path(), &minimal(), &[1, 2, 4]);
+
+    let other = cwd.path().join("seed-7");
+    run_minimal(cwd.path(), &other, &["--seed", "7", "--threads", "2"]);
+    assert_eq!(read_manifest(&other)["seed"], 7);
+    assert_ne!(
+        fs::read(dirs[0].join("daily.csv")).unwrap(),
+        fs::read(other.join("daily.csv")).unwrap(),
+        "seeds 42 and 7 gave the same daily.csv"
+    );
+}
+
+/// A copy of minimal.toml with inflows a hundred times larger, so that the agents fill more
+/// than one of the engine's parallel chunks (16384 agents) and the threads really share work.
+fn write_larger_minimal(dir: &Path) -> PathBuf {
+    let text = fs::read_to_string(minimal()).unwrap();
+    let monthly = text
+        .lines()
+        .find(|l| l.starts_with("monthly = "))
+        .expect("minimal.toml has inline monthly rates");
+    let larger = text.replace(monthly, &monthly.replace("= 60", "= 6000"));
+    assert_ne!(larger, text);
+    let path = dir.join("larger.toml");
+    fs::write(&path, larger).unwrap();
+    path
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count_across_chunks() {
+    let cwd = tmp();
+    let sc = write_larger_minimal(cwd.path());
+    let dirs = assert_same_for_threads(cwd.path(), &sc, &[1, 3]);
+    let agents = read_manifest(&dirs[0])["agents"].as_u64().unwrap();
+    assert!(agents > 2 * 16_384, "only {agents} agents");
+    assert_conservation(&dirs[0]);
+}
+
+/// In `states.csv`, every day the states other than `created` sum to `created`, and
+/// `created` never falls and ends at the manifest's `agents`.
+fn assert_conservation(dir: &Path) {
+    let mut rdr = csv::Reader::from_path(dir.join("states.csv")).unwrap();
+    let mut days: Vec<(String, BTreeMap<String, f64>)> = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let (date, state, value) = (&rec[0], &rec[1], rec[2].parse::<f64>().unwrap());
+        if days.last().is_none_or(|(d, _)| d != date) {
+            assert!(
+                days.iter().all(|(d, _)| d.as_str() < date),
+                "states.csv: {date} out of order"
+            );
+            days.push((date.to_string(), BTreeMap::new()));
+        }
+        let prev = days.last_mut().unwrap().1.insert(state.to_string(), value);
+        assert!(prev.is_none(), "states.csv: {date} {state} twice");
+    }
+    assert!(!days.is_empty(), "states.csv has no rows");
+    let names: Vec<&String> = days[0].1.keys().collect();
+    assert!(names.iter().any(|n| *n == "created"), "{names:?}");
+    let mut last_created = 0.0;
+    for (date, states) in &days {
+        assert_eq!(states.keys().collect::<Vec<_>>(), names, "states on {date}");
+        let created = states["created"];
+        let sum: f64 = states
+            .iter()
+            .filter(|(k, _)| *k != "created")
+            .map(|(_, v)| v)
+            .sum();
+        assert_eq!(
+            sum, created,
+            "{date}: states sum to {sum}, created {created}: {states:?}"
+        );
+        assert!(
+            created >= last_created,
+            "{date}: created fell from {last_created} to {created}"
+        );
+        last_created = created;
+    }
+    let agents = read_manifest(dir)["agents"].as_f64().unwrap();
+    let scale = read_manifest(dir)["scale"].as_f64().unwrap_or(1.0);
+    assert_eq!(
+        last_created,
+        agents * scale,
+        "created on the last day against the manifest's agents"
+    );
+    assert_eq!(
+        days.first().map(|d| d.0.as_str()),
+        read_manifest(dir)["start"].as_str()
+    );
+    assert_eq!(
+        days.last().map(|d| d.0.as_str()),
+        read_manifest(dir)["end"].as_str()
+    );
+}
+
+#[test]
+fn every_agent_is_in_exactly_one_state_each_day() {
+    let cwd = tmp();
+    let out = cwd.path().join("out");
+    run_minimal(cwd.path(), &out, &[]);
+    assert_conservation(&out);
+}
