@@ -4,11 +4,12 @@
 //! The observed files have gaps, duplicate rows from different releases and a verification
 //! tag on each row. [`read_monthly`] keeps one value per month: the row with the strongest
 //! tag (`verbatim_official` over `verbatim_secondary` over `derived` over
-//! `memory_unverified`), then the row whose `notes` say it supersedes or revises another,
-//! then the first in file order. `GAP` rows and empty cells are skipped: a missing month is
+//! `memory_unverified`), then by what the `notes` say of the release (a row noted as
+//! "revised" over an ordinary one over one noted as "superseded"), then the first in file
+//! order. `GAP` rows and empty cells are skipped: a missing month is
 //! simply absent from the result.
 
-use crate::date::Month;
+use crate::date::{Date, Month};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,9 +32,22 @@ fn tag_rank(tag: &str) -> u8 {
     }
 }
 
-fn names_revision(notes: &str) -> bool {
+/// Whether tag `a` is weaker than tag `b`.
+pub fn weaker(a: &str, b: &str) -> bool {
+    tag_rank(a) < tag_rank(b)
+}
+
+/// What a row's notes say of its release: +1 "revised" (it replaces another), -1
+/// "superseded" (another replaces it), 0 neither.
+fn revision(notes: &str) -> i8 {
     let n = notes.to_ascii_lowercase();
-    n.contains("supersede") || n.contains("revised") || n.contains("revision")
+    if n.contains("superseded") {
+        -1
+    } else if n.contains("revised") {
+        1
+    } else {
+        0
+    }
 }
 
 /// Reads `column` by `month` (YYYY-MM) from a CSV file with a header row. Only rows whose
@@ -83,7 +97,7 @@ pub fn read_monthly(
     let tag_col = find("verification");
     let notes_col = find("notes");
 
-    let mut out: BTreeMap<Month, (MonthValue, u8, bool)> = BTreeMap::new();
+    let mut out: BTreeMap<Month, (MonthValue, u8, i8)> = BTreeMap::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
@@ -117,9 +131,7 @@ pub fn read_monthly(
             ));
         }
         let rank = tag_rank(tag);
-        let revision = notes_col
-            .and_then(|c| rec.get(c))
-            .is_some_and(names_revision);
+        let revision = notes_col.and_then(|c| rec.get(c)).map_or(0, revision);
         let candidate = MonthValue {
             value,
             verification: tag.to_string(),
@@ -133,6 +145,222 @@ pub fn read_monthly(
         }
     }
     Ok(out.into_iter().map(|(m, (v, _, _))| (m, v)).collect())
+}
+
+/// One observed value over a span of days (a month, a year, or whatever a row covers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub start: Date,
+    pub end: Date,
+    pub value: f64,
+    pub verification: String,
+    /// The line of the CSV file it came from (the first, for sums of months).
+    pub line: u64,
+}
+
+impl Observation {
+    /// `2022-01` for a calendar month, `2017` for a calendar year, else `start..end`.
+    pub fn label(&self) -> String {
+        let (ys, ms, ds) = self.start.ymd();
+        let (ye, me, _) = self.end.ymd();
+        let next = self.end.add_days(1).ymd();
+        let month_end = next.2 == 1;
+        if ds == 1 && month_end && ys == ye && ms == me {
+            format!("{ys:04}-{ms:02}")
+        } else if ds == 1 && ms == 1 && me == 12 && month_end && ys == ye {
+            format!("{ys:04}")
+        } else if ds == 1 && month_end {
+            format!("{ys:04}-{ms:02}..{ye:04}-{me:02}")
+        } else {
+            format!("{}..{}", self.start, self.end)
+        }
+    }
+
+    pub fn is_month(&self) -> bool {
+        self.start.month() == self.end.month()
+            && self.start.ymd().2 == 1
+            && self.end.add_days(1).ymd().2 == 1
+    }
+
+    pub fn is_year(&self) -> bool {
+        let (ys, ms, ds) = self.start.ymd();
+        let (ye, me, de) = self.end.ymd();
+        ys == ye && (ms, ds) == (1, 1) && (me, de) == (12, 31)
+    }
+}
+
+/// A period bound: `YYYY-MM` (the first or last day of the month) or `YYYY-MM-DD`.
+fn parse_bound(s: &str, end: bool) -> Option<Date> {
+    if let Some(d) = Date::parse(s) {
+        return Some(d);
+    }
+    let m = Month::parse(s)?;
+    Some(if end {
+        m.first_day().add_days(m.days() as i32 - 1)
+    } else {
+        m.first_day()
+    })
+}
+
+/// Reads `column` from a CSV file whose rows are months (a `month` column) or periods
+/// (`period_start` and `period_end` columns), keeping rows whose `filters` columns have the
+/// given values. Duplicates of one period are resolved as [`read_monthly`] does.
+pub fn read_observations(
+    path: &Path,
+    column: &str,
+    filters: &[(&str, &str)],
+) -> Result<Vec<Observation>> {
+    let data_err = |line: u64, message: String| Error::Data {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .from_path(path)
+        .map_err(|e| match e.into_kind() {
+            csv::ErrorKind::Io(source) => Error::Read {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => data_err(1, format!("{other:?}")),
+        })?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| data_err(1, format!("cannot read the header row: {e}")))?
+        .clone();
+    let find = |name: &str| headers.iter().position(|h| h == name);
+    let bounds = match (find("month"), find("period_start"), find("period_end")) {
+        (Some(m), _, _) => (m, m),
+        (None, Some(a), Some(b)) => (a, b),
+        _ => {
+            return Err(data_err(
+                1,
+                "expected a `month` column, or `period_start` and `period_end` columns".into(),
+            ));
+        }
+    };
+    let value_col = find(column).ok_or_else(|| {
+        data_err(
+            1,
+            format!(
+                "no column `{column}`; the header has: {}",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    let mut filter_cols = Vec::new();
+    for (name, want) in filters {
+        let c = find(name).ok_or_else(|| {
+            data_err(
+                1,
+                format!(
+                    "no column `{name}` to filter on; the header has: {}",
+                    headers.iter().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        filter_cols.push((c, *want));
+    }
+    let tag_col = find("verification");
+    let notes_col = find("notes");
+    let mut out: BTreeMap<(Date, Date), (Observation, u8, i8)> = BTreeMap::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            data_err(line, format!("malformed row: {e}"))
+        })?;
+        let line = rec.position().map_or(0, |p| p.line());
+        if filter_cols
+            .iter()
+            .any(|(c, want)| rec.get(*c) != Some(*want))
+        {
+            continue;
+        }
+        let tag = tag_col.and_then(|c| rec.get(c)).unwrap_or("").trim();
+        let raw = rec.get(value_col).unwrap_or("").trim();
+        if tag == "GAP" || raw.is_empty() {
+            continue;
+        }
+        let (a, b) = (
+            rec.get(bounds.0).unwrap_or("").trim(),
+            rec.get(bounds.1).unwrap_or("").trim(),
+        );
+        let start = parse_bound(a, false).ok_or_else(|| {
+            data_err(
+                line,
+                format!("period `{a}`: expected YYYY-MM or YYYY-MM-DD"),
+            )
+        })?;
+        let end = parse_bound(b, true).ok_or_else(|| {
+            data_err(
+                line,
+                format!("period `{b}`: expected YYYY-MM or YYYY-MM-DD"),
+            )
+        })?;
+        if end < start {
+            return Err(data_err(
+                line,
+                format!("period {a}..{b} ends before it starts"),
+            ));
+        }
+        let value: f64 = raw
+            .parse()
+            .map_err(|_| data_err(line, format!("{column} `{raw}`: expected a number")))?;
+        if !value.is_finite() || value < 0.0 {
+            return Err(data_err(
+                line,
+                format!("{column} {raw}: expected a number that is not negative"),
+            ));
+        }
+        let rank = tag_rank(tag);
+        let revision = notes_col.and_then(|c| rec.get(c)).map_or(0, revision);
+        let obs = Observation {
+            start,
+            end,
+            value,
+            verification: tag.to_string(),
+            line,
+        };
+        match out.get(&(start, end)) {
+            Some((_, r, rev)) if (*r, *rev) >= (rank, revision) => {}
+            _ => {
+                out.insert((start, end), (obs, rank, revision));
+            }
+        }
+    }
+    Ok(out.into_values().map(|(o, _, _)| o).collect())
+}
+
+/// Calendar-year totals: rows that cover a whole year, else the sum of a year's twelve
+/// monthly rows when all twelve are there (tagged with the weakest of their tags).
+pub fn yearly(obs: &[Observation]) -> Vec<Observation> {
+    let mut years: BTreeMap<i32, Observation> = BTreeMap::new();
+    for o in obs.iter().filter(|o| o.is_year()) {
+        years.insert(o.start.year(), o.clone());
+    }
+    let mut months: BTreeMap<i32, Vec<&Observation>> = BTreeMap::new();
+    for o in obs.iter().filter(|o| o.is_month()) {
+        months.entry(o.start.year()).or_default().push(o);
+    }
+    for (y, ms) in months {
+        if ms.len() == 12 && !years.contains_key(&y) {
+            let weakest = ms
+                .iter()
+                .min_by_key(|o| tag_rank(&o.verification))
+                .map_or(String::new(), |o| o.verification.clone());
+            years.insert(
+                y,
+                Observation {
+                    start: ms[0].start,
+                    end: ms[11].end,
+                    value: ms.iter().map(|o| o.value).sum(),
+                    verification: weakest,
+                    line: ms[0].line,
+                },
+            );
+        }
+    }
+    years.into_values().collect()
 }
 
 #[cfg(test)]
@@ -154,6 +382,8 @@ mod tests {
              2022-01,12,verbatim_official,\n\
              2022-02,5,verbatim_official,\n\
              2022-02,6,verbatim_official,revised figure\n\
+             2022-05,8,verbatim_official,early figure; superseded by 9\n\
+             2022-05,9,verbatim_official,\n\
              2022-03,,GAP,\n\
              2022-04,7,derived,\n",
         );
@@ -164,7 +394,8 @@ mod tests {
             [
                 ("2022-01".into(), 12.0),
                 ("2022-02".into(), 6.0),
-                ("2022-04".into(), 7.0)
+                ("2022-04".into(), 7.0),
+                ("2022-05".into(), 9.0)
             ]
         );
         assert_eq!(m[&Month::parse("2022-04").unwrap()].verification, "derived");
@@ -193,5 +424,58 @@ mod tests {
         // Two official releases for 2022-10; the first (CBP MPP) is kept.
         assert_eq!(m[&Month::parse("2022-10").unwrap()].value, 231_538.0);
         assert_eq!(m[&Month::parse("2023-09").unwrap()].value, 269_740.0);
+    }
+
+    #[test]
+    fn reads_months_and_periods_and_sums_years() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/data/observed");
+        let qc = read_observations(
+            &root.join("rcmp_interceptions_monthly.csv"),
+            "count",
+            &[("province", "QC")],
+        )
+        .unwrap();
+        let y2018 = yearly(&qc)
+            .into_iter()
+            .find(|o| o.label() == "2018")
+            .unwrap();
+        // The twelve official 2018 months add up to the official annual 18,518.
+        assert_eq!(y2018.value, 18_518.0);
+        let totals = read_observations(
+            &root.join("rcmp_interceptions_period_totals.csv"),
+            "count",
+            &[("geography", "QC")],
+        )
+        .unwrap();
+        let y2017 = yearly(&totals)
+            .into_iter()
+            .find(|o| o.label() == "2017")
+            .unwrap();
+        assert_eq!(y2017.value, 18_836.0);
+        let short = totals
+            .iter()
+            .find(|o| o.label() == "2020-03-16..2020-03-19")
+            .unwrap();
+        assert_eq!(short.value, 165.0);
+        // Feb 2017 has two releases (432 and 452), both secondary: the first is kept.
+        let feb = qc.iter().find(|o| o.label() == "2017-02").unwrap();
+        assert_eq!(feb.value, 432.0);
+    }
+
+    #[test]
+    fn refuses_a_file_without_period_columns() {
+        let f = file("date,count\n2022-01-01,3\n");
+        let e = read_observations(f.path(), "count", &[]).unwrap_err();
+        assert!(
+            e.to_string().contains(":1: expected a `month` column"),
+            "{e}"
+        );
+        let f = file("period_start,period_end,count\n2022-03,2022-01,3\n");
+        let e = read_observations(f.path(), "count", &[]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(":2: period 2022-03..2022-01 ends before it starts"),
+            "{e}"
+        );
     }
 }

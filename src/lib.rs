@@ -21,15 +21,18 @@
 
 pub mod agent;
 pub mod beliefs;
+pub mod calibrate;
 pub mod data;
 pub mod date;
 pub mod engine;
+pub mod ensemble;
 mod error;
 pub mod output;
 pub mod plot;
 pub mod policy;
 pub mod rng;
 pub mod scenario;
+pub mod validation;
 
 pub use engine::Results;
 pub use error::{Error, Result};

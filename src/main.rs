@@ -4,12 +4,14 @@
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use northbound::agent::Metric;
-use northbound::date::Month;
+use northbound::calibrate::{self, Param, Settings};
+use northbound::date::{Date, Month};
 use northbound::engine::{self, RunOptions};
 use northbound::output::{self, Manifest};
+use northbound::plot::{self, Band, BandFigure};
 use northbound::policy::Rule;
 use northbound::scenario::{CrossingKind, PlaceKind};
-use northbound::{Scenario, plot};
+use northbound::{Error, Scenario, ensemble, validation};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
@@ -24,8 +26,10 @@ use std::time::Instant;
     long_about = "northbound moves synthetic migrants from the US southern border through New York \
 to the Quebec crossings (Roxham Road and the official ports such as Lacolle), day by day, \
 under the Safe Third Country Agreement, its 2023 extension, the resettlement quota and the \
-other dated rules a scenario file switches on.",
-    after_help = "Examples:\n  northbound check scenarios/minimal.toml\n  northbound run scenarios/corridor-2022-2024.toml\n  northbound run scenarios/minimal.toml --seed 7 --out /tmp/try --force"
+other dated rules a scenario file switches on.\n\n\
+Typical session: `check` a scenario, `run` it, `validate` it against the observed \
+statistics it declares, and `calibrate` its uncertain parameters.",
+    after_help = "Examples:\n  northbound check scenarios/minimal.toml\n  northbound run scenarios/corridor-2022-2024.toml\n  northbound validate scenarios/corridor-2022-2024.toml --replicates 20\n  northbound run scenarios/minimal.toml --seed 7 --out /tmp/try --force"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -45,13 +49,32 @@ Examples:\n  northbound run scenarios/corridor-2022-2024.toml\n  northbound run 
     /// Validate a scenario and print what it holds.
     #[command(after_help = "Example:\n  northbound check scenarios/corridor-2022-2024.toml")]
     Check(CheckArgs),
+    /// Compare replicates of a scenario with the observed series it declares.
+    #[command(
+        after_help = "The scenario declares its observed series with [[observed]] tables. \
+Writes validation.csv\n(series,period,observed,sim_mean,sim_p05,sim_p50,sim_p95,verification), \
+metrics.csv\n(series,n_periods,ard,mape,rmse,pearson_r,total_ratio), one overlay-<series>.{png,svg} \
+per series\nand manifest.json into output/<scenario name>-validate/ (or --out).\n\n\
+Example:\n  northbound validate scenarios/corridor-2022-2024.toml --replicates 20"
+    )]
+    Validate(ValidateArgs),
+    /// Fit scenario parameters to observed series (Nelder-Mead, common random numbers).
+    #[command(
+        after_help = "Each --fit names a parameter by its path in the scenario file and its \
+range; each --target names an observed series; only periods inside --window count. \
+The objective is the mean ARD of the targets (mean over periods of |sim - obs| / obs, \
+with sim the mean of the replicates).\n\
+Writes fitted.toml (the scenario with the fitted values, saying how they were fitted), \
+trials.csv (every parameter set tried, with its score) and manifest.json into \
+output/<scenario name>-calibrate/ (or --out).\n\n\
+Example:\n  northbound calibrate scenarios/corridor-2022-2024.toml \\\n    --fit \"inflows[0].share=0.01..0.08\" --fit \"places[\\\"New York City\\\"].move_rate=0.005..0.1\" \\\n    --target qc_interceptions_monthly --window 2022-01..2023-02 --budget 60"
+    )]
+    Calibrate(CalibrateArgs),
 }
 
 #[derive(Args, Debug)]
-struct RunArgs {
-    /// The scenario file (TOML).
-    scenario: PathBuf,
-    /// Output folder [default: output/<scenario name>].
+struct Common {
+    /// Output folder [default: under output/, named after the scenario].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Random seed, overriding the scenario's.
@@ -60,7 +83,7 @@ struct RunArgs {
     /// Worker threads [default: one per core]. Results do not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     threads: Option<u16>,
-    /// Replace the output folder if it exists.
+    /// Replace the output folder if it holds an earlier result.
     #[arg(long)]
     force: bool,
     /// Print nothing but errors.
@@ -69,9 +92,51 @@ struct RunArgs {
 }
 
 #[derive(Args, Debug)]
+struct RunArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args, Debug)]
 struct CheckArgs {
     /// The scenario file (TOML).
     scenario: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct ValidateArgs {
+    /// The scenario file (TOML), with [[observed]] series.
+    scenario: PathBuf,
+    /// Replicates to run.
+    #[arg(long, short = 'r', value_name = "R", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    replicates: u32,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args, Debug)]
+struct CalibrateArgs {
+    /// The scenario file (TOML), with [[observed]] series.
+    scenario: PathBuf,
+    /// A parameter to fit and its range: PATH=LO..HI, e.g. "inflows[0].share=0.01..0.08". Repeat for more.
+    #[arg(long, value_name = "PATH=LO..HI", required = true)]
+    fit: Vec<String>,
+    /// An observed series to fit, by name. Repeat for more.
+    #[arg(long, value_name = "SERIES", required = true)]
+    target: Vec<String>,
+    /// The months whose periods count, e.g. 2022-01..2023-02.
+    #[arg(long, value_name = "FROM..TO")]
+    window: String,
+    /// Parameter sets to try at most.
+    #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    budget: u32,
+    /// Replicates per parameter set (the same seeds for every set).
+    #[arg(long, short = 'r', value_name = "R", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    replicates: u32,
+    #[command(flatten)]
+    common: Common,
 }
 
 fn main() -> ExitCode {
@@ -79,6 +144,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(a) => run(a),
         Command::Check(a) => check(&a.scenario),
+        Command::Validate(a) => validate(a),
+        Command::Calibrate(a) => calibrate_cmd(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -89,31 +156,37 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(a: RunArgs) -> Result<(), northbound::Error> {
-    let sc = Scenario::load(&a.scenario)?;
-    let target = a
-        .out
+/// A progress bar on stderr when it is a terminal and not `--quiet`.
+fn progress_bar(len: u64, quiet: bool, template: &str) -> Option<ProgressBar> {
+    (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = ProgressBar::new(len);
+        b.set_style(
+            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    })
+}
+
+fn target_dir(c: &Common, sc: &Scenario, suffix: &str) -> PathBuf {
+    c.out
         .clone()
-        .unwrap_or_else(|| Path::new("output").join(&sc.name));
-    let staged = output::stage(&target, a.force)?;
+        .unwrap_or_else(|| Path::new("output").join(format!("{}{suffix}", sc.name)))
+}
+
+fn run(a: RunArgs) -> Result<(), Error> {
+    let c = &a.common;
+    let sc = Scenario::load(&a.scenario)?;
+    let staged = output::stage(&target_dir(c, &sc, ""), c.force)?;
     let opts = RunOptions {
-        threads: a.threads.map(usize::from),
-        seed: a.seed,
+        threads: c.threads.map(usize::from),
+        seed: c.seed,
         plain: false,
     };
-
-    let bar = if !a.quiet && std::io::stderr().is_terminal() {
-        let b = ProgressBar::new(u64::from(sc.days()));
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {bar:40} day {pos}/{len}  {msg}  {elapsed} (eta {eta})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Some(b)
-    } else {
-        None
-    };
+    let bar = progress_bar(
+        u64::from(sc.days()),
+        c.quiet,
+        "{spinner} {bar:40} day {pos}/{len}  {msg}  {elapsed} (eta {eta})",
+    );
     let clock = Instant::now();
     let res = engine::run(&sc, &opts, &mut |day, _, agents| {
         if let Some(b) = &bar {
@@ -140,48 +213,17 @@ fn run(a: RunArgs) -> Result<(), northbound::Error> {
     for (stem, fig) in plot::run_figures(&monthly, &places, &markers(&sc)) {
         plot::save(&fig, &staged.tmp, &stem)?;
     }
-    let mut files: Vec<String> = std::fs::read_dir(&staged.tmp)
-        .map_err(|e| northbound::Error::Output {
-            path: staged.tmp.clone(),
-            message: e.to_string(),
-        })?
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    files.push("manifest.json".into());
-    files.sort();
-    let manifest = Manifest {
-        northbound_version: env!("CARGO_PKG_VERSION"),
-        scenario: a.scenario.display().to_string(),
-        scenario_name: sc.name.clone(),
-        scenario_sha256: output::sha256_hex(&sc.source),
-        seed: res.seed,
-        threads: res.threads,
-        start: sc.start.to_string(),
-        end: sc.end.to_string(),
-        scale: sc.scale,
-        agents: res.agents,
-        agent_days: res.agent_days,
-        wall_seconds: wall,
-        agent_days_per_second: res.agent_days as f64 / wall.max(1e-9),
-        files,
-    };
-    let mpath = staged.tmp.join("manifest.json");
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| northbound::Error::Output {
-        path: mpath.clone(),
-        message: e.to_string(),
-    })?;
-    std::fs::write(&mpath, json + "\n").map_err(|e| northbound::Error::Output {
-        path: mpath.clone(),
-        message: e.to_string(),
-    })?;
-    let dir = staged.commit()?;
+    let mut manifest = Manifest::new("run", &sc, res.seed, res.threads);
+    manifest.timed(res.agents, res.agent_days, wall);
+    let rate = manifest.agent_days_per_second;
+    let dir = staged.finish(manifest)?;
 
-    if !a.quiet {
+    if !c.quiet {
         let mut out = String::new();
         let _ = writeln!(
             out,
             "{}: {} agents, {} days, {:.2} s ({:.2e} agent-days/s, {} threads)",
-            sc.name, res.agents, res.days, wall, manifest.agent_days_per_second, res.threads
+            sc.name, res.agents, res.days, wall, rate, res.threads
         );
         for (i, p) in sc
             .places
@@ -222,15 +264,295 @@ fn markers(sc: &Scenario) -> Vec<(Month, String)> {
         if start >= sc.start {
             out.push((start.month(), label.to_string()));
         }
-        if let Some(e) = end.filter(|e| *e <= sc.end) {
+        if let Some(e) = end.filter(|e| *e <= sc.end && *e >= sc.start) {
             out.push((e.month(), format!("{label} ends")));
         }
     }
     out
 }
 
-fn check(path: &Path) -> Result<(), northbound::Error> {
+fn validate(a: ValidateArgs) -> Result<(), Error> {
+    let c = &a.common;
+    let sc = Scenario::load(&a.scenario)?;
+    if sc.observed.is_empty() {
+        return Err(Error::Invalid {
+            path: sc.path.clone(),
+            problems: vec!["declares no [[observed]] series to validate against (see the README, \"Validation and calibration\")".into()],
+        });
+    }
+    let staged = output::stage(&target_dir(c, &sc, "-validate"), c.force)?;
+    let seed = c.seed.unwrap_or(sc.seed);
+    let pool = ensemble::pool(c.threads.map(usize::from));
+    let bar = progress_bar(
+        u64::from(a.replicates),
+        c.quiet,
+        "{spinner} {bar:40} replicate {pos}/{len}  {elapsed} (eta {eta})",
+    );
+    let tick = || {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    };
+    let clock = Instant::now();
+    let reps: Vec<u32> = (0..a.replicates).collect();
+    let sims = pool.install(|| {
+        ensemble::map(
+            &sc,
+            seed,
+            &reps,
+            |_, res| {
+                (
+                    validation::simulated_points(&sc, res),
+                    res.agents,
+                    res.agent_days,
+                )
+            },
+            &tick,
+        )
+    });
+    let wall = clock.elapsed().as_secs_f64();
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let agents = sims.iter().map(|s| s.1).sum();
+    let agent_days = sims.iter().map(|s| s.2).sum();
+    let points: Vec<Vec<Vec<f64>>> = sims.into_iter().map(|s| s.0).collect();
+    let (rows, metrics) = validation::summarise(&sc, &points);
+    output::write_csv(&staged.tmp.join("validation.csv"), &rows)?;
+    output::write_csv(&staged.tmp.join("metrics.csv"), &metrics)?;
+    for s in &sc.observed {
+        let mine: Vec<&validation::ValidationRow> =
+            rows.iter().filter(|r| r.series == s.name).collect();
+        let fig = BandFigure {
+            title: if s.description.is_empty() {
+                s.name.clone()
+            } else {
+                format!("{}: {}", s.name, s.description)
+            },
+            y_label: "people".into(),
+            bands: vec![Band {
+                name: "simulated".into(),
+                points: s
+                    .points
+                    .iter()
+                    .zip(&mine)
+                    .map(|(o, r)| {
+                        (
+                            plot::period_x(o.start, o.end),
+                            r.sim_p05,
+                            r.sim_p50,
+                            r.sim_p95,
+                        )
+                    })
+                    .collect(),
+            }],
+            observed: s
+                .points
+                .iter()
+                .map(|o| (plot::period_x(o.start, o.end), o.value))
+                .collect(),
+            observed_label: "observed".into(),
+            markers: markers(&sc),
+        };
+        plot::save_bands(
+            &[fig],
+            None,
+            1,
+            &staged.tmp,
+            &format!("overlay-{}", file_stem(&s.name)),
+        )?;
+    }
+    let mut manifest = Manifest::new("validate", &sc, seed, pool.current_num_threads());
+    manifest.replicates = Some(a.replicates);
+    manifest.timed(agents, agent_days, wall);
+    let dir = staged.finish(manifest)?;
+    if !c.quiet {
+        let mut out = format!(
+            "{}: {} replicates in {:.1} s\n",
+            sc.name, a.replicates, wall
+        );
+        let _ = writeln!(
+            out,
+            "  {:<36} {:>9} {:>7} {:>10} {:>9} {:>11}",
+            "series", "periods", "ARD", "RMSE", "r", "sim/obs"
+        );
+        for m in &metrics {
+            let r = m.pearson_r.map_or("".into(), |r| format!("{r:.3}"));
+            let _ = writeln!(
+                out,
+                "  {:<36} {:>9} {:>7.3} {:>10.1} {:>9} {:>11.3}",
+                m.series, m.n_periods, m.ard, m.rmse, r, m.total_ratio
+            );
+        }
+        let _ = writeln!(out, "wrote {}", dir.display());
+        print_out(&out);
+    }
+    Ok(())
+}
+
+/// A series name as a file name.
+fn file_stem(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn today() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Date((secs / 86_400) as i32)
+}
+
+fn calibrate_cmd(a: CalibrateArgs) -> Result<(), Error> {
+    let c = &a.common;
+    let sc = Scenario::load(&a.scenario)?;
+    let bad = |problems: Vec<String>| Error::Invalid {
+        path: a.scenario.clone(),
+        problems,
+    };
+    let mut problems = Vec::new();
+    let params: Vec<Param> = a
+        .fit
+        .iter()
+        .filter_map(|f| Param::parse(f).map_err(|e| problems.push(e)).ok())
+        .collect();
+    let window = calibrate::parse_window(&a.window)
+        .map_err(|e| problems.push(e))
+        .ok();
+    if !problems.is_empty() {
+        return Err(bad(problems));
+    }
+    let settings = Settings {
+        params,
+        targets: a.target.clone(),
+        window: window.expect("checked above"),
+        budget: a.budget as usize,
+        replicates: a.replicates,
+        seed: c.seed.unwrap_or(sc.seed),
+    };
+    let target = target_dir(c, &sc, "-calibrate");
+    let staged = output::stage(&target, c.force)?;
+    let pool = ensemble::pool(c.threads.map(usize::from));
+    let bar = progress_bar(
+        u64::from(a.budget),
+        c.quiet,
+        "{spinner} {bar:40} trial {pos}/{len}  {elapsed} (eta {eta})",
+    );
+    let clock = Instant::now();
+    let cal = pool.install(|| {
+        calibrate::calibrate(&sc, &settings, &|n| {
+            if let Some(b) = &bar {
+                b.set_position(n as u64);
+            }
+        })
+    })?;
+    let wall = clock.elapsed().as_secs_f64();
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+
+    // trials.csv: one row per parameter set.
+    let path = staged.tmp.join("trials.csv");
+    let mut w = csv::Writer::from_path(&path).map_err(|e| Error::Output {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let mut header = vec!["trial".to_string()];
+    header.extend(settings.params.iter().map(|p| p.path.clone()));
+    header.push("score".into());
+    header.extend(settings.targets.iter().map(|t| format!("ard_{t}")));
+    header.push("error".into());
+    let csv_err = |e: csv::Error| Error::Output {
+        path: path.clone(),
+        message: e.to_string(),
+    };
+    w.write_record(&header).map_err(csv_err)?;
+    for (i, t) in cal.trials.iter().enumerate() {
+        let mut rec = vec![i.to_string()];
+        rec.extend(t.values.iter().map(|v| v.to_string()));
+        rec.push(t.score.to_string());
+        rec.extend(t.ard.iter().map(|v| v.to_string()));
+        rec.push(t.error.clone().unwrap_or_default());
+        w.write_record(&rec).map_err(csv_err)?;
+    }
+    w.flush().map_err(|e| Error::Output {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+
+    let best = &cal.trials[cal.best];
+    let mut header = format!(
+        "Calibrated by `northbound calibrate` (northbound {}) on {}.\n\
+         Command: {}\n\
+         Method: Nelder-Mead on the box of the fitted parameters, {} trials, {} replicates per trial\n\
+         with common random numbers (seed {}); objective: the mean ARD of the targets over {}..{}.\n\
+         Best trial {}: objective {:.4} ({}).\n",
+        env!("CARGO_PKG_VERSION"),
+        today(),
+        std::env::args().collect::<Vec<_>>().join(" "),
+        cal.trials.len(),
+        settings.replicates,
+        settings.seed,
+        settings.window.0,
+        settings.window.1,
+        cal.best,
+        best.score,
+        settings
+            .targets
+            .iter()
+            .zip(&best.ard)
+            .map(|(t, a)| format!("{t} ARD {a:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (p, v) in settings.params.iter().zip(&best.values) {
+        let _ = writeln!(
+            header,
+            "Fitted: {} = {v} (range {}..{})",
+            p.path, p.lo, p.hi
+        );
+    }
+    let text = calibrate::fitted_text(&sc, &settings, &cal, &header, &target)?;
+    let fpath = staged.tmp.join("fitted.toml");
+    std::fs::write(&fpath, text).map_err(|e| Error::Output {
+        path: fpath.clone(),
+        message: e.to_string(),
+    })?;
+    let mut manifest = Manifest::new("calibrate", &sc, settings.seed, pool.current_num_threads());
+    manifest.replicates = Some(settings.replicates);
+    manifest.timed(0, 0, wall);
+    let dir = staged.finish(manifest)?;
+    if !c.quiet {
+        let mut out = format!(
+            "{}: {} trials in {:.1} s; best objective {:.4} (trial {})\n",
+            sc.name,
+            cal.trials.len(),
+            wall,
+            best.score,
+            cal.best
+        );
+        for (p, v) in settings.params.iter().zip(&best.values) {
+            let _ = writeln!(out, "  {} = {v}", p.path);
+        }
+        let _ = writeln!(out, "wrote {}", dir.display());
+        print_out(&out);
+    }
+    Ok(())
+}
+
+fn check(path: &Path) -> Result<(), Error> {
     let sc = Scenario::load(path)?;
+    // Every variant must be a valid scenario too.
+    for v in &sc.variants {
+        sc.variant(&v.name)?;
+    }
     let mut out = String::new();
     let _ = writeln!(out, "{} ({}): valid", sc.name, path.display());
     if !sc.description.is_empty() {
@@ -251,12 +573,15 @@ fn check(path: &Path) -> Result<(), northbound::Error> {
             (PlaceKind::Crossing, Some(CrossingKind::Irregular)) => {
                 "crossing (irregular)".to_string()
             }
+            (PlaceKind::Crossing, Some(CrossingKind::Port)) if !p.stca => {
+                "crossing (port, no STCA)".to_string()
+            }
             (PlaceKind::Crossing, Some(CrossingKind::Port)) => "crossing (port)".to_string(),
             (k, _) => output::kind_name(k).to_string(),
         };
         let _ = writeln!(
             out,
-            "  {:<34} {:<22} {} {}",
+            "  {:<34} {:<24} {} {}",
             p.name, kind, p.country, p.region
         );
     }
@@ -265,9 +590,10 @@ fn check(path: &Path) -> Result<(), northbound::Error> {
         let cap = r
             .capacity
             .map_or(String::new(), |c| format!(", {c} seats/day"));
+        let visa = if r.requires_visa { ", visa only" } else { "" };
         let _ = writeln!(
             out,
-            "  {} -> {}  ({:.1} days, ${:.0}, risk {:.2}{cap})",
+            "  {} -> {}  ({:.1} days, ${:.0}, risk {:.2}{cap}{visa})",
             sc.places[r.from as usize].name,
             sc.places[r.to as usize].name,
             r.travel.mean(),
@@ -292,11 +618,38 @@ fn check(path: &Path) -> Result<(), northbound::Error> {
     }
     let _ = writeln!(
         out,
-        "agents   about {:.0} expected ({} inflows, {} nationalities)",
+        "people   about {:.0} expected, as {:.0} agents ({} inflows, {} nationalities)",
+        sc.expected_agents() * sc.scale,
         sc.expected_agents(),
         sc.inflows.len(),
         sc.nationalities.len()
     );
+    if !sc.observed.is_empty() {
+        let _ = writeln!(out, "observed {}", sc.observed.len());
+        for o in &sc.observed {
+            let span = match (o.points.first(), o.points.last()) {
+                (Some(a), Some(b)) => format!("{} to {}", a.label(), b.label()),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<36} {:>3} periods, {span}",
+                o.name,
+                o.points.len()
+            );
+        }
+    }
+    if !sc.variants.is_empty() {
+        let _ = writeln!(out, "variants {}", sc.variants.len());
+        for v in &sc.variants {
+            let set: Vec<String> = v
+                .set
+                .iter()
+                .map(|(p, x)| format!("{p} = {}", x.to_string().trim()))
+                .collect();
+            let _ = writeln!(out, "  {:<20} {}", v.name, set.join(", "));
+        }
+    }
     print_out(&out);
     Ok(())
 }

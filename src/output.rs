@@ -158,10 +158,14 @@ pub fn state_rows(sc: &Scenario, res: &Results) -> Vec<(String, &'static str, f6
     rows
 }
 
-/// What `manifest.json` records about a run.
+/// What `manifest.json` records about a run, a validation, a calibration or a comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
     pub northbound_version: &'static str,
+    /// `run`, `validate`, `calibrate` or `compare`.
+    pub command: String,
+    /// The command line, as given.
+    pub arguments: Vec<String>,
     pub scenario: String,
     pub scenario_name: String,
     pub scenario_sha256: String,
@@ -170,11 +174,51 @@ pub struct Manifest {
     pub start: String,
     pub end: String,
     pub scale: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicates: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variants: Option<Vec<String>>,
+    /// Agents created (summed over every run the command made).
     pub agents: u64,
+    /// Agent-days simulated (summed likewise).
     pub agent_days: u64,
     pub wall_seconds: f64,
     pub agent_days_per_second: f64,
     pub files: Vec<String>,
+}
+
+impl Manifest {
+    /// A manifest for `command` on `sc`, with the counts still to fill in.
+    pub fn new(command: &str, sc: &Scenario, seed: u64, threads: usize) -> Manifest {
+        Manifest {
+            northbound_version: env!("CARGO_PKG_VERSION"),
+            command: command.into(),
+            arguments: std::env::args().collect(),
+            scenario: sc.path.display().to_string(),
+            scenario_name: sc.name.clone(),
+            scenario_sha256: sha256_hex(&sc.source),
+            seed,
+            threads,
+            start: sc.start.to_string(),
+            end: sc.end.to_string(),
+            scale: sc.scale,
+            replicates: None,
+            variants: None,
+            agents: 0,
+            agent_days: 0,
+            wall_seconds: 0.0,
+            agent_days_per_second: 0.0,
+            files: Vec::new(),
+        }
+    }
+
+    /// Records the work done and the time it took.
+    pub fn timed(&mut self, agents: u64, agent_days: u64, wall_seconds: f64) {
+        self.agents = agents;
+        self.agent_days = agent_days;
+        self.wall_seconds = wall_seconds;
+        self.agent_days_per_second = agent_days as f64 / wall_seconds.max(1e-9);
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -327,6 +371,24 @@ fn remove_stale_partials(parent: &Path, name: &str) {
 }
 
 impl Staged {
+    /// Writes `manifest.json` (listing every file of the folder), then commits.
+    pub fn finish(self, mut manifest: Manifest) -> Result<PathBuf> {
+        let mut files: Vec<String> = std::fs::read_dir(&self.tmp)
+            .map_err(|e| Error::write(&self.tmp, e))?
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        files.push("manifest.json".into());
+        files.sort();
+        manifest.files = files;
+        let path = self.tmp.join("manifest.json");
+        let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Output {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        std::fs::write(&path, json + "\n").map_err(|e| Error::write(&path, e))?;
+        self.commit()
+    }
+
     /// Moves the finished folder into place, replacing an old one only with `force`.
     pub fn commit(mut self) -> Result<PathBuf> {
         if self.target.exists() {
@@ -372,4 +434,13 @@ pub fn monthly_series<'a>(
 /// The date a day index of a run stands for.
 pub fn day_date(res: &Results, d: u32) -> Date {
     res.start.add_days(d as i32)
+}
+
+/// Writes serde rows as a CSV file with a header (an empty table gets no header).
+pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(|e| csv_err(path, e))?;
+    for r in rows {
+        w.serialize(r).map_err(|e| csv_err(path, e))?;
+    }
+    w.flush().map_err(|e| Error::write(path, e))
 }

@@ -23,6 +23,7 @@ pub enum Purpose {
     Lottery = 9,
     QuotaApply = 10,
     BeliefNoise = 11,
+    Replicate = 12,
 }
 
 #[inline(always)]

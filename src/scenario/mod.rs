@@ -5,6 +5,7 @@
 //! probabilities in [0, 1], shares summing to 1, every name known, every place reachable)
 //! and resolves names to ids. Every problem is reported with its TOML path, all at once.
 
+pub mod paths;
 pub mod raw;
 mod validate;
 
@@ -38,6 +39,40 @@ pub struct Scenario {
     pub inflows: Vec<Inflow>,
     pub behaviour: Behaviour,
     pub policies: Vec<Policy>,
+    /// Observed series, loaded and cut to the window.
+    pub observed: Vec<Observed>,
+    /// Named variants (parameter overrides) for comparisons.
+    pub variants: Vec<Variant>,
+}
+
+/// An observed series and how to compute its simulated counterpart.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub name: String,
+    pub description: String,
+    pub target: Target,
+    /// The observations inside the window, in time order.
+    pub points: Vec<crate::data::Observation>,
+}
+
+/// What an observed series is compared with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A metric summed over places and over each observation's days.
+    Sum {
+        metric: crate::agent::Metric,
+        places: Vec<PlaceId>,
+    },
+    /// Period by period, one observed series divided by another (indices into `observed`).
+    Ratio(usize, usize),
+}
+
+/// A named set of parameter overrides: `(path, value)` pairs, see [`paths`].
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub name: String,
+    pub description: String,
+    pub set: Vec<(String, toml_edit::Value)>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +151,8 @@ pub struct Inflow {
     pub p_canadian_document: f64,
     pub p_public_interest: f64,
     pub p_visa: f64,
+    /// Everyone of a month enters on its first day (in the window) instead of spread over it.
+    pub first_day: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -161,6 +198,68 @@ impl Scenario {
             message: e.to_string().trim_end().to_string(),
         })?;
         validate::validate(raw, path, source)
+    }
+
+    /// This scenario with parameters set by path (`("inflows[0].share", 0.03)`), validated
+    /// as a file would be. The text keeps its comments, so errors point at real lines.
+    pub fn with_overrides(
+        &self,
+        set: &[(String, toml_edit::Value)],
+        what: &str,
+    ) -> Result<Scenario> {
+        let text = String::from_utf8_lossy(&self.source);
+        let mut doc: toml_edit::DocumentMut =
+            text.parse()
+                .map_err(|e: toml_edit::TomlError| Error::Parse {
+                    path: self.path.clone(),
+                    message: e.to_string(),
+                })?;
+        let mut problems = Vec::new();
+        for (path, value) in set {
+            if let Err(e) = paths::set(&mut doc, path, value.clone()) {
+                problems.push(format!("{what}: {e}"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Invalid {
+                path: self.path.clone(),
+                problems,
+            });
+        }
+        Scenario::from_bytes(&self.path, doc.to_string().into_bytes()).map_err(|e| match e {
+            Error::Invalid { path, problems } => Error::Invalid {
+                path,
+                problems: problems
+                    .into_iter()
+                    .map(|p| format!("{what}: {p}"))
+                    .collect(),
+            },
+            Error::Parse { path, message } => Error::Parse {
+                path,
+                message: format!("{what}: {message}"),
+            },
+            other => other,
+        })
+    }
+
+    /// The scenario of a named variant.
+    pub fn variant(&self, name: &str) -> Result<Scenario> {
+        let v = self
+            .variants
+            .iter()
+            .find(|v| v.name == name)
+            .ok_or_else(|| Error::Invalid {
+                path: self.path.clone(),
+                problems: vec![format!(
+                    "no variant named \"{name}\" (the scenario has: {})",
+                    self.variants
+                        .iter()
+                        .map(|v| v.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )],
+            })?;
+        self.with_overrides(&v.set, &format!("variant \"{name}\""))
     }
 
     pub fn place_id(&self, name: &str) -> Option<PlaceId> {

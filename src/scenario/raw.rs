@@ -20,6 +20,57 @@ pub struct RawScenario {
     pub behaviour: RawBehaviour,
     #[serde(default)]
     pub policies: RawPolicies,
+    /// Observed series to validate and calibrate against.
+    #[serde(default)]
+    pub observed: Vec<RawObserved>,
+    /// Named variants for `northbound compare`, each a set of parameter overrides.
+    #[serde(default)]
+    pub variant: Vec<RawVariant>,
+}
+
+/// `[[observed]]`: an observed series and its simulated counterpart.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawObserved {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// A CSV file relative to the scenario, with a `month` column or `period_start` and
+    /// `period_end` columns (YYYY-MM).
+    pub file: Option<String>,
+    /// The value column (default `count`).
+    pub column: Option<String>,
+    /// Only rows whose columns have these values, e.g. `{ province = "QC" }`.
+    #[serde(default)]
+    pub filter: BTreeMap<String, String>,
+    /// The simulated metric summed over the selected places, e.g. `intercepted`.
+    pub metric: Option<String>,
+    /// The places, by name; or select them by `kind`, `crossing` and `region`.
+    #[serde(default)]
+    pub places: Vec<String>,
+    pub kind: Option<PlaceKind>,
+    pub crossing: Option<CrossingKind>,
+    pub region: Option<String>,
+    /// `month` (single months), `year` (calendar years: full-year rows, or the sum of 12
+    /// months) or `period` (any row).
+    #[serde(default = "aggregate_month")]
+    pub aggregate: String,
+    /// Or a ratio of two other observed series, period by period: `[numerator, denominator]`.
+    pub ratio_of: Option<Vec<String>>,
+}
+
+fn aggregate_month() -> String {
+    "month".into()
+}
+
+/// `[[variant]]`: a named set of overrides, `set = { "policies.stca_extension.window_days" = 30 }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVariant {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub set: toml::Table,
 }
 
 /// `[scenario]`: the window, the seed and the scale.
@@ -154,6 +205,14 @@ pub struct RawInflow {
     /// Probability of holding a visa or eTA that allows a flight to Canada.
     #[serde(default)]
     pub p_visa: f64,
+    /// When in the month people appear: `spread` (uniformly, the default) or `first_day`
+    /// (all on the first day in the window: a population already there when it opens).
+    #[serde(default = "spread")]
+    pub arrive: String,
+}
+
+fn spread() -> String {
+    "spread".into()
 }
 
 fn fill_error() -> String {

@@ -1,7 +1,7 @@
 //! From [`RawScenario`] to [`Scenario`]: every semantic check, with the TOML path of each
 //! problem, and every name resolved to an id.
 
-use super::raw::{RawDuration, RawScenario};
+use super::raw::{self, RawDuration, RawScenario};
 use super::*;
 use crate::data;
 use crate::policy::{Busing, Quota, Rule};
@@ -543,6 +543,12 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
         let p_canadian_document = c.prob(f("p_canadian_document"), inf.p_canadian_document);
         let p_public_interest = c.prob(f("p_public_interest"), inf.p_public_interest);
         let p_visa = c.prob(f("p_visa"), inf.p_visa);
+        if !["spread", "first_day"].contains(&inf.arrive.as_str()) {
+            c.err(
+                f("arrive"),
+                format!("\"{}\": expected \"spread\" or \"first_day\"", inf.arrive),
+            );
+        }
         if let Some(entry) = entry {
             inflows.push(Inflow {
                 entry,
@@ -553,6 +559,7 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
                 p_canadian_document,
                 p_public_interest,
                 p_visa,
+                first_day: inf.arrive == "first_day",
             });
         }
     }
@@ -781,6 +788,9 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
         }
     }
 
+    let observed = observed_series(&mut c, &raw.observed, &places, base, start, end);
+    let variants = variants(&mut c, &raw.variant, &source);
+
     // Agent ids are 32-bit and every agent takes memory: refuse what cannot run.
     let expected: f64 = inflows
         .iter()
@@ -823,7 +833,279 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
         inflows,
         behaviour,
         policies,
+        observed,
+        variants,
     })
+}
+
+fn observed_series(
+    c: &mut Checker,
+    raw: &[raw::RawObserved],
+    places: &[Place],
+    base: &Path,
+    start: Date,
+    end: Date,
+) -> Vec<Observed> {
+    use crate::agent::Metric;
+    let mut out: Vec<Observed> = Vec::new();
+    let mut ratios = Vec::new();
+    for (i, o) in raw.iter().enumerate() {
+        let f = |k: &str| format!("observed[{i}].{k}");
+        if out.iter().any(|x| x.name == o.name) || raw[..i].iter().any(|x| x.name == o.name) {
+            c.err(
+                f("name"),
+                format!("\"{}\" is used by an earlier series", o.name),
+            );
+        }
+        if let Some(pair) = &o.ratio_of {
+            if o.file.is_some() || o.metric.is_some() || !o.places.is_empty() {
+                c.err(
+                    f("ratio_of"),
+                    "a ratio takes no `file`, `metric` or `places` of its own",
+                );
+            }
+            if pair.len() != 2 {
+                c.err(
+                    f("ratio_of"),
+                    format!(
+                        "expected two series names, [numerator, denominator]; got {}",
+                        pair.len()
+                    ),
+                );
+            } else {
+                ratios.push((i, pair.clone()));
+            }
+            out.push(Observed {
+                name: o.name.clone(),
+                description: o.description.clone(),
+                target: Target::Ratio(0, 0),
+                points: Vec::new(),
+            });
+            continue;
+        }
+        let Some(file) = &o.file else {
+            c.err(
+                f("file"),
+                "expected `file` (a CSV of observations) or `ratio_of`",
+            );
+            continue;
+        };
+        let metric = match &o.metric {
+            Some(m) => match Metric::ALL.iter().find(|x| x.name() == m) {
+                Some(x) => Some(*x),
+                None => {
+                    c.err(
+                        f("metric"),
+                        format!(
+                            "unknown metric \"{m}\": expected one of {}",
+                            Metric::ALL.map(|x| x.name()).join(", ")
+                        ),
+                    );
+                    None
+                }
+            },
+            None => {
+                c.err(
+                    f("metric"),
+                    "expected the simulated `metric` to compare with, e.g. \"intercepted\"",
+                );
+                None
+            }
+        };
+        let selected: Vec<PlaceId> = if !o.places.is_empty() {
+            if o.kind.is_some() || o.crossing.is_some() || o.region.is_some() {
+                c.err(
+                    f("places"),
+                    "give `places` or the selectors `kind`, `crossing`, `region`, not both",
+                );
+            }
+            o.places
+                .iter()
+                .enumerate()
+                .filter_map(|(j, n)| {
+                    let id = places
+                        .iter()
+                        .position(|p| &p.name == n)
+                        .map(|x| x as PlaceId);
+                    if id.is_none() {
+                        c.err(
+                            format!("observed[{i}].places[{j}]"),
+                            format!("unknown place \"{n}\""),
+                        );
+                    }
+                    id
+                })
+                .collect()
+        } else if o.kind.is_none() && o.crossing.is_none() && o.region.is_none() {
+            c.err(
+                f("places"),
+                "select the places: `places = [...]`, or `kind`, `crossing` and `region`",
+            );
+            Vec::new()
+        } else {
+            let ids: Vec<PlaceId> = places
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| {
+                    o.kind.is_none_or(|k| p.kind == k)
+                        && o.crossing.is_none_or(|k| p.crossing == Some(k))
+                        && o.region.as_ref().is_none_or(|r| &p.region == r)
+                })
+                .map(|(j, _)| j as PlaceId)
+                .collect();
+            if ids.is_empty() {
+                c.err(f("places"), "the selectors match no place");
+            }
+            ids
+        };
+        if let Some(m) = metric {
+            for &id in &selected {
+                let p = &places[id as usize];
+                if !crate::output::metrics_for(p.kind).contains(&m) {
+                    c.err(
+                        f("metric"),
+                        format!(
+                            "\"{}\" is not counted at \"{}\" (a {} place)",
+                            m.name(),
+                            p.name,
+                            crate::output::kind_name(p.kind)
+                        ),
+                    );
+                }
+            }
+        }
+        let column = o.column.clone().unwrap_or_else(|| "count".into());
+        let filters: Vec<(&str, &str)> = o
+            .filter
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let path = base.join(file);
+        let all = if !path.is_file() {
+            c.err(
+                f("file"),
+                format!(
+                    "no such file: {} (paths are relative to the scenario file)",
+                    path.display()
+                ),
+            );
+            Vec::new()
+        } else {
+            match crate::data::read_observations(&path, &column, &filters) {
+                Ok(v) => v,
+                Err(e) => {
+                    c.err(f("file"), e);
+                    Vec::new()
+                }
+            }
+        };
+        let kept: Vec<crate::data::Observation> = match o.aggregate.as_str() {
+            "month" => all.into_iter().filter(|x| x.is_month()).collect(),
+            "year" => crate::data::yearly(&all),
+            "period" => all,
+            other => {
+                c.err(
+                    f("aggregate"),
+                    format!("\"{other}\": expected \"month\", \"year\" or \"period\""),
+                );
+                Vec::new()
+            }
+        };
+        let points: Vec<_> = kept
+            .into_iter()
+            .filter(|x| x.start >= start && x.end <= end)
+            .collect();
+        if points.is_empty() && path.is_file() {
+            c.err(
+                f("file"),
+                format!("no observation of this series lies inside the window {start}..{end}"),
+            );
+        }
+        out.push(Observed {
+            name: o.name.clone(),
+            description: o.description.clone(),
+            target: Target::Sum {
+                metric: metric.unwrap_or(Metric::Arrivals),
+                places: selected,
+            },
+            points,
+        });
+    }
+    for (i, pair) in ratios {
+        let find = |n: &str| {
+            out.iter()
+                .position(|x| x.name == n && !matches!(x.target, Target::Ratio(..)))
+        };
+        let (Some(a), Some(b)) = (find(&pair[0]), find(&pair[1])) else {
+            c.err(
+                format!("observed[{i}].ratio_of"),
+                format!(
+                    "expected the names of two series read from files; got \"{}\" and \"{}\"",
+                    pair[0], pair[1]
+                ),
+            );
+            continue;
+        };
+        let points: Vec<_> = out[a]
+            .points
+            .iter()
+            .filter_map(|x| {
+                let y = out[b]
+                    .points
+                    .iter()
+                    .find(|y| (y.start, y.end) == (x.start, x.end))?;
+                (y.value > 0.0).then(|| crate::data::Observation {
+                    value: x.value / y.value,
+                    verification: if crate::data::weaker(&x.verification, &y.verification) {
+                        x.verification.clone()
+                    } else {
+                        y.verification.clone()
+                    },
+                    ..x.clone()
+                })
+            })
+            .collect();
+        if points.is_empty() {
+            c.err(
+                format!("observed[{i}].ratio_of"),
+                format!("\"{}\" and \"{}\" share no period", pair[0], pair[1]),
+            );
+        }
+        out[i].target = Target::Ratio(a, b);
+        out[i].points = points;
+    }
+    out
+}
+
+fn variants(c: &mut Checker, raw: &[raw::RawVariant], source: &[u8]) -> Vec<Variant> {
+    let text = String::from_utf8_lossy(source);
+    let doc: Option<toml_edit::DocumentMut> = text.parse().ok();
+    let mut out = Vec::new();
+    for (i, v) in raw.iter().enumerate() {
+        if raw[..i].iter().any(|x| x.name == v.name) {
+            c.err(
+                format!("variant[{i}].name"),
+                format!("\"{}\" is used by an earlier variant", v.name),
+            );
+        }
+        let mut set = Vec::new();
+        for (path, value) in &v.set {
+            let value = paths::parse_value(&value.to_string());
+            if let Some(doc) = &doc {
+                let mut trial = doc.clone();
+                if let Err(e) = paths::set(&mut trial, path, value.clone()) {
+                    c.err(format!("variant[{i}].set.\"{path}\""), e);
+                }
+            }
+            set.push((path.clone(), value));
+        }
+        out.push(Variant {
+            name: v.name.clone(),
+            description: v.description.clone(),
+            set,
+        });
+    }
+    out
 }
 
 fn check_network(

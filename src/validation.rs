@@ -1,0 +1,216 @@
+//! Simulated against observed: each declared series' simulated counterpart, the summary
+//! over replicates, and the goodness-of-fit measures.
+
+use crate::data::Observation;
+use crate::engine::Results;
+use crate::ensemble;
+use crate::scenario::{Observed, Scenario, Target};
+use serde::Serialize;
+
+/// The simulated value of a metric summed over places and over the days of an observation
+/// (for the `waiting` stock, its value on the last day), in people.
+fn sum_over(
+    sc: &Scenario,
+    res: &Results,
+    metric: crate::agent::Metric,
+    places: &[u16],
+    o: &Observation,
+) -> f64 {
+    let first = (o.start.0 - sc.start.0) as u32;
+    let last = (o.end.0 - sc.start.0) as u32;
+    let days = if metric.is_stock() {
+        last..=last
+    } else {
+        first..=last
+    };
+    let mut total = 0u64;
+    for d in days {
+        for &p in places {
+            total += res.count(d, p as usize, metric);
+        }
+    }
+    total as f64 * sc.scale
+}
+
+/// One run's value for every point of every observed series: `[series][point]`.
+pub fn simulated_points(sc: &Scenario, res: &Results) -> Vec<Vec<f64>> {
+    sc.observed
+        .iter()
+        .map(|s| simulated_series(sc, res, s))
+        .collect()
+}
+
+fn simulated_series(sc: &Scenario, res: &Results, s: &Observed) -> Vec<f64> {
+    match &s.target {
+        Target::Sum { metric, places } => s
+            .points
+            .iter()
+            .map(|o| sum_over(sc, res, *metric, places, o))
+            .collect(),
+        Target::Ratio(a, b) => {
+            let (
+                Target::Sum {
+                    metric: ma,
+                    places: pa,
+                },
+                Target::Sum {
+                    metric: mb,
+                    places: pb,
+                },
+            ) = (&sc.observed[*a].target, &sc.observed[*b].target)
+            else {
+                return vec![f64::NAN; s.points.len()];
+            };
+            s.points
+                .iter()
+                .map(|o| {
+                    let den = sum_over(sc, res, *mb, pb, o);
+                    if den > 0.0 {
+                        sum_over(sc, res, *ma, pa, o) / den
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// A row of `validation.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValidationRow {
+    pub series: String,
+    pub period: String,
+    pub observed: f64,
+    pub sim_mean: f64,
+    pub sim_p05: f64,
+    pub sim_p50: f64,
+    pub sim_p95: f64,
+    /// The observation's verification tag, kept from the data file.
+    pub verification: String,
+}
+
+/// A row of `metrics.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricsRow {
+    pub series: String,
+    pub n_periods: usize,
+    pub ard: f64,
+    pub mape: f64,
+    pub rmse: f64,
+    /// Empty with fewer than two periods or no variation.
+    pub pearson_r: Option<f64>,
+    pub total_ratio: f64,
+}
+
+/// Goodness of fit of simulated values (the replicate mean) against observed ones.
+/// ARD, as in the Flee refugee model, is the mean over periods of |sim - obs| / obs (periods
+/// with obs = 0 are left out of it); MAPE is the same in percent.
+pub fn fit(series: &str, obs: &[f64], sim: &[f64]) -> MetricsRow {
+    let n = obs.len();
+    let rel: Vec<f64> = obs
+        .iter()
+        .zip(sim)
+        .filter(|(o, _)| **o > 0.0)
+        .map(|(o, s)| (s - o).abs() / o)
+        .collect();
+    let ard = if rel.is_empty() {
+        f64::NAN
+    } else {
+        rel.iter().sum::<f64>() / rel.len() as f64
+    };
+    let rmse = (obs
+        .iter()
+        .zip(sim)
+        .map(|(o, s)| (s - o).powi(2))
+        .sum::<f64>()
+        / n.max(1) as f64)
+        .sqrt();
+    let pearson_r = pearson(obs, sim);
+    let (so, ss): (f64, f64) = (obs.iter().sum(), sim.iter().sum());
+    MetricsRow {
+        series: series.to_string(),
+        n_periods: n,
+        ard,
+        mape: 100.0 * ard,
+        rmse,
+        pearson_r,
+        total_ratio: if so > 0.0 { ss / so } else { f64::NAN },
+    }
+}
+
+fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
+    let n = x.len();
+    if n < 2 {
+        return None;
+    }
+    let (mx, my) = (
+        x.iter().sum::<f64>() / n as f64,
+        y.iter().sum::<f64>() / n as f64,
+    );
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx).powi(2);
+        syy += (b - my).powi(2);
+    }
+    (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
+}
+
+/// Summarises replicates (`sims[replicate][series][point]`) into validation and metrics
+/// rows, for the series of the scenario.
+pub fn summarise(sc: &Scenario, sims: &[Vec<Vec<f64>>]) -> (Vec<ValidationRow>, Vec<MetricsRow>) {
+    let mut rows = Vec::new();
+    let mut metrics = Vec::new();
+    for (k, s) in sc.observed.iter().enumerate() {
+        let mut means = Vec::new();
+        let mut obs = Vec::new();
+        for (j, o) in s.points.iter().enumerate() {
+            let values: Vec<f64> = sims
+                .iter()
+                .map(|r| r[k][j])
+                .filter(|v| v.is_finite())
+                .collect();
+            let [mean, p05, p50, p95] = ensemble::summary(&values);
+            rows.push(ValidationRow {
+                series: s.name.clone(),
+                period: o.label(),
+                observed: o.value,
+                sim_mean: mean,
+                sim_p05: p05,
+                sim_p50: p50,
+                sim_p95: p95,
+                verification: o.verification.clone(),
+            });
+            means.push(mean);
+            obs.push(o.value);
+        }
+        metrics.push(fit(&s.name, &obs, &means));
+    }
+    (rows, metrics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_measures_on_a_case_computed_by_hand() {
+        // obs 100, 200; sim 110, 150: relative errors 0.1 and 0.25.
+        let m = fit("s", &[100.0, 200.0], &[110.0, 150.0]);
+        assert!((m.ard - 0.175).abs() < 1e-12);
+        assert!((m.mape - 17.5).abs() < 1e-9);
+        // sqrt((10^2 + 50^2) / 2) = sqrt(1300)
+        assert!((m.rmse - 1300f64.sqrt()).abs() < 1e-12);
+        assert!((m.total_ratio - 260.0 / 300.0).abs() < 1e-12);
+        // Two points always correlate perfectly (both increase).
+        assert!((m.pearson_r.unwrap() - 1.0).abs() < 1e-12);
+        let m = fit("s", &[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]);
+        assert!((m.pearson_r.unwrap() + 1.0).abs() < 1e-12);
+        assert_eq!(fit("s", &[5.0], &[4.0]).pearson_r, None);
+        // A zero observation is left out of ARD but not of RMSE.
+        let m = fit("s", &[0.0, 10.0], &[3.0, 12.0]);
+        assert!((m.ard - 0.2).abs() < 1e-12);
+        assert!((m.rmse - (13.0f64 / 2.0).sqrt()).abs() < 1e-12);
+    }
+}
