@@ -114,8 +114,12 @@ pub fn create_agents(sc: &Scenario, seed: u64) -> Vec<Agent> {
             };
             let mut out = Vec::with_capacity(n as usize);
             for _ in 0..n {
-                let day =
-                    (first - sc.start.0) as u16 + (r.random::<f64>() * f64::from(days)) as u16;
+                let day = (first - sc.start.0) as u16
+                    + if inf.first_day {
+                        0
+                    } else {
+                        (r.random::<f64>() * f64::from(days)) as u16
+                    };
                 let u: f64 = r.random();
                 let mut cum = 0.0;
                 let mut nationality = inf.nationalities.last().map_or(0, |x| x.0);
