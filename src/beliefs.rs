@@ -15,6 +15,10 @@ use crate::scenario::{CrossingKind, PlaceKind, Scenario};
 pub type Tally = [u64; 2];
 
 /// Beliefs by crossing place id and type (0: no exception, 1: an exception).
+///
+/// Besides outcomes, official news can move beliefs: each day a belief moves by `news`
+/// towards what the rules in force `lag` days earlier imply (0: word of mouth only). Without
+/// it, a crossing nobody tries any more is never learned to have reopened.
 #[derive(Debug, Clone)]
 pub struct Beliefs {
     pub belief: Vec<[f64; 2]>,
@@ -22,6 +26,11 @@ pub struct Beliefs {
     history: Vec<Vec<[Tally; 2]>>,
     lag: usize,
     inertia: f64,
+    /// Daily weight of official news: how far a belief moves each day towards what the
+    /// rules in force `lag` days ago imply.
+    news: f64,
+    /// What the rules imply, by day of the window and crossing (empty without news).
+    implied: Vec<Vec<[f64; 2]>>,
 }
 
 /// The success a rule set implies at a crossing for a person with or without an exception.
@@ -66,11 +75,36 @@ impl Beliefs {
                 None => [0.0; 2],
             })
             .collect();
+        let news = sc.behaviour.belief_news;
+        let implied = if news > 0.0 {
+            (0..sc.days())
+                .map(|d| {
+                    let rules = Rules::on(&sc.policies, sc.start.add_days(d as i32));
+                    sc.places
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| match p.crossing {
+                            Some(kind) => {
+                                let daily = rules.extension.map_or(0.0, |(_, d)| d[i]);
+                                [false, true].map(|e| {
+                                    implied_success(&rules, kind, p.stca, p.detection, daily, e)
+                                })
+                            }
+                            None => [0.0; 2],
+                        })
+                        .collect()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Beliefs {
             belief,
             history: Vec::new(),
             lag: sc.behaviour.belief_lag_days as usize,
             inertia: sc.behaviour.belief_inertia,
+            news,
+            implied,
         }
     }
 
@@ -87,6 +121,13 @@ impl Beliefs {
                     if n > 0.0 {
                         let rate = s as f64 / n;
                         b[k] += n / (n + self.inertia) * (rate - b[k]);
+                    }
+                }
+            }
+            if let Some(rules) = self.implied.get(idx) {
+                for (b, r) in self.belief.iter_mut().zip(rules) {
+                    for k in 0..2 {
+                        b[k] += self.news * (r[k] - b[k]);
                     }
                 }
             }
@@ -278,6 +319,8 @@ mod tests {
             history: vec![],
             lag: 2,
             inertia: 10.0,
+            news: 0.0,
+            implied: vec![],
         };
         b.observe(vec![[[0, 10], [0, 0]]]);
         b.observe(vec![[[0, 0], [0, 0]]]);
@@ -285,6 +328,32 @@ mod tests {
         b.observe(vec![[[0, 0], [0, 0]]]);
         assert!((b.belief[0][0] - 0.5).abs() < 1e-12, "{:?}", b.belief);
         assert_eq!(b.belief[0][1], 1.0);
+    }
+
+    #[test]
+    fn news_of_a_reopening_spreads_without_outcomes() {
+        // Nobody crosses (no outcomes), but the rules say the crossing is open again.
+        let mut b = Beliefs {
+            belief: vec![[0.0, 1.0]],
+            history: vec![],
+            lag: 1,
+            inertia: 10.0,
+            news: 0.1,
+            implied: vec![vec![[1.0, 1.0]]; 40],
+        };
+        let none = || vec![[[0, 0], [0, 0]]];
+        b.observe(none());
+        assert_eq!(b.belief[0][0], 0.0, "not before the lag");
+        b.observe(none());
+        assert!((b.belief[0][0] - 0.1).abs() < 1e-12);
+        for _ in 0..30 {
+            b.observe(none());
+        }
+        assert!(
+            (b.belief[0][0] - (1.0 - 0.9f64.powi(31))).abs() < 1e-9,
+            "{:?}",
+            b.belief
+        );
     }
 
     #[test]

@@ -51,8 +51,8 @@ pub struct Settings {
     pub params: Vec<Param>,
     /// Names of observed series of the scenario.
     pub targets: Vec<String>,
-    /// Only periods inside these months (inclusive) count.
-    pub window: (Month, Month),
+    /// Only periods inside one of these month ranges (inclusive) count.
+    pub windows: Vec<(Month, Month)>,
     /// Trials (scenario evaluations) at most.
     pub budget: usize,
     pub replicates: u32,
@@ -129,13 +129,16 @@ pub fn calibrate(
                     .points
                     .iter()
                     .enumerate()
-                    .filter(|(_, o)| o.start.month() >= s.window.0 && o.end.month() <= s.window.1)
+                    .filter(|(_, o)| {
+                        s.windows
+                            .iter()
+                            .any(|w| o.start.month() >= w.0 && o.end.month() <= w.1)
+                    })
                     .map(|(j, _)| j)
                     .collect();
                 if pts.is_empty() {
                     problems.push(format!(
-                        "--target {t}: no period of the series lies inside --window {}..{}",
-                        s.window.0, s.window.1
+                        "--target {t}: no period of the series lies inside the --window ranges"
                     ));
                 }
                 targets.push((k, pts));
@@ -428,8 +431,14 @@ pub fn fitted_text(
         };
         let prefix = old_prefix(&doc, &p.path);
         value.decor_mut().set_prefix(prefix);
-        value.decor_mut().set_suffix(suffix);
-        paths::replace(&mut doc, &p.path, value).map_err(|e| invalid(base, vec![e]))?;
+        if paths::is_inline(&doc, &p.path) {
+            // No comment can follow a value inside `{ ... }`: keep its layout; the header
+            // says what was fitted.
+            paths::set(&mut doc, &p.path, value).map_err(|e| invalid(base, vec![e]))?;
+        } else {
+            value.decor_mut().set_suffix(suffix);
+            paths::replace(&mut doc, &p.path, value).map_err(|e| invalid(base, vec![e]))?;
+        }
     }
     rebase_files(&mut doc, base, out_dir);
     let mut text = String::new();
@@ -592,7 +601,7 @@ mod tests {
         let settings = Settings {
             params: vec![Param::parse("places[\"New York City\"].move_rate=0.005..0.2").unwrap()],
             targets: vec!["twin".into()],
-            window: parse_window("2023-01..2023-06").unwrap(),
+            windows: vec![parse_window("2023-01..2023-06").unwrap()],
             budget: 30,
             replicates: 4,
             seed: 7,

@@ -14,6 +14,97 @@ use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The folder name that stands for the scenarios built into the binary.
+pub const BUNDLED: &str = "(bundled)";
+
+/// Files built into the binary, by their path under `scenarios/`: the default scenario and
+/// the observed data, so that `northbound compare` runs from any folder.
+static BUNDLED_FILES: &[(&str, &str)] = &[
+    (
+        "corridor-2022-2024.toml",
+        include_str!("../scenarios/corridor-2022-2024.toml"),
+    ),
+    (
+        "data/observed/asylum_claims_canada.csv",
+        include_str!("../scenarios/data/observed/asylum_claims_canada.csv"),
+    ),
+    (
+        "data/observed/cbp_fy_totals.csv",
+        include_str!("../scenarios/data/observed/cbp_fy_totals.csv"),
+    ),
+    (
+        "data/observed/cbp_southwest_encounters_monthly.csv",
+        include_str!("../scenarios/data/observed/cbp_southwest_encounters_monthly.csv"),
+    ),
+    (
+        "data/observed/cbp_sw_encounters_by_country_monthly.csv",
+        include_str!("../scenarios/data/observed/cbp_sw_encounters_by_country_monthly.csv"),
+    ),
+    (
+        "data/observed/model_parameters.csv",
+        include_str!("../scenarios/data/observed/model_parameters.csv"),
+    ),
+    (
+        "data/observed/nationality_mix.csv",
+        include_str!("../scenarios/data/observed/nationality_mix.csv"),
+    ),
+    (
+        "data/observed/nyc_asylum_seekers.csv",
+        include_str!("../scenarios/data/observed/nyc_asylum_seekers.csv"),
+    ),
+    (
+        "data/observed/policy_timeline.csv",
+        include_str!("../scenarios/data/observed/policy_timeline.csv"),
+    ),
+    (
+        "data/observed/rcmp_interceptions_monthly.csv",
+        include_str!("../scenarios/data/observed/rcmp_interceptions_monthly.csv"),
+    ),
+    (
+        "data/observed/rcmp_interceptions_period_totals.csv",
+        include_str!("../scenarios/data/observed/rcmp_interceptions_period_totals.csv"),
+    ),
+    (
+        "data/observed/roxham_irregular_nationality.csv",
+        include_str!("../scenarios/data/observed/roxham_irregular_nationality.csv"),
+    ),
+    (
+        "data/observed/stca_and_covid_effects.csv",
+        include_str!("../scenarios/data/observed/stca_and_covid_effects.csv"),
+    ),
+    (
+        "data/observed/swanton_sector.csv",
+        include_str!("../scenarios/data/observed/swanton_sector.csv"),
+    ),
+    (
+        "data/observed/texas_busing.csv",
+        include_str!("../scenarios/data/observed/texas_busing.csv"),
+    ),
+];
+
+/// The text of a bundled file, for a path under [`BUNDLED`].
+pub fn bundled(path: &Path) -> Option<&'static str> {
+    let rest = path.strip_prefix(BUNDLED).ok()?;
+    let key = rest.to_string_lossy().replace('\\', "/");
+    BUNDLED_FILES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| *v)
+}
+
+/// Whether a data file exists (on disk, or bundled).
+pub fn is_file(path: &Path) -> bool {
+    bundled(path).is_some() || path.is_file()
+}
+
+fn csv_reader(path: &Path) -> std::result::Result<csv::Reader<Box<dyn std::io::Read>>, csv::Error> {
+    let inner: Box<dyn std::io::Read> = match bundled(path) {
+        Some(text) => Box::new(text.as_bytes()),
+        None => Box::new(std::fs::File::open(path)?),
+    };
+    Ok(csv::ReaderBuilder::new().from_reader(inner))
+}
+
 /// One kept value and where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonthValue {
@@ -62,16 +153,13 @@ pub fn read_monthly(
         line,
         message,
     };
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_path(path)
-        .map_err(|e| match e.into_kind() {
-            csv::ErrorKind::Io(source) => Error::Read {
-                path: path.to_path_buf(),
-                source,
-            },
-            other => data_err(1, format!("{other:?}")),
-        })?;
+    let mut rdr = csv_reader(path).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(source) => Error::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => data_err(1, format!("{other:?}")),
+    })?;
     let headers = rdr
         .headers()
         .map_err(|e| data_err(1, format!("cannot read the header row: {e}")))?
@@ -215,15 +303,13 @@ pub fn read_observations(
         line,
         message,
     };
-    let mut rdr = csv::ReaderBuilder::new()
-        .from_path(path)
-        .map_err(|e| match e.into_kind() {
-            csv::ErrorKind::Io(source) => Error::Read {
-                path: path.to_path_buf(),
-                source,
-            },
-            other => data_err(1, format!("{other:?}")),
-        })?;
+    let mut rdr = csv_reader(path).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(source) => Error::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => data_err(1, format!("{other:?}")),
+    })?;
     let headers = rdr
         .headers()
         .map_err(|e| data_err(1, format!("cannot read the header row: {e}")))?

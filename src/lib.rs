@@ -22,14 +22,17 @@
 pub mod agent;
 pub mod beliefs;
 pub mod calibrate;
+pub mod compare;
 pub mod data;
 pub mod date;
 pub mod engine;
 pub mod ensemble;
 mod error;
+pub mod figures;
 pub mod output;
 pub mod plot;
 pub mod policy;
+pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod validation;

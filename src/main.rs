@@ -11,7 +11,7 @@ use northbound::output::{self, Manifest};
 use northbound::plot::{self, Band, BandFigure};
 use northbound::policy::Rule;
 use northbound::scenario::{CrossingKind, PlaceKind};
-use northbound::{Error, Scenario, ensemble, validation};
+use northbound::{Error, Scenario, compare, ensemble, figures, validation};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
@@ -70,6 +70,42 @@ output/<scenario name>-calibrate/ (or --out).\n\n\
 Example:\n  northbound calibrate scenarios/corridor-2022-2024.toml \\\n    --fit \"inflows[0].share=0.01..0.08\" --fit \"places[\\\"New York City\\\"].move_rate=0.005..0.1\" \\\n    --target qc_interceptions_monthly --window 2022-01..2023-02 --budget 60"
     )]
     Calibrate(CalibrateArgs),
+    /// The policy experiment: variants x replicates, effects with 90% intervals, plots, report.
+    #[command(
+        after_help = "Without a scenario, runs the bundled default (corridor-2022-2024, built into the binary). The default design is the 2 x 2 of policies.stca_extension.enabled x policies.resettlement_quota.enabled: variants both, extension_only, quota_only and neither; [[variant]] tables in the scenario add more. Replicate r of every variant uses the same seed (common random numbers).
+
+Writes series.csv (variant,replicate,month,place,metric,value), summary.csv (variant,month,place,metric,mean,p05,p50,p95), effects.csv (each variant against neither), overlay.csv, variants.csv, policies.csv, places.csv, scenario.toml, the figures (PNG and SVG), report.html and manifest.json into output/compare/ (or --out).
+
+Examples:
+  northbound compare
+  northbound compare scenarios/corridor-2022-2024.toml --replicates 50 --variants both,neither
+  northbound plot output/compare"
+    )]
+    Compare(CompareArgs),
+    /// Redraw every figure (and the report) of an earlier run or comparison from its CSVs.
+    #[command(after_help = "Example:
+  northbound plot output/compare")]
+    Plot(PlotArgs),
+}
+
+#[derive(Args, Debug)]
+struct CompareArgs {
+    /// The scenario file (TOML) [default: the bundled corridor-2022-2024].
+    scenario: Option<PathBuf>,
+    /// Replicates per variant.
+    #[arg(long, short = 'r', value_name = "R", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    replicates: u32,
+    /// Only these variants, comma-separated (e.g. both,neither) [default: all].
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    variants: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args, Debug)]
+struct PlotArgs {
+    /// A folder written by `northbound run` or `northbound compare`.
+    dir: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -126,12 +162,16 @@ struct CalibrateArgs {
     /// An observed series to fit, by name. Repeat for more.
     #[arg(long, value_name = "SERIES", required = true)]
     target: Vec<String>,
-    /// The months whose periods count, e.g. 2022-01..2023-02.
-    #[arg(long, value_name = "FROM..TO")]
-    window: String,
+    /// The months whose periods count, e.g. 2022-01..2023-02. Repeat for several ranges.
+    #[arg(long, value_name = "FROM..TO", required = true)]
+    window: Vec<String>,
     /// Parameter sets to try at most.
     #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     budget: u32,
+    /// Where to write the fitted scenario [default: fitted.toml in the output folder]. Its
+    /// data-file paths are rewritten to resolve from there.
+    #[arg(long, value_name = "FILE")]
+    fitted: Option<PathBuf>,
     /// Replicates per parameter set (the same seeds for every set).
     #[arg(long, short = 'r', value_name = "R", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     replicates: u32,
@@ -146,6 +186,8 @@ fn main() -> ExitCode {
         Command::Check(a) => check(&a.scenario),
         Command::Validate(a) => validate(a),
         Command::Calibrate(a) => calibrate_cmd(a),
+        Command::Compare(a) => compare_cmd(a),
+        Command::Plot(a) => plot_cmd(&a.dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -423,20 +465,35 @@ fn calibrate_cmd(a: CalibrateArgs) -> Result<(), Error> {
         .iter()
         .filter_map(|f| Param::parse(f).map_err(|e| problems.push(e)).ok())
         .collect();
-    let window = calibrate::parse_window(&a.window)
-        .map_err(|e| problems.push(e))
-        .ok();
+    let windows: Vec<_> = a
+        .window
+        .iter()
+        .filter_map(|w| {
+            calibrate::parse_window(w)
+                .map_err(|e| problems.push(e))
+                .ok()
+        })
+        .collect();
     if !problems.is_empty() {
         return Err(bad(problems));
     }
     let settings = Settings {
         params,
         targets: a.target.clone(),
-        window: window.expect("checked above"),
+        windows,
         budget: a.budget as usize,
         replicates: a.replicates,
         seed: c.seed.unwrap_or(sc.seed),
     };
+    if let Some(f) = &a.fitted
+        && f.exists()
+        && !c.force
+    {
+        return Err(Error::Output {
+            path: f.clone(),
+            message: "already exists; pass --force to replace it".into(),
+        });
+    }
     let target = target_dir(c, &sc, "-calibrate");
     let staged = output::stage(&target, c.force)?;
     let pool = ensemble::pool(c.threads.map(usize::from));
@@ -492,7 +549,7 @@ fn calibrate_cmd(a: CalibrateArgs) -> Result<(), Error> {
         "Calibrated by `northbound calibrate` (northbound {}) on {}.\n\
          Command: {}\n\
          Method: Nelder-Mead on the box of the fitted parameters, {} trials, {} replicates per trial\n\
-         with common random numbers (seed {}); objective: the mean ARD of the targets over {}..{}.\n\
+         with common random numbers (seed {}); objective: the mean ARD of the targets over {}.\n\
          Best trial {}: objective {:.4} ({}).\n",
         env!("CARGO_PKG_VERSION"),
         today(),
@@ -500,8 +557,12 @@ fn calibrate_cmd(a: CalibrateArgs) -> Result<(), Error> {
         cal.trials.len(),
         settings.replicates,
         settings.seed,
-        settings.window.0,
-        settings.window.1,
+        settings
+            .windows
+            .iter()
+            .map(|w| format!("{}..{}", w.0, w.1))
+            .collect::<Vec<_>>()
+            .join(" and "),
         cal.best,
         best.score,
         settings
@@ -519,8 +580,17 @@ fn calibrate_cmd(a: CalibrateArgs) -> Result<(), Error> {
             p.path, p.lo, p.hi
         );
     }
-    let text = calibrate::fitted_text(&sc, &settings, &cal, &header, &target)?;
-    let fpath = staged.tmp.join("fitted.toml");
+    let (fpath, folder) = match &a.fitted {
+        None => (staged.tmp.join("fitted.toml"), target.clone()),
+        Some(f) => (
+            f.clone(),
+            match f.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            },
+        ),
+    };
+    let text = calibrate::fitted_text(&sc, &settings, &cal, &header, &folder)?;
     std::fs::write(&fpath, text).map_err(|e| Error::Output {
         path: fpath.clone(),
         message: e.to_string(),
@@ -544,6 +614,96 @@ fn calibrate_cmd(a: CalibrateArgs) -> Result<(), Error> {
         let _ = writeln!(out, "wrote {}", dir.display());
         print_out(&out);
     }
+    Ok(())
+}
+
+fn compare_cmd(a: CompareArgs) -> Result<(), Error> {
+    let c = &a.common;
+    let sc = match &a.scenario {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::bundled_default()?,
+    };
+    let specs = compare::select(compare::design(&sc)?, &a.variants, &sc)?;
+    let target = c
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join("compare"));
+    let staged = output::stage(&target, c.force)?;
+    let seed = c.seed.unwrap_or(sc.seed);
+    let pool = ensemble::pool(c.threads.map(usize::from));
+    let runs = specs.len() as u64 * u64::from(a.replicates);
+    let bar = progress_bar(
+        runs,
+        c.quiet,
+        "{spinner} {bar:40} run {pos}/{len} (variants x replicates)  {elapsed} (eta {eta})",
+    );
+    let tick = || {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    };
+    let clock = Instant::now();
+    let series = staged.tmp.join("series.csv");
+    let cmp = pool.install(|| compare::compare(&sc, &specs, a.replicates, seed, &series, &tick))?;
+    let wall = clock.elapsed().as_secs_f64();
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let dir = &staged.tmp;
+    output::write_csv(&dir.join("summary.csv"), &cmp.summary)?;
+    output::write_csv(&dir.join("effects.csv"), &cmp.effects)?;
+    output::write_csv(&dir.join("overlay.csv"), &cmp.overlay)?;
+    output::write_csv(&dir.join("variants.csv"), &cmp.variants)?;
+    output::write_csv(&dir.join("policies.csv"), &cmp.policies)?;
+    output::write_csv(&dir.join("places.csv"), &output::place_rows(&sc))?;
+    let spath = dir.join("scenario.toml");
+    std::fs::write(&spath, &sc.source).map_err(|e| Error::Output {
+        path: spath.clone(),
+        message: e.to_string(),
+    })?;
+    let mut manifest = Manifest::new("compare", &sc, seed, pool.current_num_threads());
+    manifest.replicates = Some(a.replicates);
+    manifest.variants = Some(specs.iter().map(|v| v.name.clone()).collect());
+    manifest.timed(cmp.agents, cmp.agent_days, wall);
+    let mpath = dir.join("manifest.json");
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Output {
+        path: mpath.clone(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(&mpath, json).map_err(|e| Error::Output {
+        path: mpath.clone(),
+        message: e.to_string(),
+    })?;
+    figures::redraw(dir)?;
+    let out = staged.finish(manifest)?;
+    if !c.quiet {
+        let mut text = format!(
+            "{}: {} variants x {} replicates in {:.1} s\n",
+            sc.name,
+            specs.len(),
+            a.replicates,
+            wall
+        );
+        for e in cmp.effects.iter().filter(|e| e.effect == "diff_roxham") {
+            let _ = writeln!(
+                text,
+                "  {:<16} Roxham Road attempts vs neither: {:+.0} (90% interval {:+.0} to {:+.0})",
+                e.variant, e.mean, e.p05, e.p95
+            );
+        }
+        let _ = writeln!(text, "report: {}", out.join("report.html").display());
+        print_out(&text);
+    }
+    Ok(())
+}
+
+fn plot_cmd(dir: &Path) -> Result<(), Error> {
+    let drawn = figures::redraw(dir)?;
+    print_out(&format!(
+        "redrew {} in {}\n",
+        drawn.join(", "),
+        dir.display()
+    ));
     Ok(())
 }
 

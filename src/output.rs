@@ -36,6 +36,15 @@ pub struct Row {
     pub value: f64,
 }
 
+/// One row of a run's `policies.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyRecord {
+    pub policy: &'static str,
+    pub enabled: bool,
+    pub start: String,
+    pub end: String,
+}
+
 /// One row of `places.csv`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlaceRow<'a> {
@@ -277,6 +286,20 @@ pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<Vec<Row>
         w.serialize(r).map_err(|e| csv_err(&p, e))?;
     }
     w.flush().map_err(|e| Error::write(&p, e))?;
+    let policies: Vec<PolicyRecord> = sc
+        .policies
+        .iter()
+        .map(|p| {
+            let (start, end) = p.rule.dates();
+            PolicyRecord {
+                policy: p.rule.name(),
+                enabled: p.enabled,
+                start: start.to_string(),
+                end: end.map_or(String::new(), |e| e.to_string()),
+            }
+        })
+        .collect();
+    write_csv(&dir.join("policies.csv"), &policies)?;
     let p = dir.join("states.csv");
     let mut w = csv::Writer::from_path(&p).map_err(|e| csv_err(&p, e))?;
     w.write_record(["date", "state", "value"])
@@ -379,6 +402,7 @@ impl Staged {
             .collect();
         files.push("manifest.json".into());
         files.sort();
+        files.dedup();
         manifest.files = files;
         let path = self.tmp.join("manifest.json");
         let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Output {

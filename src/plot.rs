@@ -1,12 +1,22 @@
 //! Figures drawn from output rows (never from engine internals), so any saved run can be
 //! re-plotted. Each figure is written as PNG and SVG. Text is rendered with a bundled font
 //! (DejaVu Sans), so no system font library is needed.
+//!
+//! A [`Chart`] is a page: a title, a subtitle, a legend shared by everything below it, and a
+//! body, which is a grid of [`Panel`]s (monthly time series with bands, or intervals per
+//! period), a [`StackedBars`] or a [`WhiskerBars`]. The older single-figure types
+//! ([`Figure`] for `run`, [`BandFigure`] for `validate`) are drawn through the same code.
+//!
+//! On a time axis, x is in months ([`Month`]'s number): month `m` covers `[m, m + 1)` and its
+//! value is drawn at `m + 0.5`, a date at its fraction of the month ([`date_x`]).
 
-use crate::date::Month;
+use crate::date::{Date, Month};
 use crate::error::{Error, Result};
 use crate::output::Row;
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 use std::sync::Once;
 
@@ -18,6 +28,1218 @@ fn register_font() {
         // The bundled file is a valid TrueType font; a failure would only lose text.
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     });
+}
+
+/// Colour-blind-safe (Okabe-Ito) colours, in the order series take them.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(0, 0, 0),
+];
+
+/// Text sizes in pixels.
+const TITLE: u32 = 30;
+const SUBTITLE: u32 = 18;
+const PANEL_TITLE: u32 = 21;
+const TICK: u32 = 16;
+const AXIS: u32 = 18;
+const LEGEND: u32 = 18;
+const NOTE: u32 = 15;
+/// Width of the y axis' labels and description, in pixels.
+const Y_AREA: u32 = 96;
+/// Width of every chart, in pixels.
+const WIDTH: u32 = 1600;
+const INK: RGBColor = RGBColor(30, 30, 30);
+const GRID: RGBColor = RGBColor(228, 228, 228);
+const MARK: RGBColor = RGBColor(105, 105, 105);
+
+type Res<T = ()> = std::result::Result<T, String>;
+
+/// A linear axis whose ticks and grid lines sit exactly at the given points (month
+/// starts, or categories), with no minor lines.
+#[derive(Debug, Clone)]
+struct Keyed {
+    lo: f64,
+    hi: f64,
+    keys: Vec<f64>,
+}
+
+fn keyed(range: std::ops::Range<f64>, keys: Vec<f64>) -> Keyed {
+    Keyed {
+        lo: range.start,
+        hi: range.end,
+        keys,
+    }
+}
+
+impl Ranged for Keyed {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        if self.hi == self.lo {
+            return (limit.0 + limit.1) / 2;
+        }
+        let r = (v - self.lo) / (self.hi - self.lo);
+        limit.0 + (f64::from(limit.1 - limit.0) * r).round() as i32
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.keys.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+fn de<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> String {
+    e.to_string()
+}
+
+fn font(size: u32) -> TextStyle<'static> {
+    ("sans-serif", size).into_font().color(&INK)
+}
+
+/// Width in pixels of `text` in the bundled font at `size` (the same for both backends).
+fn text_width(text: &str, size: u32) -> u32 {
+    register_font();
+    ("sans-serif", size)
+        .into_font()
+        .box_size(text)
+        .map_or(text.len() as u32 * size / 2, |b| b.0)
+}
+
+/// Splits `text` into lines no wider than `width` pixels, at spaces.
+fn wrap(text: &str, size: u32, width: u32) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if !line.is_empty() && text_width(&candidate, size) > width {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        } else {
+            line = candidate;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// A number for an axis or a label: thousands separated, with decimals only when the
+/// scale needs them.
+pub fn fmt_number(v: f64, scale: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    if scale < 10.0 {
+        let d = if scale < 0.1 { 3 } else { 2 };
+        return format!("{v:.d$}");
+    }
+    let r = v.round();
+    let digits = format!("{}", r.abs() as u64);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if r < 0.0 { format!("-{out}") } else { out }
+}
+
+/// The x of a date on a time axis: its month plus the fraction of the month gone.
+pub fn date_x(d: Date) -> f64 {
+    let m = d.month();
+    f64::from(m.0) + f64::from(d.ymd().2 - 1) / f64::from(m.days().max(1))
+}
+
+/// The x of a month's value: the middle of the month.
+pub fn month_x(m: Month) -> f64 {
+    f64::from(m.0) + 0.5
+}
+
+const MONTH_NAMES: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+fn month_label(x: f64) -> String {
+    let m = Month(x.round() as i32);
+    format!("{} {}", MONTH_NAMES[(m.number() - 1) as usize], m.year())
+}
+
+/// How a legend entry is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Glyph {
+    Line,
+    Dashed,
+    /// A line over a shaded band.
+    Band,
+    Dot,
+    Block,
+    /// A point with a vertical interval.
+    Whisker,
+}
+
+#[derive(Debug, Clone)]
+pub struct LegendItem {
+    pub label: String,
+    pub color: RGBColor,
+    pub glyph: Glyph,
+}
+
+/// A series on a time axis: `(x, p05, p50, p95)` points; the band is shaded when `band`.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    pub color: RGBColor,
+    pub dashed: bool,
+    pub band: bool,
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// A dated vertical line with a label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub x: f64,
+    pub label: String,
+}
+
+/// Values by month, with bands, observed points and markers.
+#[derive(Debug, Clone, Default)]
+pub struct TimePanel {
+    pub title: String,
+    pub y_label: String,
+    /// The x range (months); by default the months the data cover.
+    pub x_range: Option<(f64, f64)>,
+    /// The top of the y axis; by default a little above the data.
+    pub y_max: Option<f64>,
+    pub traces: Vec<Trace>,
+    pub observed: Vec<(f64, f64)>,
+    pub markers: Vec<Marker>,
+}
+
+/// A series of intervals: its colour and three numbers per category.
+pub type IntervalSeries = (RGBColor, Vec<(f64, f64, f64)>);
+
+/// Intervals side by side for a few periods: the observed value, then each series'
+/// median with its 90% interval.
+#[derive(Debug, Clone, Default)]
+pub struct IntervalPanel {
+    pub title: String,
+    pub y_label: String,
+    pub categories: Vec<String>,
+    /// Per series: its colour and `(p05, p50, p95)` per category.
+    pub series: Vec<IntervalSeries>,
+    pub observed: Vec<Option<f64>>,
+}
+
+/// One cell of a grid.
+#[derive(Debug, Clone)]
+pub enum Panel {
+    Time(TimePanel),
+    Intervals(IntervalPanel),
+    /// A cell with nothing to draw, saying why.
+    Empty {
+        title: String,
+        note: String,
+    },
+}
+
+/// Stacked vertical bars, one per category.
+#[derive(Debug, Clone, Default)]
+pub struct StackedBars {
+    pub y_label: String,
+    pub categories: Vec<String>,
+    /// Bottom to top.
+    pub segments: Vec<Segment>,
+}
+
+/// A segment of stacked bars: its legend label, a short name for a label beside a bar
+/// (where the segment is too thin to hold its value), a colour and a value per category.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub label: String,
+    pub short: String,
+    pub color: RGBColor,
+    pub values: Vec<f64>,
+}
+
+/// Horizontal bars with interval whiskers, grouped: one group per row (top to bottom),
+/// one bar per series within a group.
+#[derive(Debug, Clone, Default)]
+pub struct WhiskerBars {
+    pub x_label: String,
+    pub groups: Vec<String>,
+    /// Per series: its colour and `(mean, p05, p95)` per group.
+    pub series: Vec<IntervalSeries>,
+    /// Values are fractions, shown as percentages.
+    pub percent: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// Rows of panels; each row is split evenly among its panels.
+    Grid(Vec<Vec<Panel>>),
+    Stacked(StackedBars),
+    Whiskers(WhiskerBars),
+}
+
+/// A page: title, subtitle, a legend for everything on it, and the body.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    pub title: String,
+    pub subtitle: String,
+    pub legend: Vec<LegendItem>,
+    pub body: Body,
+}
+
+/// The header's lines, laid out once so that the page height is known before drawing.
+struct Header {
+    subtitle: Vec<String>,
+    /// Legend rows: the items' indices and the row's width.
+    legend: Vec<(Vec<usize>, u32)>,
+    height: u32,
+}
+
+const GLYPH_W: u32 = 34;
+const ITEM_GAP: u32 = 30;
+
+fn legend_item_width(item: &LegendItem) -> u32 {
+    GLYPH_W + 8 + text_width(&item.label, LEGEND)
+}
+
+fn layout_header(chart: &Chart) -> Header {
+    let avail = WIDTH - 120;
+    let subtitle = if chart.subtitle.is_empty() {
+        Vec::new()
+    } else {
+        wrap(&chart.subtitle, SUBTITLE, avail)
+    };
+    let mut legend: Vec<(Vec<usize>, u32)> = Vec::new();
+    for (i, item) in chart.legend.iter().enumerate() {
+        let w = legend_item_width(item);
+        match legend.last_mut() {
+            Some((row, width)) if *width + ITEM_GAP + w <= avail => {
+                row.push(i);
+                *width += ITEM_GAP + w;
+            }
+            _ => legend.push((vec![i], w)),
+        }
+    }
+    let height = 16
+        + TITLE
+        + 10
+        + subtitle.len() as u32 * (SUBTITLE + 7)
+        + if legend.is_empty() { 0 } else { 8 }
+        + legend.len() as u32 * (LEGEND + 14)
+        + 6;
+    Header {
+        subtitle,
+        legend,
+        height,
+    }
+}
+
+impl Chart {
+    /// The size in pixels the chart is drawn at.
+    pub fn size(&self) -> (u32, u32) {
+        let header = layout_header(self).height;
+        let body = match &self.body {
+            Body::Grid(rows) => {
+                let per_row = if rows.iter().all(|r| r.len() <= 1) {
+                    600
+                } else {
+                    480
+                };
+                per_row * rows.len().max(1) as u32
+            }
+            Body::Stacked(_) => 760,
+            Body::Whiskers(w) => 120 + 34 * (w.groups.len() * w.series.len().max(1)) as u32,
+        };
+        (WIDTH, header + body.max(360))
+    }
+}
+
+/// Draws a legend glyph in a `GLYPH_W` x `h` box at `(x, y)` (top left).
+fn draw_glyph<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    item: &LegendItem,
+    x: i32,
+    y: i32,
+    h: i32,
+) -> Res {
+    let c = item.color;
+    let mid = y + h / 2;
+    let w = GLYPH_W as i32;
+    match item.glyph {
+        Glyph::Line => area
+            .draw(&PathElement::new(
+                vec![(x, mid), (x + w, mid)],
+                c.stroke_width(3),
+            ))
+            .map_err(de),
+        Glyph::Dashed => {
+            for k in 0..3 {
+                let x0 = x + k * 13;
+                area.draw(&PathElement::new(
+                    vec![(x0, mid), (x0 + 8, mid)],
+                    c.stroke_width(3),
+                ))
+                .map_err(de)?;
+            }
+            Ok(())
+        }
+        Glyph::Band => {
+            area.draw(&Rectangle::new(
+                [(x, mid - 8), (x + w, mid + 8)],
+                c.mix(0.2).filled(),
+            ))
+            .map_err(de)?;
+            area.draw(&PathElement::new(
+                vec![(x, mid), (x + w, mid)],
+                c.stroke_width(3),
+            ))
+            .map_err(de)
+        }
+        Glyph::Dot => area
+            .draw(&Circle::new((x + w / 2, mid), 5, c.filled()))
+            .map_err(de),
+        Glyph::Block => area
+            .draw(&Rectangle::new(
+                [(x + 4, mid - 9), (x + w - 4, mid + 9)],
+                c.filled(),
+            ))
+            .map_err(de),
+        Glyph::Whisker => {
+            area.draw(&PathElement::new(
+                vec![(x + w / 2, mid - 9), (x + w / 2, mid + 9)],
+                c.stroke_width(3),
+            ))
+            .map_err(de)?;
+            area.draw(&Circle::new((x + w / 2, mid), 5, c.filled()))
+                .map_err(de)
+        }
+    }
+}
+
+/// Draws the title, subtitle and legend; returns the area below them.
+fn draw_header<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &Chart,
+) -> Res<DrawingArea<DB, Shift>> {
+    let header = layout_header(chart);
+    let centre = (WIDTH / 2) as i32;
+    let mut y = 16;
+    root.draw_text(
+        &chart.title,
+        &font(TITLE).pos(Pos::new(HPos::Center, VPos::Top)),
+        (centre, y),
+    )
+    .map_err(de)?;
+    y += (TITLE + 10) as i32;
+    for line in &header.subtitle {
+        root.draw_text(
+            line,
+            &font(SUBTITLE)
+                .color(&RGBColor(80, 80, 80))
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+            (centre, y),
+        )
+        .map_err(de)?;
+        y += (SUBTITLE + 7) as i32;
+    }
+    if !header.legend.is_empty() {
+        y += 8;
+    }
+    for (items, width) in &header.legend {
+        let mut x = centre - (*width / 2) as i32;
+        for &i in items {
+            let item = &chart.legend[i];
+            draw_glyph(root, item, x, y, LEGEND as i32)?;
+            root.draw_text(
+                &item.label,
+                &font(LEGEND).pos(Pos::new(HPos::Left, VPos::Center)),
+                (x + GLYPH_W as i32 + 8, y + LEGEND as i32 / 2),
+            )
+            .map_err(de)?;
+            x += (legend_item_width(item) + ITEM_GAP) as i32;
+        }
+        y += (LEGEND + 14) as i32;
+    }
+    Ok(root.split_vertically(header.height).1)
+}
+
+/// The lines of a panel title in a cell `width` pixels wide.
+fn title_lines(title: &str, width: u32) -> Vec<String> {
+    if title.is_empty() {
+        Vec::new()
+    } else {
+        wrap(title, PANEL_TITLE, width.saturating_sub(40))
+    }
+}
+
+/// Draws a (wrapped) panel title, taking the height of at least `min_lines` lines so that
+/// panels side by side line up; returns the area below it.
+fn panel_title<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    min_lines: usize,
+) -> Res<DrawingArea<DB, Shift>> {
+    let (w, _) = area.dim_in_pixel();
+    let lines = title_lines(title, w);
+    let n = lines.len().max(min_lines);
+    if n == 0 {
+        return Ok(area.clone());
+    }
+    let mut y = 8;
+    for line in &lines {
+        area.draw_text(
+            line,
+            &font(PANEL_TITLE).pos(Pos::new(HPos::Center, VPos::Top)),
+            ((w / 2) as i32, y),
+        )
+        .map_err(de)?;
+        y += (PANEL_TITLE + 5) as i32;
+    }
+    Ok(area
+        .split_vertically(8 + n as i32 * (PANEL_TITLE + 5) as i32 + 4)
+        .1)
+}
+
+/// Month key points for an axis `width` pixels wide: every 1, 2, 3, 6, 12 or 24 months,
+/// aligned on January.
+fn month_ticks(lo: f64, hi: f64, width: u32) -> Vec<f64> {
+    let first = lo.ceil() as i32;
+    let last = hi.floor() as i32;
+    let span = (last - first).max(1);
+    let fit = (width / 92).max(2) as i32;
+    let step = [1, 2, 3, 6, 12, 24, 60]
+        .into_iter()
+        .find(|s| span / s < fit)
+        .unwrap_or(120);
+    (first..=last)
+        .filter(|m| m.rem_euclid(step) == 0)
+        .map(f64::from)
+        .collect()
+}
+
+/// Merges markers closer than `gap` months into one, their labels joined.
+fn merge_markers(markers: &[Marker], gap: f64) -> Vec<Marker> {
+    let mut sorted = markers.to_vec();
+    sorted.sort_by(|a, b| a.x.total_cmp(&b.x));
+    let mut out: Vec<Marker> = Vec::new();
+    for m in sorted {
+        match out.last_mut() {
+            Some(last) if m.x - last.x < gap => {
+                if !last.label.split(" / ").any(|l| l == m.label) {
+                    last.label = format!("{} / {}", last.label, m.label);
+                }
+            }
+            _ => out.push(m),
+        }
+    }
+    out
+}
+
+/// The x range of a time panel: as given, else the months its data cover.
+fn time_range(p: &TimePanel) -> (f64, f64) {
+    let xs = p
+        .traces
+        .iter()
+        .flat_map(|t| t.points.iter().map(|q| q.0))
+        .chain(p.observed.iter().map(|o| o.0));
+    let (mut lo, mut hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+        (a.min(x), b.max(x))
+    });
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 12.0);
+    }
+    p.x_range.unwrap_or_else(|| {
+        let (a, b) = (lo.floor(), hi.ceil());
+        // A lone period gets some room either side.
+        if b - a < 6.0 {
+            (a - 3.0, b + 3.0)
+        } else {
+            (a, b)
+        }
+    })
+}
+
+/// Margins of a time panel's plot, left (with the y labels) and right, in pixels.
+const TIME_LEFT: u32 = 8 + Y_AREA;
+const TIME_RIGHT: u32 = 40;
+
+/// A marker placed above a time panel: its x on the axis, the pixel x of its line and of
+/// its label, the row of the label, and the label.
+type Placed = (f64, i32, i32, usize, String);
+
+/// Where the marker labels of a time panel `w` pixels wide go, in rows that do not
+/// overlap; and the number of rows.
+fn marker_layout(p: &TimePanel, w: u32) -> (Vec<Placed>, usize) {
+    let (lo, hi) = time_range(p);
+    let plot_w = f64::from(w.saturating_sub(TIME_LEFT + TIME_RIGHT).max(1));
+    let px = |x: f64| TIME_LEFT as i32 + ((x - lo) / (hi - lo) * plot_w).round() as i32;
+    let mut row_ends: Vec<i32> = Vec::new();
+    let mut placed = Vec::new();
+    for m in merge_markers(&p.markers, 0.6)
+        .into_iter()
+        .filter(|m| m.x > lo && m.x < hi)
+    {
+        let x = px(m.x);
+        let tw = text_width(&m.label, NOTE) as i32;
+        let x0 = if x + 4 + tw <= w as i32 - 4 {
+            x + 4
+        } else {
+            x - 4 - tw
+        };
+        let row = match row_ends.iter().position(|end| *end + 10 < x0) {
+            Some(r) => r,
+            None => {
+                row_ends.push(i32::MIN);
+                row_ends.len() - 1
+            }
+        };
+        row_ends[row] = row_ends[row].max(x0 + tw);
+        placed.push((m.x, x, x0, row, m.label));
+    }
+    (placed, row_ends.len())
+}
+
+/// Draws a time panel; `pad` is the least (title lines, marker rows) to leave room for,
+/// so that the plots of panels side by side line up.
+fn draw_time<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &TimePanel,
+    pad: (usize, usize),
+) -> Res {
+    let area = panel_title(area, &p.title, pad.0)?;
+    let (lo, hi) = time_range(p);
+    let data_max = p
+        .traces
+        .iter()
+        .flat_map(|t| t.points.iter().map(|q| q.3.max(q.2)))
+        .chain(p.observed.iter().map(|o| o.1))
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let ymax = p
+        .y_max
+        .unwrap_or(if data_max > 0.0 { data_max * 1.08 } else { 1.0 });
+    let (w, _) = area.dim_in_pixel();
+    let plot_w = f64::from(w.saturating_sub(TIME_LEFT + TIME_RIGHT).max(1));
+    // Marker labels go in a strip above the plot, in as many rows as they need not to
+    // overlap, so they never cover the data.
+    let (placed, rows) = marker_layout(p, w);
+    let rows = rows.max(pad.1);
+    let line_h = (NOTE + 6) as i32;
+    let area = if rows == 0 {
+        area
+    } else {
+        let strip_h = rows as i32 * line_h + 4;
+        let (strip, rest) = area.split_vertically(strip_h);
+        for (_, x, x0, row, label) in &placed {
+            let (x, x0, row) = (*x, *x0, *row);
+            let y = row as i32 * line_h + 2;
+            strip
+                .draw_text(
+                    label,
+                    &font(NOTE).color(&MARK).pos(Pos::new(HPos::Left, VPos::Top)),
+                    (x0, y),
+                )
+                .map_err(de)?;
+            strip
+                .draw(&PathElement::new(
+                    vec![(x, y), (x, strip_h)],
+                    MARK.stroke_width(1),
+                ))
+                .map_err(de)?;
+        }
+        rest
+    };
+    let ticks = month_ticks(lo, hi, plot_w as u32);
+    let mut chart = ChartBuilder::on(&area)
+        .margin_left(8)
+        .margin_right(TIME_RIGHT)
+        .margin_top(if rows == 0 { 6 } else { 0 })
+        .margin_bottom(6)
+        .x_label_area_size(62)
+        .y_label_area_size(Y_AREA)
+        .build_cartesian_2d(keyed(lo..hi, ticks), 0.0..ymax)
+        .map_err(de)?;
+    chart
+        .configure_mesh()
+        .x_label_formatter(&|x| month_label(*x))
+        .y_label_formatter(&|v| fmt_number(*v, ymax))
+        .y_labels(7)
+        .x_desc("month")
+        .y_desc(&p.y_label)
+        .label_style(font(TICK))
+        .axis_desc_style(font(AXIS))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(RGBColor(90, 90, 90))
+        .draw()
+        .map_err(de)?;
+    for (x, ..) in &placed {
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(*x, 0.0), (*x, ymax)],
+                6,
+                4,
+                MARK.stroke_width(1),
+            ))
+            .map_err(de)?;
+    }
+    // Points without a number (no replicate gave one) are left out.
+    let finite = |t: &Trace| -> Vec<(f64, f64, f64, f64)> {
+        t.points
+            .iter()
+            .copied()
+            .filter(|q| q.0.is_finite() && q.2.is_finite())
+            .map(|q| {
+                let or_mid = |v: f64| if v.is_finite() { v } else { q.2 };
+                (q.0, or_mid(q.1), q.2, or_mid(q.3))
+            })
+            .collect()
+    };
+    for t in p.traces.iter().filter(|t| t.band) {
+        let points = finite(t);
+        if points.len() > 1 {
+            let mut poly: Vec<(f64, f64)> = points.iter().map(|q| (q.0, q.1)).collect();
+            poly.extend(points.iter().rev().map(|q| (q.0, q.3)));
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    poly,
+                    t.color.mix(0.16).filled(),
+                )))
+                .map_err(de)?;
+        }
+    }
+    for t in &p.traces {
+        let points = finite(t);
+        let style = t.color.stroke_width(if t.dashed { 2 } else { 3 });
+        let line = points.iter().map(|q| (q.0, q.2));
+        if t.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(line, 9, 6, style))
+                .map_err(de)?;
+        } else {
+            chart
+                .draw_series(LineSeries::new(line, style))
+                .map_err(de)?;
+        }
+        if points.len() < 4 {
+            // Few points: show each one, with its interval.
+            for q in &points {
+                if t.band {
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(
+                            vec![(q.0, q.1), (q.0, q.3)],
+                            t.color.stroke_width(3),
+                        )))
+                        .map_err(de)?;
+                }
+                chart
+                    .draw_series(std::iter::once(Circle::new(
+                        (q.0, q.2),
+                        5,
+                        t.color.filled(),
+                    )))
+                    .map_err(de)?;
+            }
+        }
+    }
+    chart
+        .draw_series(
+            p.observed
+                .iter()
+                .filter(|o| o.1.is_finite())
+                .map(|&(x, y)| Circle::new((x, y), 5, BLACK.filled())),
+        )
+        .map_err(de)?;
+    Ok(())
+}
+
+fn draw_intervals<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &IntervalPanel,
+    title_pad: usize,
+) -> Res {
+    let area = panel_title(area, &p.title, title_pad)?;
+    let n = p.categories.len().max(1);
+    let has_obs = p.observed.iter().any(Option::is_some);
+    let slots = p.series.len() + usize::from(has_obs);
+    let offset = |j: usize| -0.36 + (j as f64 + 0.5) * 0.72 / slots.max(1) as f64;
+    let top = p
+        .series
+        .iter()
+        .flat_map(|s| s.1.iter().map(|v| v.2.max(v.1)))
+        .chain(p.observed.iter().flatten().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let ymax = if top > 0.0 { top * 1.12 } else { 1.0 };
+    let keys: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let mut chart = ChartBuilder::on(&area)
+        .margin_left(8)
+        .margin_right(20)
+        .margin_top(6)
+        .margin_bottom(6)
+        .x_label_area_size(62)
+        .y_label_area_size(96)
+        .build_cartesian_2d(keyed(-0.5..n as f64 - 0.5, keys), 0.0..ymax)
+        .map_err(de)?;
+    chart
+        .configure_mesh()
+        .x_label_formatter(&|x| {
+            p.categories
+                .get(x.round().max(0.0) as usize)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .y_label_formatter(&|v| fmt_number(*v, ymax))
+        .y_labels(7)
+        .x_desc("period")
+        .y_desc(&p.y_label)
+        .label_style(font(TICK))
+        .axis_desc_style(font(AXIS))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .disable_x_mesh()
+        .axis_style(RGBColor(90, 90, 90))
+        .draw()
+        .map_err(de)?;
+    for (i, obs) in p.observed.iter().enumerate() {
+        if let Some(v) = obs.filter(|v| v.is_finite()) {
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (i as f64 + offset(0), v),
+                    7,
+                    BLACK.filled(),
+                )))
+                .map_err(de)?;
+        }
+    }
+    for (j, (color, values)) in p.series.iter().enumerate() {
+        let dx = offset(j + usize::from(has_obs));
+        for (i, &(lo, mid, hi)) in values.iter().enumerate() {
+            if !mid.is_finite() {
+                continue;
+            }
+            let (lo, hi) = (
+                if lo.is_finite() { lo } else { mid },
+                if hi.is_finite() { hi } else { mid },
+            );
+            let x = i as f64 + dx;
+            let cap = 0.22 / slots.max(1) as f64;
+            for path in [
+                vec![(x, lo), (x, hi)],
+                vec![(x - cap, lo), (x + cap, lo)],
+                vec![(x - cap, hi), (x + cap, hi)],
+            ] {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        path,
+                        color.stroke_width(3),
+                    )))
+                    .map_err(de)?;
+            }
+            chart
+                .draw_series(std::iter::once(Circle::new((x, mid), 6, color.filled())))
+                .map_err(de)?;
+        }
+    }
+    Ok(())
+}
+
+fn draw_empty<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    note: &str,
+    title_pad: usize,
+) -> Res {
+    let area = panel_title(area, title, title_pad)?;
+    let (w, h) = area.dim_in_pixel();
+    area.draw(&Rectangle::new(
+        [(20, 10), (w as i32 - 20, h as i32 - 20)],
+        GRID.stroke_width(1),
+    ))
+    .map_err(de)?;
+    area.draw_text(
+        note,
+        &font(AXIS)
+            .color(&MARK)
+            .pos(Pos::new(HPos::Center, VPos::Center)),
+        ((w / 2) as i32, (h / 2) as i32),
+    )
+    .map_err(de)
+}
+
+/// Black or white, whichever reads better on `c`.
+fn ink_on(c: RGBColor) -> RGBColor {
+    let lum = 0.299 * f64::from(c.0) + 0.587 * f64::from(c.1) + 0.114 * f64::from(c.2);
+    if lum > 140.0 { INK } else { WHITE }
+}
+
+fn draw_stacked<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &StackedBars) -> Res {
+    let (w, _) = area.dim_in_pixel();
+    let legend_w = 360;
+    let (plot, legend) = area.split_horizontally(w - legend_w);
+    let n = s.categories.len().max(1);
+    let value = |seg: &Segment, i: usize| {
+        seg.values
+            .get(i)
+            .copied()
+            .filter(|v| v.is_finite())
+            .unwrap_or(0.0)
+            .max(0.0)
+    };
+    let totals: Vec<f64> = (0..n)
+        .map(|i| s.segments.iter().map(|seg| value(seg, i)).sum())
+        .collect();
+    let top = totals.iter().copied().fold(0.0f64, f64::max);
+    let ymax = if top > 0.0 { top * 1.1 } else { 1.0 };
+    let keys: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let mut chart = ChartBuilder::on(&plot)
+        .margin_left(8)
+        .margin_right(100)
+        .margin_top(10)
+        .margin_bottom(6)
+        .x_label_area_size(62)
+        .y_label_area_size(110)
+        .build_cartesian_2d(keyed(-0.5..n as f64 - 0.5, keys), 0.0..ymax)
+        .map_err(de)?;
+    chart
+        .configure_mesh()
+        .x_label_formatter(&|x| {
+            s.categories
+                .get(x.round().max(0.0) as usize)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .y_label_formatter(&|v| fmt_number(*v, ymax))
+        .y_labels(8)
+        .x_desc("variant")
+        .y_desc(&s.y_label)
+        .label_style(font(TICK + 1))
+        .axis_desc_style(font(AXIS))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .disable_x_mesh()
+        .axis_style(RGBColor(90, 90, 90))
+        .draw()
+        .map_err(de)?;
+    let half = 0.21;
+    let px_per_unit = f64::from(chart.plotting_area().dim_in_pixel().1) / ymax;
+    let fits = |v: f64| v * px_per_unit >= f64::from(NOTE + 6);
+    for (i, total) in totals.iter().enumerate() {
+        let x = i as f64;
+        let mut bottom = 0.0;
+        // Segments too thin for their value get a label beside the bar: (y, text).
+        let mut beside: Vec<(f64, String)> = Vec::new();
+        for seg in &s.segments {
+            let v = value(seg, i);
+            if v <= 0.0 {
+                continue;
+            }
+            let top = bottom + v;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x - half, bottom), (x + half, top)],
+                    seg.color.filled(),
+                )))
+                .map_err(de)?;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x - half, bottom), (x + half, top)],
+                    WHITE.stroke_width(1),
+                )))
+                .map_err(de)?;
+            if fits(v) {
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        fmt_number(v, ymax),
+                        (x, bottom + v / 2.0),
+                        font(NOTE + 1)
+                            .color(&ink_on(seg.color))
+                            .pos(Pos::new(HPos::Center, VPos::Center)),
+                    )))
+                    .map_err(de)?;
+            } else {
+                beside.push((
+                    bottom + v / 2.0,
+                    format!("{} {}", seg.short, fmt_number(v, ymax)),
+                ));
+            }
+            bottom = top;
+        }
+        // Spread the side labels so that they do not overlap, keeping them near their
+        // segments, with a leader line from the bar.
+        let gap = f64::from(NOTE + 3) / px_per_unit;
+        let mut ys: Vec<f64> = beside.iter().map(|b| b.0).collect();
+        for k in 1..ys.len() {
+            ys[k] = ys[k].max(ys[k - 1] + gap);
+        }
+        for ((y0, text), y) in beside.iter().zip(&ys) {
+            let dy = -((y - y0) * px_per_unit).round() as i32;
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((x + half, *y0))
+                        + PathElement::new(vec![(0, 0), (10, dy)], MARK.stroke_width(1))
+                        + Text::new(
+                            text.clone(),
+                            (13, dy),
+                            font(NOTE).pos(Pos::new(HPos::Left, VPos::Center)),
+                        ),
+                ))
+                .map_err(de)?;
+        }
+        let label_top = ys.last().map_or(0.0, |y| *y + gap / 2.0);
+        chart
+            .draw_series(std::iter::once(
+                EmptyElement::at((x, total.max(label_top)))
+                    + Text::new(
+                        format!("total {}", fmt_number(*total, ymax)),
+                        (0, -6),
+                        font(TICK).pos(Pos::new(HPos::Center, VPos::Bottom)),
+                    ),
+            ))
+            .map_err(de)?;
+    }
+    // The legend, top to bottom as the segments are stacked.
+    let mut y = 40;
+    for seg in s.segments.iter().rev() {
+        let lines = wrap(&seg.label, LEGEND, legend_w - GLYPH_W - 30);
+        let item = LegendItem {
+            label: String::new(),
+            color: seg.color,
+            glyph: Glyph::Block,
+        };
+        draw_glyph(&legend, &item, 10, y, LEGEND as i32)?;
+        for (k, line) in lines.iter().enumerate() {
+            legend
+                .draw_text(
+                    line,
+                    &font(LEGEND).pos(Pos::new(HPos::Left, VPos::Center)),
+                    (
+                        10 + GLYPH_W as i32 + 8,
+                        y + LEGEND as i32 / 2 + k as i32 * (LEGEND as i32 + 4),
+                    ),
+                )
+                .map_err(de)?;
+        }
+        y += lines.len().max(1) as i32 * (LEGEND as i32 + 4) + 14;
+    }
+    Ok(())
+}
+
+fn fmt_share(v: f64, percent: bool) -> String {
+    if !v.is_finite() {
+        "n/a".into()
+    } else if percent {
+        if (v * 100.0).abs() < 0.5 {
+            "0%".into()
+        } else {
+            format!("{:+.0}%", v * 100.0)
+        }
+    } else {
+        format!("{v:+.2}")
+    }
+}
+
+fn draw_whiskers<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, wb: &WhiskerBars) -> Res {
+    let g = wb.groups.len().max(1);
+    let k = wb.series.len().max(1);
+    let finite = |v: f64| v.is_finite().then_some(v);
+    let values: Vec<f64> = wb
+        .series
+        .iter()
+        .flat_map(|s| s.1.iter().flat_map(|v| [v.0, v.1, v.2]))
+        .filter_map(finite)
+        .collect();
+    let lo = values.iter().copied().fold(0.0f64, f64::min);
+    let hi = values.iter().copied().fold(0.0f64, f64::max);
+    let span = (hi - lo).max(1e-9);
+    let (lo, hi) = (lo - span * 0.05, hi + span * 0.14);
+    let keys: Vec<f64> = (0..g).map(|i| i as f64).collect();
+    let label_w = wb
+        .groups
+        .iter()
+        .map(|l| text_width(l, TICK + 1))
+        .max()
+        .unwrap_or(100)
+        + 24;
+    let mut chart = ChartBuilder::on(area)
+        .margin_left(12)
+        .margin_right(30)
+        .margin_top(10)
+        .margin_bottom(6)
+        .x_label_area_size(62)
+        .y_label_area_size(label_w)
+        .build_cartesian_2d(lo..hi, keyed(-0.5..g as f64 - 0.5, keys))
+        .map_err(de)?;
+    let percent = wb.percent;
+    chart
+        .configure_mesh()
+        .x_label_formatter(&|v| {
+            if percent {
+                format!("{:.0}%", v * 100.0)
+            } else {
+                format!("{v:.2}")
+            }
+        })
+        .y_label_formatter(&|y| {
+            let i = g as i64 - 1 - y.round() as i64;
+            wb.groups
+                .get(i.max(0) as usize)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .x_labels(10)
+        .x_desc(&wb.x_label)
+        .label_style(font(TICK + 1))
+        .axis_desc_style(font(AXIS))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .disable_y_mesh()
+        .axis_style(RGBColor(90, 90, 90))
+        .draw()
+        .map_err(de)?;
+    // Separators between groups.
+    for i in 1..g {
+        let y = i as f64 - 0.5;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(lo, y), (hi, y)],
+                GRID.stroke_width(1),
+            )))
+            .map_err(de)?;
+    }
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, -0.5), (0.0, g as f64 - 0.5)],
+            INK.stroke_width(1),
+        )))
+        .map_err(de)?;
+    let band = 0.8 / k as f64;
+    for (j, (color, vals)) in wb.series.iter().enumerate() {
+        for (gi, &(mean, p05, p95)) in vals.iter().enumerate() {
+            let yc = (g - 1 - gi) as f64 + 0.4 - (j as f64 + 0.5) * band;
+            let h = band * 0.36;
+            if !mean.is_finite() {
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        "n/a (no displacement)".to_string(),
+                        (0.0, yc),
+                        font(NOTE)
+                            .color(&MARK)
+                            .pos(Pos::new(HPos::Left, VPos::Center)),
+                    )))
+                    .map_err(de)?;
+                continue;
+            }
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, yc - h), (mean, yc + h)],
+                    color.mix(0.85).filled(),
+                )))
+                .map_err(de)?;
+            let (a, b) = (
+                if p05.is_finite() { p05 } else { mean },
+                if p95.is_finite() { p95 } else { mean },
+            );
+            for path in [
+                vec![(a, yc), (b, yc)],
+                vec![(a, yc - h * 0.7), (a, yc + h * 0.7)],
+                vec![(b, yc - h * 0.7), (b, yc + h * 0.7)],
+            ] {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(path, INK.stroke_width(2))))
+                    .map_err(de)?;
+            }
+            let right = a.max(b).max(mean).max(0.0);
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((right, yc))
+                        + Text::new(
+                            fmt_share(mean, percent),
+                            (7, 0),
+                            font(NOTE).pos(Pos::new(HPos::Left, VPos::Center)),
+                        ),
+                ))
+                .map_err(de)?;
+        }
+    }
+    Ok(())
+}
+
+fn draw_chart<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Res {
+    root.fill(&WHITE).map_err(de)?;
+    let body = draw_header(&root, chart)?;
+    match &chart.body {
+        Body::Grid(rows) => {
+            let areas = body.split_evenly((rows.len().max(1), 1));
+            for (row, area) in rows.iter().zip(&areas) {
+                let cells = area.split_evenly((1, row.len().max(1)));
+                // Panels side by side leave the same room for titles and marker labels,
+                // so that their plots line up.
+                let mut pad = (0, 0);
+                for (panel, cell) in row.iter().zip(&cells) {
+                    let w = cell.dim_in_pixel().0;
+                    let (title, rows) = match panel {
+                        Panel::Time(p) => (&p.title, marker_layout(p, w).1),
+                        Panel::Intervals(p) => (&p.title, 0),
+                        Panel::Empty { title, .. } => (title, 0),
+                    };
+                    pad = (pad.0.max(title_lines(title, w).len()), pad.1.max(rows));
+                }
+                for (panel, cell) in row.iter().zip(&cells) {
+                    match panel {
+                        Panel::Time(p) => draw_time(cell, p, pad)?,
+                        Panel::Intervals(p) => draw_intervals(cell, p, pad.0)?,
+                        Panel::Empty { title, note } => draw_empty(cell, title, note, pad.0)?,
+                    }
+                }
+            }
+        }
+        Body::Stacked(s) => draw_stacked(&body, s)?,
+        Body::Whiskers(w) => draw_whiskers(&body, w)?,
+    }
+    root.present().map_err(de)
+}
+
+/// Writes `stem.png` and `stem.svg` into `dir`; returns their file names.
+pub fn save_chart(chart: &Chart, dir: &Path, stem: &str) -> Result<Vec<String>> {
+    register_font();
+    let size = chart.size();
+    let png = dir.join(format!("{stem}.png"));
+    draw_chart(BitMapBackend::new(&png, size).into_drawing_area(), chart).map_err(|m| {
+        Error::Output {
+            path: png.clone(),
+            message: m,
+        }
+    })?;
+    let svg = dir.join(format!("{stem}.svg"));
+    draw_chart(SVGBackend::new(&svg, size).into_drawing_area(), chart).map_err(|m| {
+        Error::Output {
+            path: svg.clone(),
+            message: m,
+        }
+    })?;
+    Ok(vec![format!("{stem}.png"), format!("{stem}.svg")])
 }
 
 /// One line of a figure: values by month.
@@ -36,116 +1258,63 @@ pub struct Figure {
     pub markers: Vec<(Month, String)>,
 }
 
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(0, 114, 178),
-    RGBColor(213, 94, 0),
-    RGBColor(0, 158, 115),
-    RGBColor(204, 121, 167),
-    RGBColor(230, 159, 0),
-    RGBColor(86, 180, 233),
-    RGBColor(120, 120, 120),
-    RGBColor(0, 0, 0),
-];
-
-fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    fig: &Figure,
-) -> std::result::Result<(), String> {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    root.fill(&WHITE).map_err(e)?;
-    let months: Vec<i32> = fig
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.0.0))
-        .collect();
-    let (lo, hi) = match (months.iter().min(), months.iter().max()) {
-        (Some(a), Some(b)) => (*a, (*b).max(*a + 1)),
-        _ => (0, 1),
-    };
-    let ymax = fig
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .fold(0.0f64, f64::max)
-        .max(1.0)
-        * 1.08;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(&fig.title, ("sans-serif", 26))
-        .margin(18)
-        .x_label_area_size(48)
-        .y_label_area_size(78)
-        .build_cartesian_2d(lo..hi, 0.0..ymax)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .x_labels(((hi - lo) as usize / 3).clamp(2, 14))
-        .x_label_formatter(&|m| Month(*m).to_string())
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .y_desc(&fig.y_label)
-        .x_desc("month")
-        .label_style(("sans-serif", 15))
-        .axis_desc_style(("sans-serif", 17))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(e)?;
-    for (i, (m, label)) in fig.markers.iter().enumerate() {
-        if m.0 < lo || m.0 > hi {
-            continue;
+impl Figure {
+    /// The figure as a one-panel [`Chart`].
+    pub fn chart(&self) -> Chart {
+        let color = |i: usize| PALETTE[i % PALETTE.len()];
+        Chart {
+            title: self.title.clone(),
+            subtitle: String::new(),
+            legend: self
+                .series
+                .iter()
+                .enumerate()
+                .map(|(i, s)| LegendItem {
+                    label: s.name.clone(),
+                    color: color(i),
+                    glyph: Glyph::Line,
+                })
+                .collect(),
+            body: Body::Grid(vec![vec![Panel::Time(TimePanel {
+                title: String::new(),
+                y_label: self.y_label.clone(),
+                x_range: None,
+                y_max: None,
+                traces: self
+                    .series
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| Trace {
+                        color: color(i),
+                        dashed: false,
+                        band: false,
+                        points: s
+                            .points
+                            .iter()
+                            .map(|&(m, v)| (month_x(m), v, v, v))
+                            .collect(),
+                    })
+                    .collect(),
+                observed: Vec::new(),
+                markers: month_markers(&self.markers),
+            })]]),
         }
-        let grey = RGBColor(110, 110, 110);
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(m.0, 0.0), (m.0, ymax)],
-                grey.stroke_width(1),
-            )))
-            .map_err(e)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                format!(" {label}"),
-                (m.0, ymax * (0.98 - 0.045 * (i % 3) as f64)),
-                ("sans-serif", 14).into_font().color(&grey),
-            )))
-            .map_err(e)?;
     }
-    for (i, s) in fig.series.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        chart
-            .draw_series(LineSeries::new(
-                s.points.iter().map(|p| (p.0.0, p.1)),
-                color.stroke_width(2),
-            ))
-            .map_err(e)?
-            .label(s.name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
-            });
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .label_font(("sans-serif", 15))
-        .draw()
-        .map_err(e)?;
-    root.present().map_err(e)
+}
+
+fn month_markers(markers: &[(Month, String)]) -> Vec<Marker> {
+    markers
+        .iter()
+        .map(|(m, label)| Marker {
+            x: f64::from(m.0),
+            label: label.clone(),
+        })
+        .collect()
 }
 
 /// Writes `stem.png` and `stem.svg` into `dir`.
 pub fn save(fig: &Figure, dir: &Path, stem: &str) -> Result<()> {
-    register_font();
-    let size = (1200, 700);
-    let png = dir.join(format!("{stem}.png"));
-    draw(BitMapBackend::new(&png, size).into_drawing_area(), fig).map_err(|m| Error::Output {
-        path: png.clone(),
-        message: m,
-    })?;
-    let svg = dir.join(format!("{stem}.svg"));
-    draw(SVGBackend::new(&svg, size).into_drawing_area(), fig).map_err(|m| Error::Output {
-        path: svg.clone(),
-        message: m,
-    })?;
-    Ok(())
+    save_chart(&fig.chart(), dir, stem).map(|_| ())
 }
 
 /// Sums `metric` by month over the places `keep` accepts.
@@ -170,8 +1339,8 @@ pub fn run_figures(
     let crossings: Vec<&(String, String, String)> =
         places.iter().filter(|p| p.1 == "crossing").collect();
     let by_crossing = Figure {
-        title: "Crossing attempts by crossing point".into(),
-        y_label: "people per month".into(),
+        title: "Monthly crossing attempts by crossing point".into(),
+        y_label: "crossing attempts (people per month)".into(),
         series: crossings
             .iter()
             .map(|(name, _, kind)| {
@@ -191,7 +1360,7 @@ pub fn run_figures(
         move |p: &str| names.iter().any(|n| n == p)
     };
     let outcomes = Figure {
-        title: "Outcomes at the border".into(),
+        title: "Monthly outcomes at the border".into(),
         y_label: "people per month".into(),
         series: vec![
             series(
@@ -244,149 +1413,6 @@ pub fn period_x(start: crate::date::Date, end: crate::date::Date) -> f64 {
     f64::from(start.month().0 + end.month().0) / 2.0
 }
 
-fn draw_bands<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    fig: &BandFigure,
-    title_size: u32,
-) -> std::result::Result<(), String> {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    let xs: Vec<f64> = fig
-        .bands
-        .iter()
-        .flat_map(|b| b.points.iter().map(|p| p.0))
-        .chain(fig.observed.iter().map(|p| p.0))
-        .collect();
-    let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let (lo, hi) = if lo.is_finite() {
-        (lo - 0.5, hi.max(lo + 1.0) + 0.5)
-    } else {
-        (0.0, 1.0)
-    };
-    let ymax = fig
-        .bands
-        .iter()
-        .flat_map(|b| b.points.iter().map(|p| p.3))
-        .chain(fig.observed.iter().map(|p| p.1))
-        .filter(|v| v.is_finite())
-        .fold(0.0f64, f64::max);
-    let ymax = if ymax > 0.0 { ymax * 1.1 } else { 1.0 };
-    let mut chart = ChartBuilder::on(root)
-        .caption(&fig.title, ("sans-serif", title_size))
-        .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(72)
-        .build_cartesian_2d(lo..hi, 0.0..ymax)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .x_labels(8)
-        .x_label_formatter(&|x| Month(x.round() as i32).to_string())
-        .y_label_formatter(&|v| {
-            if ymax < 10.0 {
-                format!("{v:.2}")
-            } else {
-                format!("{v:.0}")
-            }
-        })
-        .y_desc(&fig.y_label)
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 15))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(e)?;
-    for (i, (m, label)) in fig.markers.iter().enumerate() {
-        let x = f64::from(m.0);
-        if x < lo || x > hi {
-            continue;
-        }
-        let grey = RGBColor(110, 110, 110);
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(x, 0.0), (x, ymax)],
-                grey.stroke_width(1),
-            )))
-            .map_err(e)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                format!(" {label}"),
-                (x, ymax * (0.98 - 0.045 * (i % 3) as f64)),
-                ("sans-serif", 13).into_font().color(&grey),
-            )))
-            .map_err(e)?;
-    }
-    for (i, b) in fig.bands.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        let mut poly: Vec<(f64, f64)> = b.points.iter().map(|p| (p.0, p.1)).collect();
-        poly.extend(b.points.iter().rev().map(|p| (p.0, p.3)));
-        if b.points.len() > 1 {
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    poly,
-                    color.mix(0.18).filled(),
-                )))
-                .map_err(e)?;
-        } else {
-            chart
-                .draw_series(b.points.iter().map(|p| {
-                    PathElement::new(vec![(p.0, p.1), (p.0, p.3)], color.mix(0.5).stroke_width(6))
-                }))
-                .map_err(e)?;
-        }
-        chart
-            .draw_series(
-                LineSeries::new(b.points.iter().map(|p| (p.0, p.2)), color.stroke_width(2))
-                    .point_size(if b.points.len() < 8 { 3 } else { 0 }),
-            )
-            .map_err(e)?
-            .label(format!("{} (median, 90% band)", b.name))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
-            });
-    }
-    if !fig.observed.is_empty() {
-        chart
-            .draw_series(
-                fig.observed
-                    .iter()
-                    .map(|&(x, y)| Circle::new((x, y), 4, BLACK.filled())),
-            )
-            .map_err(e)?
-            .label(fig.observed_label.clone())
-            .legend(|(x, y)| Circle::new((x + 10, y), 4, BLACK.filled()));
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(e)?;
-    Ok(())
-}
-
-fn render<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    title: Option<&str>,
-    figs: &[BandFigure],
-    cols: usize,
-) -> std::result::Result<(), String> {
-    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-    root.fill(&WHITE).map_err(e)?;
-    let area = match title {
-        Some(t) => root.titled(t, ("sans-serif", 26)).map_err(e)?,
-        None => root.clone(),
-    };
-    let cols = cols.max(1);
-    let rows = figs.len().div_ceil(cols).max(1);
-    let cells = area.split_evenly((rows, cols));
-    for (fig, cell) in figs.iter().zip(cells.iter()) {
-        draw_bands(cell, fig, if figs.len() > 1 { 20 } else { 24 })?;
-    }
-    root.present().map_err(e)
-}
-
 /// Writes one figure, or a grid of figures under a common title, as `stem.png` and
 /// `stem.svg` in `dir`.
 pub fn save_bands(
@@ -396,34 +1422,131 @@ pub fn save_bands(
     dir: &Path,
     stem: &str,
 ) -> Result<()> {
-    register_font();
     let cols = cols.max(1);
-    let rows = figs.len().div_ceil(cols).max(1) as u32;
-    let size = (
-        if cols > 1 { 1500 } else { 1200 },
-        if rows > 1 { 520 * rows + 40 } else { 700 },
-    );
-    let png = dir.join(format!("{stem}.png"));
-    render(
-        BitMapBackend::new(&png, size).into_drawing_area(),
-        title,
-        figs,
-        cols,
-    )
-    .map_err(|m| Error::Output {
-        path: png.clone(),
-        message: m,
-    })?;
-    let svg = dir.join(format!("{stem}.svg"));
-    render(
-        SVGBackend::new(&svg, size).into_drawing_area(),
-        title,
-        figs,
-        cols,
-    )
-    .map_err(|m| Error::Output {
-        path: svg.clone(),
-        message: m,
-    })?;
-    Ok(())
+    let color = |i: usize| PALETTE[i % PALETTE.len()];
+    let one = figs.len() == 1 && title.is_none();
+    let mut legend: Vec<LegendItem> = Vec::new();
+    for fig in figs {
+        for (i, b) in fig.bands.iter().enumerate() {
+            let label = format!("{} (median and 90% band)", b.name);
+            if !legend.iter().any(|l| l.label == label) {
+                legend.push(LegendItem {
+                    label,
+                    color: color(i),
+                    glyph: Glyph::Band,
+                });
+            }
+        }
+        if !fig.observed.is_empty() && !legend.iter().any(|l| l.label == fig.observed_label) {
+            legend.push(LegendItem {
+                label: fig.observed_label.clone(),
+                color: BLACK,
+                glyph: Glyph::Dot,
+            });
+        }
+    }
+    let panels: Vec<Panel> = figs
+        .iter()
+        .map(|fig| {
+            Panel::Time(TimePanel {
+                title: if one {
+                    String::new()
+                } else {
+                    fig.title.clone()
+                },
+                y_label: fig.y_label.clone(),
+                x_range: None,
+                y_max: None,
+                // `period_x` gives the middle of a period in whole months; the axis
+                // draws month m over [m, m + 1).
+                traces: fig
+                    .bands
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| Trace {
+                        color: color(i),
+                        dashed: false,
+                        band: true,
+                        points: b
+                            .points
+                            .iter()
+                            .map(|p| (p.0 + 0.5, p.1, p.2, p.3))
+                            .collect(),
+                    })
+                    .collect(),
+                observed: fig.observed.iter().map(|o| (o.0 + 0.5, o.1)).collect(),
+                markers: month_markers(&fig.markers),
+            })
+        })
+        .collect();
+    let chart = Chart {
+        title: match (title, figs.first()) {
+            (Some(t), _) => t.to_string(),
+            (None, Some(f)) if one => f.title.clone(),
+            _ => String::new(),
+        },
+        subtitle: String::new(),
+        legend,
+        body: Body::Grid(panels.chunks(cols).map(<[Panel]>::to_vec).collect()),
+    };
+    save_chart(&chart, dir, stem).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(fmt_number(72082.8, 80000.0), "72,083");
+        assert_eq!(fmt_number(-1234567.0, 1e6), "-1,234,567");
+        assert_eq!(fmt_number(999.0, 1000.0), "999");
+        assert_eq!(fmt_number(0.1903, 0.25), "0.19");
+        assert_eq!(fmt_number(f64::NAN, 1.0), "n/a");
+        assert_eq!(fmt_share(1.0912, true), "+109%");
+        assert_eq!(fmt_share(-0.004, true), "0%");
+    }
+
+    #[test]
+    fn ticks_fall_on_month_starts_and_markers_merge() {
+        let jan22 = Month::parse("2022-01").unwrap().0 as f64;
+        let ticks = month_ticks(jan22, jan22 + 36.0, 1400);
+        assert_eq!(ticks.first(), Some(&jan22));
+        assert!(ticks.iter().all(|t| t.fract() == 0.0));
+        assert!(ticks.len() <= 16 && ticks.len() >= 6, "{ticks:?}");
+        assert_eq!(month_label(jan22), "Jan 2022");
+        let d = Date::parse("2023-03-25").unwrap();
+        let x = date_x(d);
+        assert!(x > f64::from(d.month().0) + 0.7 && x < f64::from(d.month().0) + 0.8);
+        let merged = merge_markers(
+            &[
+                Marker {
+                    x,
+                    label: "STCA extension".into(),
+                },
+                Marker {
+                    x: x - 0.03,
+                    label: "quota".into(),
+                },
+                Marker {
+                    x: x + 5.0,
+                    label: "shelter limit".into(),
+                },
+            ],
+            0.6,
+        );
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].label, "quota / STCA extension");
+    }
+
+    #[test]
+    fn long_text_wraps() {
+        let lines = wrap(
+            "RCMP interceptions between ports in Quebec, by month, from the published series",
+            20,
+            300,
+        );
+        assert!(lines.len() >= 2);
+        assert!(lines.iter().all(|l| text_width(l, 20) <= 300));
+    }
 }

@@ -17,7 +17,7 @@ use tempfile::TempDir;
 const BIN: &str = env!("CARGO_BIN_EXE_northbound");
 
 /// The files a run folder holds.
-const RUN_FILES: [&str; 10] = [
+const RUN_FILES: [&str; 11] = [
     "crossings.png",
     "crossings.svg",
     "daily.csv",
@@ -26,6 +26,7 @@ const RUN_FILES: [&str; 10] = [
     "outcomes.png",
     "outcomes.svg",
     "places.csv",
+    "policies.csv",
     "states.csv",
     "summary.csv",
 ];
@@ -492,6 +493,7 @@ fn run_writes_every_file_with_the_documented_headers() {
         ("summary.csv", "place,metric,value"),
         ("places.csv", "place,kind,crossing,country,province"),
         ("states.csv", "date,state,value"),
+        ("policies.csv", "policy,enabled,start,end"),
     ] {
         let path = out.join(file);
         assert_eq!(first_line(&path), header, "header of {file}");
@@ -736,7 +738,7 @@ fn assert_same_for_threads(cwd: &Path, scenario: &Path, threads: &[u16]) -> Vec<
         .into_iter()
         .filter(|n| n.ends_with(".csv"))
         .collect();
-    assert_eq!(csvs.len(), 5, "{csvs:?}");
+    assert_eq!(csvs.len(), 6, "{csvs:?}");
     for d in &dirs[1..] {
         for f in &csvs {
             let a = fs::read(dirs[0].join(f)).unwrap();
@@ -859,4 +861,178 @@ fn every_agent_is_in_exactly_one_state_each_day() {
     let out = cwd.path().join("out");
     run_minimal(cwd.path(), &out, &[]);
     assert_conservation(&out);
+}
+
+// ---------------------------------------------------------------------------------------
+// validate and calibrate
+// ---------------------------------------------------------------------------------------
+
+/// minimal.toml plus an observed series of monthly Roxham attempts, in `dir`.
+fn minimal_with_observed(dir: &Path) -> PathBuf {
+    fs::write(
+        dir.join("obs.csv"),
+        "month,count,verification\n2023-01,20,verbatim_official\n2023-02,25,verbatim_official\n2023-03,30,derived\n2023-04,10,verbatim_official\n",
+    )
+    .unwrap();
+    let text = fs::read_to_string(minimal()).unwrap()
+        + "\n[[observed]]\nname = \"roxham\"\nfile = \"obs.csv\"\nmetric = \"attempts\"\nplaces = [\"Roxham Road\"]\n";
+    let path = dir.join("observed.toml");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn validate_writes_the_comparison_with_the_observed_series() {
+    let cwd = tmp();
+    let sc = minimal_with_observed(cwd.path());
+    let out = cwd.path().join("val");
+    let args: Vec<OsString> = vec![
+        "validate".into(),
+        sc.into(),
+        "--replicates".into(),
+        "3".into(),
+        "--out".into(),
+        out.clone().into(),
+    ];
+    let o = northbound(cwd.path(), &args);
+    assert_ok(&o, "validate");
+    assert_eq!(
+        first_line(&out.join("validation.csv")),
+        "series,period,observed,sim_mean,sim_p05,sim_p50,sim_p95,verification"
+    );
+    assert_eq!(
+        first_line(&out.join("metrics.csv")),
+        "series,n_periods,ard,mape,rmse,pearson_r,total_ratio"
+    );
+    let v = fs::read_to_string(out.join("validation.csv")).unwrap();
+    assert_eq!(v.lines().count(), 5, "{v}");
+    assert!(
+        v.contains("roxham,2023-03,30.0,") && v.contains(",derived"),
+        "{v}"
+    );
+    for ext in ["png", "svg"] {
+        assert!(out.join(format!("overlay-roxham.{ext}")).is_file());
+    }
+    assert_eq!(read_manifest(&out)["replicates"], 3);
+    // A scenario without observed series is told so.
+    let o = northbound(
+        cwd.path(),
+        &[
+            "validate".into(),
+            minimal().into_os_string(),
+            "--out".into(),
+            cwd.path().join("v2").into(),
+        ],
+    );
+    assert_clean_failure(&o, "validate without [[observed]]");
+    assert!(
+        stderr(&o).contains("declares no [[observed]] series"),
+        "{}",
+        show(&o)
+    );
+}
+
+#[test]
+fn calibrate_writes_trials_and_a_fitted_scenario_that_loads() {
+    let cwd = tmp();
+    let sc = minimal_with_observed(cwd.path());
+    let out = cwd.path().join("cal");
+    let args: Vec<OsString> = vec![
+        "calibrate".into(),
+        sc.clone().into(),
+        "--fit".into(),
+        "places[\"New York City\"].move_rate=0.01..0.1".into(),
+        "--target".into(),
+        "roxham".into(),
+        "--window".into(),
+        "2023-01..2023-02".into(),
+        "--budget".into(),
+        "4".into(),
+        "--replicates".into(),
+        "2".into(),
+        "--out".into(),
+        out.clone().into(),
+    ];
+    let o = northbound(cwd.path(), &args);
+    assert_ok(&o, "calibrate");
+    let trials = fs::read_to_string(out.join("trials.csv")).unwrap();
+    assert_eq!(
+        trials.lines().next().unwrap(),
+        "trial,\"places[\"\"New York City\"\"].move_rate\",score,ard_roxham,error"
+    );
+    assert_eq!(trials.lines().count(), 5, "{trials}");
+    let fitted = fs::read_to_string(out.join("fitted.toml")).unwrap();
+    assert!(
+        fitted.starts_with("# Calibrated by `northbound calibrate`"),
+        "{fitted}"
+    );
+    assert!(
+        fitted.contains("# fitted by calibrate in 0.01..0.1 (was 0.03)"),
+        "{fitted}"
+    );
+    let o = northbound(
+        cwd.path(),
+        &["check".into(), out.join("fitted.toml").into_os_string()],
+    );
+    assert_ok(&o, "check fitted.toml from the output folder");
+
+    // Errors: an unknown target, a bad --fit, a path that leads nowhere.
+    for (bad, fragment) in [
+        (
+            "--target=nope",
+            "--target nope: no observed series of that name",
+        ),
+        (
+            "--fit=move_rate",
+            "--fit \"move_rate\": expected PATH=LO..HI",
+        ),
+        (
+            "--fit=places[\"Lacole\"].detection=0..1",
+            "no element named \"Lacole\"",
+        ),
+    ] {
+        let mut a = args.clone();
+        a.push(bad.into());
+        a.push("--force".into());
+        let o = northbound(cwd.path(), &a);
+        assert_clean_failure(&o, bad);
+        assert!(stderr(&o).contains(fragment), "{bad}: {}", show(&o));
+    }
+}
+
+#[test]
+fn compare_without_a_scenario_runs_the_bundled_default_from_any_folder() {
+    let cwd = tmp();
+    let out = cwd.path().join("cmp");
+    let args: Vec<OsString> = vec![
+        "compare".into(),
+        "--replicates".into(),
+        "1".into(),
+        "--variants".into(),
+        "neither".into(),
+        "--out".into(),
+        out.clone().into(),
+    ];
+    let o = northbound(cwd.path(), &args);
+    assert_ok(&o, "compare with the bundled scenario");
+    assert!(stdout(&o).contains("report:"), "{}", show(&o));
+    assert!(out.join("report.html").is_file());
+    let m = read_manifest(&out);
+    assert_eq!(m["scenario_name"], "corridor-2022-2024");
+    assert_eq!(m["variants"], serde_json::json!(["neither"]));
+    assert_eq!(
+        first_line(&out.join("series.csv")),
+        "variant,replicate,month,place,metric,value"
+    );
+    assert_eq!(
+        first_line(&out.join("summary.csv")),
+        "variant,month,place,metric,mean,p05,p50,p95"
+    );
+    // An unknown variant is an error before anything runs.
+    let mut bad = args.clone();
+    bad[4] = "neither,nope".into();
+    bad[6] = cwd.path().join("cmp2").into();
+    let o = northbound(cwd.path(), &bad);
+    assert_clean_failure(&o, "compare --variants nope");
+    assert!(stderr(&o).contains("no variant \"nope\""), "{}", show(&o));
 }

@@ -172,6 +172,7 @@ pub struct Behaviour {
     pub belief_lag_days: u32,
     pub belief_inertia: f64,
     pub belief_noise_sd: f64,
+    pub belief_news: f64,
     /// Starting belief for people without an exception, by place id (crossings only).
     pub belief_initial: Vec<Option<f64>>,
 }
@@ -184,6 +185,13 @@ impl Scenario {
             source,
         })?;
         Scenario::from_bytes(path, source)
+    }
+
+    /// The default scenario, built into the binary (`corridor-2022-2024.toml`).
+    pub fn bundled_default() -> Result<Scenario> {
+        let path = Path::new(crate::data::BUNDLED).join("corridor-2022-2024.toml");
+        let text = crate::data::bundled(&path).expect("the default scenario is bundled");
+        Scenario::from_bytes(&path, text.as_bytes().to_vec())
     }
 
     /// Parses and validates scenario text; `path` names it in errors and resolves the

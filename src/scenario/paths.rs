@@ -119,6 +119,28 @@ fn find_named<'d>(item: &'d Item, name: &str) -> Option<&'d Item> {
         .find(|el| el.get("name").and_then(|v| v.as_str()) == Some(name))
 }
 
+/// Whether the value at a path sits inside an inline table or an array, where a comment
+/// cannot follow it.
+pub fn is_inline(doc: &DocumentMut, path: &str) -> bool {
+    let Ok(steps) = parse(path) else { return false };
+    let Some((_, parents)) = steps.split_last() else {
+        return false;
+    };
+    let mut item = doc.as_item();
+    for s in parents {
+        let next = match s {
+            Step::Key(k) => item.get(k),
+            Step::Index(i) => item.get(*i),
+            Step::Named(n) => find_named(item, n),
+        };
+        match next {
+            Some(i) => item = i,
+            None => return false,
+        }
+    }
+    matches!(item, Item::Value(_))
+}
+
 /// Sets the value at a path, keeping the old value's comments. The path must lead to an
 /// existing table; its last key may be new (validation then judges it).
 pub fn set(doc: &mut DocumentMut, path: &str, value: Value) -> Result<(), String> {
@@ -270,6 +292,8 @@ mod tests {
         assert!(text.contains("detection = 0.5 # RCMP"), "{text}");
         assert!(text.contains("move_rate = 0.25"), "{text}");
         assert!(text.contains("\"Roxham Road\" = 0.9"), "{text}");
+        assert!(is_inline(&doc, "behaviour.beliefs.initial.\"Roxham Road\""));
+        assert!(!is_inline(&doc, "places[1].detection"));
         let e = set(&mut doc, "polices.x", parse_value("1")).unwrap_err();
         assert!(e.contains("no `polices` here"), "{e}");
         let e = set(&mut doc, "places[9].detection", parse_value("1")).unwrap_err();

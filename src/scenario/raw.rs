@@ -266,6 +266,10 @@ pub struct RawBeliefs {
     pub inertia: f64,
     /// Standard deviation of the daily rumour noise on the logit of each belief.
     pub noise_sd: f64,
+    /// Daily weight of official news: each day a belief moves this far towards what the
+    /// rules in force `lag_days` earlier imply (0, the default: word of mouth only).
+    #[serde(default)]
+    pub news: f64,
     /// Starting beliefs (success for a person without an exception) by crossing name.
     /// Absent crossings start at what the rules in force on the first day imply.
     #[serde(default)]

@@ -449,10 +449,10 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
                     c.err(f("file"), "give either `monthly` or `file`, not both");
                 }
                 let p = base.join(file);
-                if !p.exists() {
+                if !p.exists() && !data::is_file(&p) {
                     c.err(f("file"), format!("no such file: {} (paths are relative to the scenario file)", p.display()));
                     rates_ok = false;
-                } else if !p.is_file() {
+                } else if !data::is_file(&p) {
                     c.err(f("file"), format!("{} is not a file", p.display()));
                     rates_ok = false;
                 } else {
@@ -584,6 +584,7 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
         belief_inertia: c.non_negative("behaviour.beliefs.inertia", b.beliefs.inertia),
         belief_noise_sd: c.non_negative("behaviour.beliefs.noise_sd", b.beliefs.noise_sd),
         belief_initial: vec![None; places.len()],
+        belief_news: c.prob("behaviour.beliefs.news", b.beliefs.news),
     };
     let mut behaviour = behaviour;
     for (name, v) in &b.beliefs.initial {
@@ -981,7 +982,7 @@ fn observed_series(
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let path = base.join(file);
-        let all = if !path.is_file() {
+        let all = if !crate::data::is_file(&path) {
             c.err(
                 f("file"),
                 format!(
@@ -1015,7 +1016,7 @@ fn observed_series(
             .into_iter()
             .filter(|x| x.start >= start && x.end <= end)
             .collect();
-        if points.is_empty() && path.is_file() {
+        if points.is_empty() && crate::data::is_file(&path) {
             c.err(
                 f("file"),
                 format!("no observation of this series lies inside the window {start}..{end}"),

@@ -1,0 +1,560 @@
+//! The policy experiment: variants of a scenario (by default the 2 x 2 of the STCA
+//! extension and the resettlement quota), each run over replicates, summarised with 90%
+//! intervals, and compared with the variant that has neither.
+//!
+//! A result is a function of (scenario, seed, variant, replicate) alone: replicate `r` of
+//! every variant runs with the same seed (common random numbers), so differences between
+//! variants are not noise, and running a subset of variants or more threads changes
+//! nothing. Runs are processed in batches and written as they finish, in a fixed order;
+//! each run's daily results are dropped once its monthly values are taken.
+
+use crate::agent::{Metric, State};
+use crate::engine::Results;
+use crate::ensemble;
+use crate::error::{Error, Result};
+use crate::output::{self, metrics_for};
+use crate::scenario::{CrossingKind, PlaceKind, Scenario};
+use crate::validation;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use toml_edit::Value;
+
+/// The reference variant that effects are measured against.
+pub const REFERENCE: &str = "neither";
+
+/// A variant: a name, what it is, and its overrides of the base scenario.
+#[derive(Debug, Clone)]
+pub struct VariantSpec {
+    pub name: String,
+    pub description: String,
+    pub set: Vec<(String, Value)>,
+}
+
+/// The default 2 x 2 design, then the scenario's own `[[variant]]` tables.
+pub fn design(sc: &Scenario) -> Result<Vec<VariantSpec>> {
+    let has = |name: &str| sc.policies.iter().any(|p| p.rule.name() == name);
+    if !has("stca_extension") || !has("resettlement_quota") {
+        return Err(Error::Invalid {
+            path: sc.path.clone(),
+            problems: vec!["the 2 x 2 comparison needs [policies.stca_extension] and [policies.resettlement_quota] tables".into()],
+        });
+    }
+    let cell = |name: &str, desc: &str, ext: bool, quota: bool| VariantSpec {
+        name: name.into(),
+        description: desc.into(),
+        set: vec![
+            ("policies.stca_extension.enabled".into(), Value::from(ext)),
+            (
+                "policies.resettlement_quota.enabled".into(),
+                Value::from(quota),
+            ),
+        ],
+    };
+    let mut out = vec![
+        cell("both", "STCA extension and resettlement quota", true, true),
+        cell("extension_only", "STCA extension, no quota", true, false),
+        cell(
+            "quota_only",
+            "resettlement quota, no STCA extension",
+            false,
+            true,
+        ),
+        cell(
+            REFERENCE,
+            "neither the extension nor the quota",
+            false,
+            false,
+        ),
+    ];
+    for v in &sc.variants {
+        if out.iter().any(|o| o.name == v.name) {
+            return Err(Error::Invalid {
+                path: sc.path.clone(),
+                problems: vec![format!(
+                    "variant \"{}\": the name is taken by the default 2 x 2 design",
+                    v.name
+                )],
+            });
+        }
+        out.push(VariantSpec {
+            name: v.name.clone(),
+            description: v.description.clone(),
+            set: v.set.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// Keeps the named variants, in the design's order; an unknown name is an error.
+pub fn select(all: Vec<VariantSpec>, names: &[String], sc: &Scenario) -> Result<Vec<VariantSpec>> {
+    if names.is_empty() {
+        return Ok(all);
+    }
+    let unknown: Vec<String> = names
+        .iter()
+        .filter(|n| !all.iter().any(|v| &v.name == *n))
+        .map(|n| {
+            format!(
+                "--variants: no variant \"{n}\" (there are: {})",
+                all.iter()
+                    .map(|v| v.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::Invalid {
+            path: sc.path.clone(),
+            problems: unknown,
+        });
+    }
+    Ok(all
+        .into_iter()
+        .filter(|v| names.contains(&v.name))
+        .collect())
+}
+
+/// The outcome totals effects are computed from, for one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    /// Attempts at the focus crossing (Roxham Road).
+    pub focus: f64,
+    /// Attempts at ports where the STCA applies.
+    pub official_ports: f64,
+    /// Attempts at irregular crossings other than the focus.
+    pub other_irregular: f64,
+    /// People who hid for the whole window and claimed inland.
+    pub evasions: f64,
+    /// Attempts at ports without the STCA (airports).
+    pub airports: f64,
+    /// People who settled in the US or gave up on the way (at the end of the window).
+    pub stayed_in_us: f64,
+    /// People resettled through the quota (at the end of the window).
+    pub resettled: f64,
+}
+
+impl Totals {
+    pub const ALTERNATIVES: [&'static str; 6] = [
+        "official_ports",
+        "other_irregular",
+        "evasions",
+        "airports",
+        "stayed_in_us",
+        "resettled",
+    ];
+
+    fn get(&self, name: &str) -> f64 {
+        match name {
+            "focus" => self.focus,
+            "official_ports" => self.official_ports,
+            "other_irregular" => self.other_irregular,
+            "evasions" => self.evasions,
+            "airports" => self.airports,
+            "stayed_in_us" => self.stayed_in_us,
+            "resettled" => self.resettled,
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// The crossing whose displaced demand is tracked: "Roxham Road" if there is one, else the
+/// irregular crossing with the highest detection.
+pub fn focus(sc: &Scenario) -> Option<usize> {
+    sc.places
+        .iter()
+        .position(|p| p.name == "Roxham Road")
+        .or_else(|| {
+            sc.places
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.crossing == Some(CrossingKind::Irregular))
+                .max_by(|a, b| a.1.detection.total_cmp(&b.1.detection))
+                .map(|(i, _)| i)
+        })
+}
+
+pub fn totals(sc: &Scenario, res: &Results) -> Totals {
+    let f = focus(sc);
+    let mut t = Totals::default();
+    for (i, p) in sc.places.iter().enumerate() {
+        let attempts = res.total(i, Metric::Attempts) as f64 * sc.scale;
+        match p.crossing {
+            Some(CrossingKind::Irregular) if Some(i) == f => t.focus += attempts,
+            Some(CrossingKind::Irregular) => t.other_irregular += attempts,
+            Some(CrossingKind::Port) if p.stca => t.official_ports += attempts,
+            Some(CrossingKind::Port) => t.airports += attempts,
+            None => {}
+        }
+        if p.kind == PlaceKind::Crossing {
+            t.evasions += res.total(i, Metric::Evaded) as f64 * sc.scale;
+        }
+    }
+    let last = res.days - 1;
+    t.stayed_in_us = (res.state_count(last, State::Settled) + res.state_count(last, State::GaveUp))
+        as f64
+        * sc.scale;
+    t.resettled = res.state_count(last, State::Resettled) as f64 * sc.scale;
+    t
+}
+
+/// One replicate's output: monthly values of every (place, metric) cell, totals, and the
+/// simulated counterparts of the observed series.
+#[derive(Debug, Clone)]
+pub struct Replicate {
+    pub monthly: Vec<f64>,
+    pub totals: Totals,
+    pub observed: Vec<Vec<f64>>,
+    pub agents: u64,
+    pub agent_days: u64,
+}
+
+/// The (month, place, metric) cells of the monthly table, in output order.
+pub fn cells(sc: &Scenario) -> Vec<(String, String, &'static str)> {
+    let mut months: Vec<String> = Vec::new();
+    for d in 0..sc.days() {
+        let m = sc.start.add_days(d as i32).month().to_string();
+        if months.last() != Some(&m) {
+            months.push(m);
+        }
+    }
+    let mut out = Vec::new();
+    for m in months {
+        for p in &sc.places {
+            for metric in metrics_for(p.kind) {
+                out.push((m.clone(), p.name.clone(), metric.name()));
+            }
+        }
+    }
+    out
+}
+
+fn replicate(sc: &Scenario, res: &Results) -> Replicate {
+    Replicate {
+        monthly: output::monthly_rows(sc, res)
+            .into_iter()
+            .map(|r| r.value)
+            .collect(),
+        totals: totals(sc, res),
+        observed: validation::simulated_points(sc, res),
+        agents: res.agents,
+        agent_days: res.agent_days,
+    }
+}
+
+/// A row of `summary.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRow {
+    pub variant: String,
+    pub month: String,
+    pub place: String,
+    pub metric: String,
+    pub mean: f64,
+    pub p05: f64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+/// A row of `effects.csv`: a variant against `neither`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EffectRow {
+    pub variant: String,
+    /// `diff_<total>` (variant minus neither, people) or `share_to_<alternative>` (the
+    /// change in the alternative per person of Roxham demand displaced).
+    pub effect: String,
+    pub mean: f64,
+    pub p05: f64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+/// A row of `overlay.csv`: a variant's simulated counterpart of an observed period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverlayRow {
+    pub variant: String,
+    pub series: String,
+    pub period: String,
+    pub start: String,
+    pub end: String,
+    pub observed: f64,
+    pub sim_mean: f64,
+    pub sim_p05: f64,
+    pub sim_p50: f64,
+    pub sim_p95: f64,
+}
+
+/// A row of `variants.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantRow {
+    pub variant: String,
+    pub description: String,
+    /// `path = value` pairs, separated by `; `.
+    pub overrides: String,
+}
+
+/// A row of `policies.csv`: each variant's policies with their dates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRow {
+    pub variant: String,
+    pub policy: String,
+    pub enabled: bool,
+    pub start: String,
+    pub end: String,
+}
+
+/// What a comparison produced, beside `series.csv` (which is streamed to disk).
+#[derive(Debug, Clone, Default)]
+pub struct Comparison {
+    pub summary: Vec<SummaryRow>,
+    pub effects: Vec<EffectRow>,
+    pub overlay: Vec<OverlayRow>,
+    pub variants: Vec<VariantRow>,
+    pub policies: Vec<PolicyRow>,
+    pub agents: u64,
+    pub agent_days: u64,
+}
+
+/// Runs the comparison, streaming `series.csv` into `series`, calling `done` after each
+/// run. Runs go in batches of `batch` (variant, replicate) pairs.
+pub fn compare(
+    base: &Scenario,
+    specs: &[VariantSpec],
+    replicates: u32,
+    seed: u64,
+    series: &Path,
+    done: &(dyn Fn() + Sync),
+) -> Result<Comparison> {
+    let scenarios: Vec<Scenario> = specs
+        .iter()
+        .map(|v| base.with_overrides(&v.set, &format!("variant \"{}\"", v.name)))
+        .collect::<Result<_>>()?;
+    let cells = cells(base);
+    for sc in &scenarios {
+        if self::cells(sc) != cells {
+            return Err(Error::Invalid {
+                path: base.path.clone(),
+                problems: vec![format!(
+                    "variant \"{}\" changes the places or the window; variants may change parameters only",
+                    sc.name
+                )],
+            });
+        }
+    }
+    let mut w = csv::Writer::from_path(series).map_err(|e| Error::Output {
+        path: series.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let werr = |e: csv::Error| Error::Output {
+        path: series.to_path_buf(),
+        message: e.to_string(),
+    };
+    w.write_record(["variant", "replicate", "month", "place", "metric", "value"])
+        .map_err(werr)?;
+
+    let batch = (rayon::current_num_threads() * 2).max(4);
+    let jobs: Vec<(usize, u32)> = (0..specs.len())
+        .flat_map(|v| (0..replicates).map(move |r| (v, r)))
+        .collect();
+    // Monthly values kept for the quantiles: [variant][cell][replicate].
+    let mut values: Vec<Vec<Vec<f64>>> =
+        vec![vec![Vec::with_capacity(replicates as usize); cells.len()]; specs.len()];
+    let mut totals: Vec<Vec<Totals>> = vec![Vec::new(); specs.len()];
+    let mut observed: Vec<Vec<Vec<Vec<f64>>>> = vec![Vec::new(); specs.len()];
+    let mut out = Comparison::default();
+    for chunk in jobs.chunks(batch) {
+        use rayon::prelude::*;
+        let reps: Vec<Replicate> = chunk
+            .par_iter()
+            .map(|&(v, r)| {
+                let sc = &scenarios[v];
+                let got = ensemble::map(sc, seed, &[r], |_, res| replicate(sc, res), &|| {});
+                done();
+                got.into_iter()
+                    .next()
+                    .expect("one replicate asked, one returned")
+            })
+            .collect();
+        for (&(v, r), rep) in chunk.iter().zip(reps) {
+            let (name, rs) = (&specs[v].name, r.to_string());
+            for ((month, place, metric), value) in cells.iter().zip(&rep.monthly) {
+                w.write_record([
+                    name.as_str(),
+                    &rs,
+                    month,
+                    place,
+                    metric,
+                    &output::fmt_value(*value),
+                ])
+                .map_err(werr)?;
+            }
+            for (c, value) in rep.monthly.iter().enumerate() {
+                values[v][c].push(*value);
+            }
+            totals[v].push(rep.totals);
+            observed[v].push(rep.observed);
+            out.agents += rep.agents;
+            out.agent_days += rep.agent_days;
+        }
+    }
+    w.flush().map_err(|e| Error::Output {
+        path: series.to_path_buf(),
+        message: e.to_string(),
+    })?;
+
+    for (v, spec) in specs.iter().enumerate() {
+        for (c, (month, place, metric)) in cells.iter().enumerate() {
+            let [mean, p05, p50, p95] = ensemble::summary(&values[v][c]);
+            out.summary.push(SummaryRow {
+                variant: spec.name.clone(),
+                month: month.clone(),
+                place: place.clone(),
+                metric: metric.to_string(),
+                mean,
+                p05,
+                p50,
+                p95,
+            });
+        }
+        for (k, s) in base.observed.iter().enumerate() {
+            for (j, o) in s.points.iter().enumerate() {
+                let sims: Vec<f64> = observed[v]
+                    .iter()
+                    .map(|r| r[k][j])
+                    .filter(|x| x.is_finite())
+                    .collect();
+                let [mean, p05, p50, p95] = ensemble::summary(&sims);
+                out.overlay.push(OverlayRow {
+                    variant: spec.name.clone(),
+                    series: s.name.clone(),
+                    period: o.label(),
+                    start: o.start.to_string(),
+                    end: o.end.to_string(),
+                    observed: o.value,
+                    sim_mean: mean,
+                    sim_p05: p05,
+                    sim_p50: p50,
+                    sim_p95: p95,
+                });
+            }
+        }
+        out.variants.push(VariantRow {
+            variant: spec.name.clone(),
+            description: spec.description.clone(),
+            overrides: spec
+                .set
+                .iter()
+                .map(|(p, x)| format!("{p} = {}", x.to_string().trim()))
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+        for p in &scenarios[v].policies {
+            let (s, e) = p.rule.dates();
+            out.policies.push(PolicyRow {
+                variant: spec.name.clone(),
+                policy: p.rule.name().into(),
+                enabled: p.enabled,
+                start: s.to_string(),
+                end: e.map_or(String::new(), |e| e.to_string()),
+            });
+        }
+    }
+    if let Some(reference) = specs.iter().position(|s| s.name == REFERENCE) {
+        for (v, spec) in specs.iter().enumerate().filter(|(v, _)| *v != reference) {
+            out.effects
+                .extend(effects(&spec.name, &totals[v], &totals[reference]));
+        }
+    }
+    Ok(out)
+}
+
+/// Effects of one variant against the reference, replicate by replicate (common random
+/// numbers pair them), summarised with 90% intervals.
+pub fn effects(variant: &str, with: &[Totals], reference: &[Totals]) -> Vec<EffectRow> {
+    let mut rows = Vec::new();
+    let mut push = |effect: String, values: Vec<f64>| {
+        let v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+        let [mean, p05, p50, p95] = ensemble::summary(&v);
+        rows.push(EffectRow {
+            variant: variant.into(),
+            effect,
+            mean,
+            p05,
+            p50,
+            p95,
+        });
+    };
+    let pairs: Vec<(&Totals, &Totals)> = with.iter().zip(reference).collect();
+    for name in std::iter::once("focus").chain(Totals::ALTERNATIVES) {
+        let label = if name == "focus" { "roxham" } else { name };
+        push(
+            format!("diff_{label}"),
+            pairs
+                .iter()
+                .map(|(a, b)| a.get(name) - b.get(name))
+                .collect(),
+        );
+    }
+    for name in Totals::ALTERNATIVES {
+        push(
+            format!("share_to_{name}"),
+            pairs
+                .iter()
+                .map(|(a, b)| {
+                    let displaced = b.focus - a.focus;
+                    if displaced > 0.0 {
+                        (a.get(name) - b.get(name)) / displaced
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect(),
+        );
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(focus: f64, ports: f64, stayed: f64) -> Totals {
+        Totals {
+            focus,
+            official_ports: ports,
+            stayed_in_us: stayed,
+            ..Totals::default()
+        }
+    }
+
+    #[test]
+    fn effects_on_a_case_with_a_known_answer() {
+        // Three paired replicates: the variant displaces 100, 200 and 300 people from the
+        // focus crossing; a quarter go to the ports and half stay in the US.
+        let reference = [
+            t(1000.0, 100.0, 50.0),
+            t(1100.0, 100.0, 50.0),
+            t(1200.0, 100.0, 50.0),
+        ];
+        let with = [
+            t(900.0, 125.0, 100.0),
+            t(900.0, 150.0, 150.0),
+            t(900.0, 175.0, 200.0),
+        ];
+        let rows = effects("v", &with, &reference);
+        let get = |e: &str| rows.iter().find(|r| r.effect == e).unwrap().clone();
+        let d = get("diff_roxham");
+        assert_eq!((d.mean, d.p50), (-200.0, -200.0));
+        assert!(
+            (d.p05 - -290.0).abs() < 1e-9 && (d.p95 - -110.0).abs() < 1e-9,
+            "{d:?}"
+        );
+        let s = get("share_to_official_ports");
+        assert!(
+            (s.mean - 0.25).abs() < 1e-12
+                && (s.p05 - 0.25).abs() < 1e-12
+                && (s.p95 - 0.25).abs() < 1e-12
+        );
+        assert!((get("share_to_stayed_in_us").mean - 0.5).abs() < 1e-12);
+        assert_eq!(get("diff_airports").mean, 0.0);
+    }
+}

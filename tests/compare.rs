@@ -1,0 +1,146 @@
+//! The policy comparison through the library: variant overrides, and results that depend
+//! on neither the thread count nor the subset of variants run.
+
+use northbound::{Scenario, compare, ensemble};
+use std::path::{Path, PathBuf};
+
+fn minimal_with(extra: &str, dir: &Path) -> Scenario {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+    let text = std::fs::read_to_string(src).unwrap() + extra;
+    let path = dir.join("scenario.toml");
+    std::fs::write(&path, text).unwrap();
+    Scenario::load(&path).unwrap()
+}
+
+fn run(
+    sc: &Scenario,
+    names: &[&str],
+    threads: usize,
+    out: &Path,
+) -> (compare::Comparison, Vec<u8>) {
+    let specs = compare::select(
+        compare::design(sc).unwrap(),
+        &names.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        sc,
+    )
+    .unwrap();
+    let series: PathBuf = out.join(format!("series-{}-{threads}.csv", names.join("+")));
+    let pool = ensemble::pool(Some(threads));
+    let cmp = pool
+        .install(|| compare::compare(sc, &specs, 3, sc.seed, &series, &|| {}))
+        .unwrap();
+    (cmp, std::fs::read(series).unwrap())
+}
+
+#[test]
+fn results_depend_neither_on_threads_nor_on_the_subset_of_variants() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = minimal_with("", dir.path());
+    let (all1, series1) = run(&sc, &[], 1, dir.path());
+    let (all2, series2) = run(&sc, &[], 2, dir.path());
+    assert_eq!(
+        series1, series2,
+        "series.csv is byte-identical at 1 and 2 threads"
+    );
+    assert_eq!(all1.summary, all2.summary);
+    assert_eq!(all1.effects, all2.effects);
+    assert_eq!(all1.variants.len(), 4);
+    assert_eq!(
+        all1.effects.len(),
+        3 * 13,
+        "three variants against neither, 13 effects each"
+    );
+
+    // `neither` run alone gives the same rows as within the full design.
+    let (alone, _) = run(&sc, &["neither"], 2, dir.path());
+    let pick = |c: &compare::Comparison| {
+        c.summary
+            .iter()
+            .filter(|r| r.variant == "neither")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(pick(&alone), pick(&all1));
+    assert!(
+        alone.effects.is_empty(),
+        "no effects without a variant to set against neither"
+    );
+
+    // The extension returns people at Roxham Road; without it nobody is returned there.
+    let returned = |c: &compare::Comparison, v: &str| -> f64 {
+        c.summary
+            .iter()
+            .filter(|r| r.variant == v && r.place == "Roxham Road" && r.metric == "returned")
+            .map(|r| r.mean)
+            .sum()
+    };
+    assert!(returned(&all1, "both") > 0.0);
+    assert_eq!(returned(&all1, "neither"), 0.0);
+    let diff = all1
+        .effects
+        .iter()
+        .find(|e| e.variant == "extension_only" && e.effect == "diff_roxham")
+        .unwrap();
+    assert!(
+        diff.mean < 0.0,
+        "the extension lowers Roxham attempts: {diff:?}"
+    );
+}
+
+#[test]
+fn variant_overrides_apply_and_an_unknown_path_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = minimal_with(
+        "\n[[variant]]\nname = \"window30\"\ndescription = \"a 30-day window\"\nset = { \"policies.stca_extension.window_days\" = 30, \"places[\\\"Roxham Road\\\"].detection\" = 0.5 }\n",
+        dir.path(),
+    );
+    let v = sc.variant("window30").unwrap();
+    let ext = v
+        .policies
+        .iter()
+        .find(|p| p.rule.name() == "stca_extension")
+        .unwrap();
+    assert!(matches!(
+        ext.rule,
+        northbound::policy::Rule::StcaExtension {
+            window_days: 30,
+            ..
+        }
+    ));
+    assert_eq!(
+        v.places[v.place_id("Roxham Road").unwrap() as usize].detection,
+        0.5
+    );
+    let (cmp, _) = run(&sc, &["window30", "neither"], 2, dir.path());
+    assert!(cmp.effects.iter().any(|e| e.variant == "window30"));
+
+    // A misspelt path is refused when the scenario loads, naming the variant and the path.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+    let text = std::fs::read_to_string(src).unwrap()
+        + "\n[[variant]]\nname = \"typo\"\nset = { \"policies.stca_extenshun.window_days\" = 30 }\n";
+    let path = dir.path().join("typo.toml");
+    std::fs::write(&path, text).unwrap();
+    let e = Scenario::load(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("variant[0].set.\"policies.stca_extenshun.window_days\""),
+        "{e}"
+    );
+    assert!(e.contains("no `stca_extenshun` here"), "{e}");
+    // A known path with a value of the wrong type is refused when the variant is built.
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "stca_extenshun.window_days\" = 30",
+        "stca_extension.window_days\" = \"thirty\"",
+    );
+    std::fs::write(&path, text).unwrap();
+    let sc = Scenario::load(&path).unwrap();
+    let e = sc.variant("typo").unwrap_err().to_string();
+    assert!(
+        e.contains("variant \"typo\"") && e.contains("window_days"),
+        "{e}"
+    );
+    // And an unknown variant name.
+    let e = compare::select(compare::design(&sc).unwrap(), &["nope".into()], &sc)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no variant \"nope\""), "{e}");
+}

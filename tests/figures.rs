@@ -1,0 +1,314 @@
+//! The figures and the report of a real comparison and a real run, made by the binary on
+//! the minimal scenario: the files are valid PNG and SVG with their titles, the report is
+//! whole and self-contained, and `northbound plot` redraws the same bytes.
+
+use northbound::{figures, report};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const BIN: &str = env!("CARGO_BIN_EXE_northbound");
+
+fn minimal() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml")
+}
+
+fn northbound(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn assert_ok(o: &Output, what: &str) {
+    assert!(
+        o.status.success(),
+        "{what} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// One comparison of the minimal scenario (all four variants, 2 replicates), made once for
+/// every test here; tests that write into a folder work on a copy.
+fn comparison() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("figures-compare");
+        let o = northbound(&[
+            "compare",
+            minimal().to_str().unwrap(),
+            "--replicates",
+            "2",
+            "--out",
+            dir.to_str().unwrap(),
+            "--force",
+            "-q",
+        ]);
+        assert_ok(&o, "compare");
+        dir
+    })
+}
+
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// Checks a PNG's structure (signature, chunks with their CRCs, IHDR first, IDAT, IEND
+/// last) and returns its width and height.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 == 1 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "no PNG signature");
+    let mut at = 8;
+    let mut kinds = Vec::new();
+    let mut size = (0, 0);
+    while at + 12 <= bytes.len() {
+        let len = be(&bytes[at..]) as usize;
+        let kind = &bytes[at + 4..at + 8];
+        let end = at + 8 + len;
+        assert!(end + 4 <= bytes.len(), "a chunk runs past the end");
+        assert_eq!(
+            crc32(&bytes[at + 4..end]),
+            be(&bytes[end..]),
+            "bad CRC in {}",
+            String::from_utf8_lossy(kind)
+        );
+        if kind == b"IHDR" {
+            size = (be(&bytes[at + 8..]), be(&bytes[at + 12..]));
+        }
+        kinds.push(kind.to_vec());
+        at = end + 4;
+    }
+    assert_eq!(at, bytes.len(), "trailing bytes after the last chunk");
+    assert_eq!(kinds.first().map(Vec::as_slice), Some(&b"IHDR"[..]));
+    assert_eq!(kinds.last().map(Vec::as_slice), Some(&b"IEND"[..]));
+    assert!(kinds.iter().any(|k| k == b"IDAT"), "no image data");
+    assert!(size.0 > 0 && size.1 > 0);
+    size
+}
+
+fn check_figure(dir: &Path, stem: &str, title: &str) {
+    let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
+    let (w, h) = png_size(&png);
+    assert!(w >= 1200 && h >= 600, "{stem}.png is {w} x {h}");
+    let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
+    assert!(svg.contains("<svg"), "{stem}.svg is not an SVG");
+    assert!(
+        svg.contains(&format!("viewBox=\"0 0 {w} {h}\"")),
+        "{stem}.svg has another size than the PNG"
+    );
+    assert!(
+        svg.trim_end().ends_with("</svg>"),
+        "{stem}.svg is cut short"
+    );
+    assert!(svg.contains(title), "{stem}.svg lacks its title {title:?}");
+}
+
+#[test]
+fn a_comparison_has_its_figures_as_png_and_svg_with_their_titles() {
+    let dir = comparison();
+    // minimal.toml declares no observed series: no overlay.
+    for stem in [
+        "crossings_by_variant",
+        "panel_2x2",
+        "outcomes",
+        "displacement",
+    ] {
+        check_figure(dir, stem, &figures::title(stem, "Roxham Road"));
+    }
+    assert!(!dir.join("overlay.png").exists());
+    // Panel and axis text is there too.
+    let svg = std::fs::read_to_string(dir.join("crossings_by_variant.svg")).unwrap();
+    for text in [
+        "Roxham Road (irregular crossing)",
+        "Lacolle (land port)",
+        "people per month",
+        "STCA extension",
+    ] {
+        assert!(
+            svg.contains(text),
+            "crossings_by_variant.svg lacks {text:?}"
+        );
+    }
+    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    for f in ["report.html", "panel_2x2.svg", "displacement.png"] {
+        assert!(
+            manifest.contains(&format!("\"{f}\"")),
+            "the manifest does not list {f}"
+        );
+    }
+}
+
+#[test]
+fn the_report_holds_every_section_and_fetches_nothing() {
+    let html = std::fs::read_to_string(comparison().join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for (id, heading) in report::SECTIONS {
+        assert!(html.contains(&format!("id=\"{id}\"")), "no section {id}");
+        assert!(
+            html.contains(&format!("<h2>{heading}</h2>")),
+            "no heading {heading}"
+        );
+        assert!(
+            html.contains(&format!("href=\"#{id}\"")),
+            "the contents do not link {id}"
+        );
+    }
+    for stem in [
+        "crossings_by_variant",
+        "panel_2x2",
+        "outcomes",
+        "displacement",
+    ] {
+        assert!(
+            html.contains(&format!("<figure id=\"fig-{stem}\">\n<svg")),
+            "{stem} is not inlined"
+        );
+        assert!(html.contains(&figures::title(stem, "Roxham Road")));
+    }
+    // The scenario's own words, the variants, and effects with intervals.
+    assert!(html.contains("Five places, a few hundred people, the 2023 STCA extension."));
+    for v in ["both", "extension_only", "quota_only", "neither"] {
+        assert!(html.contains(&format!("<code>{v}</code>")), "variant {v}");
+    }
+    assert!(
+        html.contains("<code>diff_roxham</code>")
+            && html.contains("<code>share_to_stayed_in_us</code>")
+    );
+    // Self-contained: no scripts, no linked or imported resources, nothing fetched.
+    let lower = html.to_lowercase();
+    for bad in [
+        "<script",
+        "<link",
+        "<img",
+        "<iframe",
+        "@import",
+        "url(",
+        "src=",
+        "href=\"http",
+        "href='http",
+        "//cdn",
+    ] {
+        assert!(!lower.contains(bad), "the report contains {bad:?}");
+    }
+    let hrefs: Vec<&str> = html.split("href=\"").skip(1).collect();
+    assert!(
+        hrefs.iter().all(|h| h.starts_with('#')),
+        "a link leaves the page"
+    );
+    // Every inline SVG scales with the page.
+    let svgs = html.matches("<svg").count();
+    assert_eq!(
+        svgs,
+        html.matches("<svg viewBox=").count() + html.matches("<svg width=").count()
+    );
+    assert!(
+        html.split("<svg")
+            .skip(1)
+            .all(|s| s[..s.find('>').unwrap()].contains("viewBox"))
+    );
+}
+
+#[test]
+fn plot_redraws_a_comparison_byte_for_byte() {
+    let copy = tempfile::tempdir().unwrap();
+    copy_folder(comparison(), copy.path());
+    let o = northbound(&["plot", copy.path().to_str().unwrap()]);
+    assert_ok(&o, "plot");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("report.html") && out.contains("panel_2x2.svg"),
+        "{out}"
+    );
+    for e in std::fs::read_dir(comparison()).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        let before = std::fs::read(comparison().join(&name)).unwrap();
+        let after = std::fs::read(copy.path().join(&name)).unwrap();
+        assert!(before == after, "{name} changed when redrawn");
+    }
+}
+
+#[test]
+fn plot_redraws_a_run_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = northbound(&[
+        "run",
+        minimal().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_ok(&o, "run");
+    for f in [
+        "crossings.png",
+        "crossings.svg",
+        "outcomes.png",
+        "outcomes.svg",
+    ] {
+        std::fs::remove_file(out.join(f)).unwrap();
+    }
+    let drawn = figures::redraw(&out).unwrap();
+    assert_eq!(
+        drawn,
+        [
+            "crossings.png",
+            "crossings.svg",
+            "outcomes.png",
+            "outcomes.svg"
+        ]
+    );
+    check_figure(
+        &out,
+        "crossings",
+        "Monthly crossing attempts by crossing point",
+    );
+    check_figure(&out, "outcomes", "Monthly outcomes at the border");
+    assert!(!out.join("report.html").exists(), "a run gets no report");
+}
+
+#[test]
+fn plot_reports_a_bad_file_by_name_and_line_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "summary.csv",
+        "effects.csv",
+        "overlay.csv",
+        "variants.csv",
+        "policies.csv",
+        "places.csv",
+        "scenario.toml",
+        "manifest.json",
+    ] {
+        std::fs::copy(comparison().join(f), dir.path().join(f)).unwrap();
+    }
+    let path = dir.path().join("summary.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[3] = "both,2023-01,Roxham Road,attempts,many,1,1,1";
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let o = northbound(&["plot", dir.path().to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("summary.csv:4: column \"mean\""), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!dir.path().join("report.html").exists());
+}
