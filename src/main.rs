@@ -553,7 +553,7 @@ fn calibrate_cmd(a: CalibrateArgs) -> Result<(), Error> {
          Best trial {}: objective {:.4} ({}).\n",
         env!("CARGO_PKG_VERSION"),
         today(),
-        std::env::args().collect::<Vec<_>>().join(" "),
+        command_line(),
         cal.trials.len(),
         settings.replicates,
         settings.seed,
@@ -812,6 +812,22 @@ fn check(path: &Path) -> Result<(), Error> {
     }
     print_out(&out);
     Ok(())
+}
+
+/// The command as a user would type it: `northbound` and the arguments, quoted where a
+/// shell needs it.
+fn command_line() -> String {
+    let quote = |a: String| {
+        if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c)) {
+            a
+        } else {
+            format!("'{}'", a.replace('\'', r"'\''"))
+        }
+    };
+    std::iter::once("northbound".to_string())
+        .chain(std::env::args().skip(1).map(quote))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Prints to stdout; a closed pipe (`northbound check ... | head`) is not an error.
