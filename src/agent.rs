@@ -4,10 +4,11 @@
 use crate::scenario::PlaceId;
 
 /// Where a person is in the corridor. Every agent is in exactly one state every day.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum State {
     /// At an entry, city or staging place, deciding each day whether to move on.
+    #[default]
     Waiting = 0,
     /// On a route; arrives on day `until`.
     Travelling,
@@ -71,10 +72,15 @@ impl State {
     pub fn is_terminal(self) -> bool {
         self >= State::ClaimedIrregular
     }
+
+    /// Counted in the `waiting` stock of the agent's place (and deciding each day).
+    pub fn is_waiting(self) -> bool {
+        matches!(self, State::Waiting | State::Returned)
+    }
 }
 
 /// One agent: 16 bytes, no heap. Days are counted from the scenario's start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C)]
 pub struct Agent {
     /// Stable id: the agent's rank in order of entry. Keys its random streams.
@@ -83,7 +89,8 @@ pub struct Agent {
     pub entry: u16,
     /// Day the agent arrived at its current place or state.
     pub since: u16,
-    /// Day of the next scheduled event (arrival, end of the window, resettlement).
+    /// Day of the next scheduled event (arrival, end of the window, resettlement); for a
+    /// waiting agent, the engine's record of the day it next gives up or moves on.
     pub until: u16,
     /// Current place, or the place being travelled to.
     pub place: PlaceId,

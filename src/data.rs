@@ -141,98 +141,27 @@ fn revision(notes: &str) -> i8 {
     }
 }
 
-/// Reads `column` by `month` (YYYY-MM) from a CSV file with a header row. Only rows whose
-/// `filters` columns equal the given values are read.
+/// Reads `column` by `month` (YYYY-MM) from a CSV file with a header row, keeping only
+/// whole-month rows. Only rows whose `filters` columns equal the given values are read.
 pub fn read_monthly(
     path: &Path,
     column: &str,
     filters: &[(&str, &str)],
 ) -> Result<BTreeMap<Month, MonthValue>> {
-    let data_err = |line: u64, message: String| Error::Data {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
-    let mut rdr = csv_reader(path).map_err(|e| match e.into_kind() {
-        csv::ErrorKind::Io(source) => Error::Read {
-            path: path.to_path_buf(),
-            source,
-        },
-        other => data_err(1, format!("{other:?}")),
-    })?;
-    let headers = rdr
-        .headers()
-        .map_err(|e| data_err(1, format!("cannot read the header row: {e}")))?
-        .clone();
-    let find = |name: &str| headers.iter().position(|h| h == name);
-    let month_col = find("month")
-        .ok_or_else(|| data_err(1, "expected a `month` column in the header row".to_string()))?;
-    let value_col = find(column).ok_or_else(|| {
-        data_err(
-            1,
-            format!(
-                "no column `{column}`; the header has: {}",
-                headers.iter().collect::<Vec<_>>().join(", ")
-            ),
-        )
-    })?;
-    let mut filter_cols = Vec::new();
-    for (name, want) in filters {
-        let c =
-            find(name).ok_or_else(|| data_err(1, format!("no column `{name}` to filter on")))?;
-        filter_cols.push((c, *want));
-    }
-    let tag_col = find("verification");
-    let notes_col = find("notes");
-
-    let mut out: BTreeMap<Month, (MonthValue, u8, i8)> = BTreeMap::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            data_err(line, format!("malformed row: {e}"))
-        })?;
-        let line = rec.position().map_or(0, |p| p.line());
-        if filter_cols
-            .iter()
-            .any(|(c, want)| rec.get(*c) != Some(*want))
-        {
-            continue;
-        }
-        let tag = tag_col.and_then(|c| rec.get(c)).unwrap_or("").trim();
-        if tag == "GAP" {
-            continue;
-        }
-        let raw = rec.get(value_col).unwrap_or("").trim();
-        if raw.is_empty() {
-            continue;
-        }
-        let m = rec.get(month_col).unwrap_or("").trim();
-        let month = Month::parse(m)
-            .ok_or_else(|| data_err(line, format!("month `{m}`: expected YYYY-MM")))?;
-        let value: f64 = raw
-            .parse()
-            .map_err(|_| data_err(line, format!("{column} `{raw}`: expected a number")))?;
-        if !value.is_finite() || value < 0.0 {
-            return Err(data_err(
-                line,
-                format!("{column} {raw}: expected a number that is not negative"),
-            ));
-        }
-        let rank = tag_rank(tag);
-        let revision = notes_col.and_then(|c| rec.get(c)).map_or(0, revision);
-        let candidate = MonthValue {
-            value,
-            verification: tag.to_string(),
-            line,
-        };
-        match out.get(&month) {
-            Some((_, r, rev)) if (*r, *rev) >= (rank, revision) => {}
-            _ => {
-                out.insert(month, (candidate, rank, revision));
-            }
-        }
-    }
-    Ok(out.into_iter().map(|(m, (v, _, _))| (m, v)).collect())
+    Ok(read_observations(path, column, filters)?
+        .into_iter()
+        .filter(Observation::is_month)
+        .map(|o| {
+            (
+                o.start.month(),
+                MonthValue {
+                    value: o.value,
+                    verification: o.verification,
+                    line: o.line,
+                },
+            )
+        })
+        .collect())
 }
 
 /// One observed value over a span of days (a month, a year, or whatever a row covers).
@@ -315,9 +244,13 @@ pub fn read_observations(
         .map_err(|e| data_err(1, format!("cannot read the header row: {e}")))?
         .clone();
     let find = |name: &str| headers.iter().position(|h| h == name);
-    let bounds = match (find("month"), find("period_start"), find("period_end")) {
-        (Some(m), _, _) => (m, m),
-        (None, Some(a), Some(b)) => (a, b),
+    let (bounds, names, expect) = match (find("month"), find("period_start"), find("period_end")) {
+        (Some(m), _, _) => ((m, m), ("month", "month"), "YYYY-MM"),
+        (None, Some(a), Some(b)) => (
+            (a, b),
+            ("period_start", "period_end"),
+            "YYYY-MM or YYYY-MM-DD",
+        ),
         _ => {
             return Err(data_err(
                 1,
@@ -371,18 +304,10 @@ pub fn read_observations(
             rec.get(bounds.0).unwrap_or("").trim(),
             rec.get(bounds.1).unwrap_or("").trim(),
         );
-        let start = parse_bound(a, false).ok_or_else(|| {
-            data_err(
-                line,
-                format!("period `{a}`: expected YYYY-MM or YYYY-MM-DD"),
-            )
-        })?;
-        let end = parse_bound(b, true).ok_or_else(|| {
-            data_err(
-                line,
-                format!("period `{b}`: expected YYYY-MM or YYYY-MM-DD"),
-            )
-        })?;
+        let start = parse_bound(a, false)
+            .ok_or_else(|| data_err(line, format!("{} `{a}`: expected {expect}", names.0)))?;
+        let end = parse_bound(b, true)
+            .ok_or_else(|| data_err(line, format!("{} `{b}`: expected {expect}", names.1)))?;
         if end < start {
             return Err(data_err(
                 line,

@@ -2,41 +2,65 @@
 //!
 //! Each day has three phases, which is what makes a run independent of the thread count:
 //!
-//! 1. **Decide** (parallel): agents are split into fixed-size chunks; each agent reads the
-//!    day's frozen view (rules, beliefs, route choice tables) and draws only from keyed
-//!    streams (seed, agent, day, purpose). It updates itself and its chunk's tallies. An agent
-//!    that wants a shared capacity (a bus seat, a seat on a route with a daily capacity)
-//!    files a request instead of moving.
+//! 1. **Decide** (parallel): agents are split into chunks; each agent reads the day's frozen
+//!    view (rules, beliefs, route choice tables, move hazards) and draws only from keyed
+//!    streams (seed, agent, day, purpose). It updates itself and its thread's tallies. An
+//!    agent that wants a shared capacity (a bus seat, a seat on a route with a daily
+//!    capacity) files a request instead of moving.
 //! 2. **Grant** (sequential, fixed order): requests are sorted by resource and a keyed
 //!    lottery number and granted up to capacity; quota places go to applicants in the
 //!    order they applied (ties by lottery), up to the places released that day.
 //! 3. **Apply and count**: granted agents depart, tallies are summed (integers, so the sum
 //!    does not depend on order), and beliefs learn from the day's outcomes.
 //!
-//! Agents live in two vectors: those not yet entered (sorted by day of entry) and the
-//! active ones, in id order. Agents in a terminal state (claimed, resettled, settled, gave
-//! up) never change again, so by default they are dropped from the active vector at the end
-//! of each day and only counted. Nothing an agent does depends on its position, so the
-//! results are identical to the plain loop over every agent ([`RunOptions::plain`]); a test
-//! proves it.
+//! Nothing an agent does depends on where it is stored or which thread steps it, and every
+//! draw is a function of (seed, agent, day, purpose), so the engine is free to skip work
+//! the plain daily loop does, as long as the results stay identical. Tests prove they do,
+//! against [`RunOptions::plain`], the reference loop that steps every agent every day and
+//! counts every agent's state. What the default skips:
+//!
+//! * **Terminal agents** (claimed, resettled, settled, gave up) never change again: they
+//!   are dropped from the chunks and only counted.
+//! * **Counting**: the stocks (agents per state, people waiting per place) are carried from
+//!   day to day and changed only by the agents that change state or place.
+//! * **Days on which nothing happens.** Every agent has a day on which it next has
+//!   something to do (`Agent::until`): arriving, the end of a wait for the quota or of the
+//!   extension's window, resettlement, and, for a waiting agent, the first day its keyed
+//!   daily draw falls below its hazard of giving up or moving on. That day is known in
+//!   advance, because the hazards depend only on the place, the days waited, the work
+//!   permit and the date's shelter limit ([`HazardBook::next_act`] makes the draws in one
+//!   tight loop, with the hazards tabulated as integer thresholds that compare exactly as
+//!   the plain loop's floating-point numbers do). Until then the agent costs a comparison
+//!   a day. Evading agents are stepped every day.
+//!
+//! Agents are drawn a month at a time, when the run reaches the month (every agent of a
+//! month enters within it), so memory holds the agents present, not all of the run's.
 
 use crate::agent::{Agent, Metric, State};
 use crate::beliefs::{self, Beliefs, ChoiceTable, Tally};
-use crate::date::Date;
+use crate::date::{Date, Month};
 use crate::policy::{self, Outcome, Rules, flags};
 use crate::rng::{self, Purpose};
-use crate::scenario::{CrossingKind, Duration, PlaceKind, Scenario};
+use crate::scenario::{Behaviour, CrossingKind, Duration, Place, PlaceKind, Scenario};
 use rand::RngExt;
 use rand_distr::{Distribution, Poisson};
+use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 use std::collections::VecDeque;
 
-/// Agents per chunk of the parallel phase. Fixed, so that chunking never depends on the
-/// number of threads.
+/// Most agents in a chunk of the parallel phase. Results do not depend on the chunking.
 const CHUNK: usize = 1 << 14;
 
 /// A resource id for bus seats in capacity requests (routes use their index).
 const BUS: u32 = u32::MAX;
+
+/// The longest wait (days) the daily hazard table covers; longer waits, if the scenario's
+/// caps are longer still, are computed agent by agent. (Short in tests, so that they cover
+/// both cases.)
+#[cfg(not(test))]
+const HAZARD_DAYS: u32 = 4096;
+#[cfg(test)]
+const HAZARD_DAYS: u32 = 64;
 
 /// How to run a scenario.
 #[derive(Debug, Clone, Default)]
@@ -45,8 +69,8 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// Overrides the scenario's seed.
     pub seed: Option<u64>,
-    /// Step every agent every day, terminal ones included (the reference loop that the
-    /// default, which drops terminal agents, must match exactly).
+    /// Step every agent every day, terminal ones included, and count every agent's state
+    /// (the reference loop that the default must match exactly).
     pub plain: bool,
 }
 
@@ -65,7 +89,7 @@ pub struct Results {
     /// Agents created over the run, and agents created by the end of each day.
     pub agents: u64,
     pub created: Vec<u64>,
-    /// Agent-days simulated: the sum over days of agents present.
+    /// Agent-days simulated: the sum over days of agents present (the plain loop's work).
     pub agent_days: u64,
     /// Quota places granted in each policy year.
     pub quota_granted: Vec<u64>,
@@ -89,82 +113,293 @@ impl Results {
     }
 }
 
-/// Creates every agent of the run, sorted by day of entry. Counts per inflow and month are
-/// Poisson draws; each agent's day and attributes come from its (inflow, month) stream.
-pub fn create_agents(sc: &Scenario, seed: u64) -> Vec<Agent> {
-    let jobs: Vec<(usize, usize)> = sc
-        .inflows
-        .iter()
-        .enumerate()
-        .flat_map(|(i, inf)| (0..inf.monthly.len()).map(move |m| (i, m)))
-        .collect();
-    let mut agents: Vec<Agent> = jobs
-        .par_iter()
-        .flat_map_iter(|&(i, m)| {
-            let inf = &sc.inflows[i];
-            let (month, rate) = inf.monthly[m];
-            let first = month.first_day().0.max(sc.start.0);
-            let days = sc.days_in(month);
-            let mean = rate * f64::from(days) / f64::from(month.days());
-            let mut r = rng::stream(seed, i as u64, month.0 as u32, Purpose::Inflow);
-            let n = if mean > 0.0 {
-                Poisson::new(mean).map_or(mean.round(), |p| p.sample(&mut r)) as u64
-            } else {
-                0
-            };
-            let mut out = Vec::with_capacity(n as usize);
-            for _ in 0..n {
-                let day = (first - sc.start.0) as u16
-                    + if inf.first_day {
-                        0
-                    } else {
-                        (r.random::<f64>() * f64::from(days)) as u16
-                    };
-                let u: f64 = r.random();
-                let mut cum = 0.0;
-                let mut nationality = inf.nationalities.last().map_or(0, |x| x.0);
-                for &(id, share) in &inf.nationalities {
-                    cum += share;
-                    if u < cum {
-                        nationality = id;
-                        break;
-                    }
-                }
-                let mut f = 0;
-                for (p, bit) in [
-                    (inf.p_family_in_canada, flags::FAMILY_IN_CANADA),
-                    (inf.p_unaccompanied_minor, flags::UNACCOMPANIED_MINOR),
-                    (inf.p_canadian_document, flags::CANADIAN_DOCUMENT),
-                    (inf.p_public_interest, flags::PUBLIC_INTEREST),
-                    (inf.p_visa, flags::VISA),
-                ] {
-                    if r.random::<f64>() < p {
-                        f |= bit;
-                    }
-                }
-                out.push(Agent {
-                    id: 0,
-                    entry: day,
-                    since: day,
-                    until: u16::MAX,
-                    place: inf.entry,
-                    state: State::Waiting,
-                    flags: f,
-                    nationality,
-                    returns: 0,
+// ------------------------------------------------------------------ random keys
+
+/// An agent's daily draws, many days in a row: [`rng::key`]`(seed, id, day, purpose)` is
+/// `mix(prefix(seed, id) ^ (day << 32 | purpose))`, so the prefix is computed once and each
+/// day costs one mixing round instead of three. The mixer is `rng`'s (SplitMix64's
+/// finaliser); a test checks that both give the same numbers.
+mod keys {
+    use crate::rng::Purpose;
+
+    #[inline(always)]
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// The part of an agent's keys that depends on the seed and the id only.
+    #[inline]
+    pub fn prefix(seed: u64, id: u32) -> u64 {
+        mix(seed ^ mix(u64::from(id)))
+    }
+
+    /// The 53 random bits behind `rng::uniform(seed, id, day, purpose)`, from the prefix.
+    #[inline(always)]
+    pub fn bits(prefix: u64, day: u32, purpose: Purpose) -> u64 {
+        mix(prefix ^ ((u64::from(day) << 32) | purpose as u64)) >> 11
+    }
+}
+
+/// The integer threshold `k` such that, for the 53 random bits `x` behind a keyed uniform
+/// `u = x / 2^53` ([`rng::uniform`]), `u < p` exactly when `x < k`. (`x * 2^-53` is exact,
+/// and for an integer `x`, `x < y` exactly when `x < ceil(y)`; `as` saturates, NaN gives 0.)
+#[inline]
+fn threshold(p: f64) -> u64 {
+    (p * (1u64 << 53) as f64).ceil() as u64
+}
+
+// ------------------------------------------------------------------ agent creation
+
+/// Agents drawn by one task of agent creation.
+const SEGMENT: usize = 1 << 13;
+
+/// One (inflow, month) of agent creation and its Poisson count.
+#[derive(Debug, Clone)]
+struct Job {
+    inflow: usize,
+    m: usize,
+    n: usize,
+}
+
+/// The agents of one calendar month, all inflows together: they enter within the month,
+/// so months can be drawn one at a time, when the run reaches them.
+#[derive(Debug, Clone)]
+struct MonthPlan {
+    jobs: std::ops::Range<usize>,
+    /// The id of its first agent, the number of agents, and the days they enter in: from
+    /// `first_day` (from the window's start), `days` days.
+    first_id: usize,
+    n: usize,
+    first_day: u32,
+    days: u32,
+}
+
+/// Who enters when: every (inflow, month)'s count, drawn up front (cheap), by month.
+#[derive(Debug, Clone)]
+struct Plan {
+    seed: u64,
+    jobs: Vec<Job>,
+    months: Vec<MonthPlan>,
+    total: usize,
+}
+
+/// The keyed stream of one (inflow, month) after its Poisson count has been drawn, the
+/// count, where its days start (from the window's start) and how many days it spreads over.
+fn inflow_stream(sc: &Scenario, seed: u64, i: usize, m: usize) -> (Pcg64Mcg, usize, u16, u32) {
+    let inf = &sc.inflows[i];
+    let (month, rate) = inf.monthly[m];
+    let first = month.first_day().0.max(sc.start.0);
+    let days = sc.days_in(month);
+    let mean = rate * f64::from(days) / f64::from(month.days());
+    let mut r = rng::stream(seed, i as u64, month.0 as u32, Purpose::Inflow);
+    let n = if mean > 0.0 {
+        Poisson::new(mean).map_or(mean.round(), |p| p.sample(&mut r)) as u64
+    } else {
+        0
+    };
+    (r, n as usize, (first - sc.start.0) as u16, days)
+}
+
+impl Plan {
+    fn new(sc: &Scenario, seed: u64) -> Plan {
+        // By month, then inflow: the order agents of one day keep.
+        let mut keyed: Vec<(Month, usize, usize)> = sc
+            .inflows
+            .iter()
+            .enumerate()
+            .flat_map(|(i, inf)| (0..inf.monthly.len()).map(move |m| (inf.monthly[m].0, i, m)))
+            .collect();
+        keyed.sort_by_key(|&(month, i, _)| (month, i));
+        let jobs: Vec<Job> = keyed
+            .par_iter()
+            .map(|&(_, inflow, m)| Job {
+                inflow,
+                m,
+                n: inflow_stream(sc, seed, inflow, m).1,
+            })
+            .collect();
+        let mut months = Vec::new();
+        let (mut total, mut j) = (0, 0);
+        while j < jobs.len() {
+            let end = j + keyed[j..].iter().take_while(|x| x.0 == keyed[j].0).count();
+            let n = jobs[j..end].iter().map(|x| x.n).sum();
+            if n > 0 {
+                months.push(MonthPlan {
+                    jobs: j..end,
+                    first_id: total,
+                    n,
+                    first_day: (keyed[j].0.first_day().0 - sc.start.0).max(0) as u32,
+                    days: sc.days_in(keyed[j].0),
                 });
             }
-            out
-        })
-        .collect();
-    // Stable: agents of one day keep their (inflow, month, draw) order.
-    agents.par_sort_by_key(|a| a.entry);
-    agents
-        .par_iter_mut()
-        .enumerate()
-        .for_each(|(i, a)| a.id = i as u32);
+            total += n;
+            j = end;
+        }
+        Plan {
+            seed,
+            jobs,
+            months,
+            total,
+        }
+    }
+
+    /// Draws the agents of month `k` into `out`, in order of entry, with their ids (their
+    /// ranks in the run). `scratch` holds them in draw order first. Large inflows are drawn
+    /// in segments, in parallel: each segment advances its copy of the stream past the
+    /// draws before it (every agent takes the same number of draws).
+    fn draw_month(
+        &self,
+        sc: &Scenario,
+        k: usize,
+        out: &mut Vec<Agent>,
+        scratch: &mut Vec<Agent>,
+        segment: usize,
+    ) {
+        let mp = &self.months[k];
+        // The buffers are reused from month to month: resized, not refilled.
+        let reuse = |v: &mut Vec<Agent>| {
+            if v.len() < mp.n {
+                v.resize(mp.n, Agent::default());
+            }
+            v.truncate(mp.n);
+        };
+        reuse(scratch);
+        let mut tasks = Vec::new();
+        let mut rest = scratch.as_mut_slice();
+        for job in &self.jobs[mp.jobs.clone()] {
+            let mut start = 0;
+            while start < job.n {
+                let len = segment.min(job.n - start);
+                let (head, tail) = rest.split_at_mut(len);
+                tasks.push((job, start, head));
+                rest = tail;
+                start += len;
+            }
+        }
+        // Each task draws its agents and counts them by day of the month.
+        let first = mp.first_day as u16;
+        let days = mp.days as usize;
+        let counts: Vec<Vec<usize>> = tasks
+            .par_iter_mut()
+            .map(|(job, start, slice)| {
+                let (mut r, _, from, spread) = inflow_stream(sc, self.seed, job.inflow, job.m);
+                let inf = &sc.inflows[job.inflow];
+                let draws = 6 + u128::from(!inf.first_day);
+                r.advance(draws * *start as u128);
+                draw_agents(sc, job.inflow, &mut r, from, spread, slice);
+                let mut count = vec![0; days];
+                for a in slice.iter() {
+                    count[usize::from(a.entry - first)] += 1;
+                }
+                count
+            })
+            .collect();
+        // In order of entry, a stable counting sort: day by day, the tasks in order (that
+        // is, by inflow, then draw). Each task gets its share of each day's places.
+        reuse(out);
+        let mut places: Vec<Vec<(usize, &mut [Agent])>> =
+            (0..tasks.len()).map(|_| Vec::with_capacity(days)).collect();
+        let (mut rest, mut at) = (out.as_mut_slice(), mp.first_id);
+        for d in 0..days {
+            for (task, count) in places.iter_mut().zip(&counts) {
+                let (head, tail) = rest.split_at_mut(count[d]);
+                task.push((at, head));
+                rest = tail;
+                at += count[d];
+            }
+        }
+        tasks
+            .into_par_iter()
+            .zip(places)
+            .for_each(|((_, _, drawn), mut places)| {
+                let mut next = vec![0; days];
+                for a in drawn.iter() {
+                    let d = usize::from(a.entry - first);
+                    let (id, place) = &mut places[d];
+                    place[next[d]] = Agent {
+                        id: (*id + next[d]) as u32,
+                        ..*a
+                    };
+                    next[d] += 1;
+                }
+            });
+    }
+}
+
+/// Draws agents of inflow `i` from its stream into `out`, in draw order (without ids).
+fn draw_agents(
+    sc: &Scenario,
+    i: usize,
+    r: &mut Pcg64Mcg,
+    first: u16,
+    days: u32,
+    out: &mut [Agent],
+) {
+    let inf = &sc.inflows[i];
+    for slot in out {
+        let day = first
+            + if inf.first_day {
+                0
+            } else {
+                (r.random::<f64>() * f64::from(days)) as u16
+            };
+        let u: f64 = r.random();
+        let mut cum = 0.0;
+        let mut nationality = inf.nationalities.last().map_or(0, |x| x.0);
+        for &(id, share) in &inf.nationalities {
+            cum += share;
+            if u < cum {
+                nationality = id;
+                break;
+            }
+        }
+        let mut f = 0;
+        for (p, bit) in [
+            (inf.p_family_in_canada, flags::FAMILY_IN_CANADA),
+            (inf.p_unaccompanied_minor, flags::UNACCOMPANIED_MINOR),
+            (inf.p_canadian_document, flags::CANADIAN_DOCUMENT),
+            (inf.p_public_interest, flags::PUBLIC_INTEREST),
+            (inf.p_visa, flags::VISA),
+        ] {
+            if r.random::<f64>() < p {
+                f |= bit;
+            }
+        }
+        *slot = Agent {
+            id: 0,
+            entry: day,
+            since: day,
+            until: u16::MAX,
+            place: inf.entry,
+            state: State::Waiting,
+            flags: f,
+            nationality,
+            returns: 0,
+        };
+    }
+}
+
+/// Creates every agent of the run, in order of entry; an agent's id is its rank. Counts
+/// per inflow and month are Poisson draws; each agent's day and attributes come from its
+/// (inflow, month) stream. Agents of one day are in (inflow, month, draw) order.
+///
+/// A run does not call this: it draws each month's agents when it reaches the month, so
+/// that only the agents present are held in memory.
+pub fn create_agents(sc: &Scenario, seed: u64) -> Vec<Agent> {
+    let plan = Plan::new(sc, seed);
+    let mut agents = Vec::with_capacity(plan.total);
+    let (mut month, mut scratch) = (Vec::new(), Vec::new());
+    for k in 0..plan.months.len() {
+        plan.draw_month(sc, k, &mut month, &mut scratch, SEGMENT);
+        agents.extend_from_slice(&month);
+    }
     agents
 }
+
+// ------------------------------------------------------------------ the day's view
 
 /// The frozen view of one day that every agent reads.
 struct DayView<'a> {
@@ -173,17 +408,213 @@ struct DayView<'a> {
     t: u32,
     rules: Rules<'a>,
     table: ChoiceTable,
+    /// The hazards of every day; today's is `hazards.on(t)`.
+    hazards: &'a HazardBook,
     /// Where the resettled arrive, while the quota is in force.
     arrive_at: Option<u16>,
 }
 
-/// One chunk's tallies for the day.
+/// A waiting person's daily probabilities of giving up, and of giving up or moving on.
+/// The one place this arithmetic is written, for the plain loop and the hazard table.
+#[inline]
+fn hazards(
+    p: &Place,
+    b: &Behaviour,
+    waited: u32,
+    permit: bool,
+    shelter_max: Option<u32>,
+) -> (f64, f64) {
+    let mut mv =
+        p.move_rate * (1.0 + b.wait_growth * f64::from(waited.min(b.wait_cap_days)) / 30.0);
+    let mut give_up = b.give_up_rate;
+    if permit {
+        mv *= b.permit_move_factor;
+        give_up *= b.permit_give_up_factor;
+    }
+    if p.shelter
+        && let Some(max) = shelter_max
+        && waited >= max
+    {
+        mv *= b.shelter_exit_factor;
+    }
+    (give_up, give_up + mv)
+}
+
+/// Move hazards as integer thresholds, by place, work permit and days waited, for one
+/// shelter limit (the only rule they depend on).
+#[derive(Debug, Clone)]
+struct Hazards {
+    shelter_max: Option<u32>,
+    /// Days waited the table covers: `0..=limit`.
+    limit: u32,
+    /// Whether waits beyond `limit` have the hazards of `limit`.
+    saturates: bool,
+    /// `[place][permit][waited]`: thresholds for giving up, and for giving up or moving.
+    thr: Vec<[u64; 2]>,
+    /// The same, the larger of the two: below it, something happens.
+    any: Vec<u64>,
+}
+
+impl Hazards {
+    fn new(sc: &Scenario, shelter_max: Option<u32>) -> Hazards {
+        let b = &sc.behaviour;
+        // Past both the wait cap and the shelter limit, nothing changes with the wait.
+        let flat = b.wait_cap_days.max(shelter_max.unwrap_or(0));
+        let limit = flat.min(HAZARD_DAYS);
+        let mut thr = Vec::with_capacity(sc.places.len() * 2 * (limit as usize + 1));
+        for p in &sc.places {
+            for permit in [false, true] {
+                for w in 0..=limit {
+                    let (g, m) = hazards(p, b, w, permit, shelter_max);
+                    thr.push([threshold(g), threshold(m)]);
+                }
+            }
+        }
+        Hazards {
+            shelter_max,
+            limit,
+            saturates: flat <= HAZARD_DAYS,
+            any: thr.iter().map(|&[g, m]| g.max(m)).collect(),
+            thr,
+        }
+    }
+
+    #[inline(always)]
+    fn index(&self, place: u16, waited: u32, permit: bool) -> usize {
+        let width = self.limit as usize + 1;
+        (place as usize * 2 + usize::from(permit)) * width + waited.min(self.limit) as usize
+    }
+
+    /// Thresholds for giving up, and for giving up or moving on.
+    #[inline]
+    fn get(&self, sc: &Scenario, place: u16, waited: u32, permit: bool) -> [u64; 2] {
+        if waited > self.limit && !self.saturates {
+            return self.beyond(sc, place, waited, permit);
+        }
+        self.thr[self.index(place, waited, permit)]
+    }
+
+    /// [`Hazards::get`] for a wait longer than the table.
+    #[cold]
+    #[inline(never)]
+    fn beyond(&self, sc: &Scenario, place: u16, waited: u32, permit: bool) -> [u64; 2] {
+        let p = &sc.places[place as usize];
+        let (g, m) = hazards(p, &sc.behaviour, waited, permit, self.shelter_max);
+        [threshold(g), threshold(m)]
+    }
+}
+
+/// The hazard tables of every day of the window: one per shelter limit in force.
+#[derive(Debug, Clone)]
+struct HazardBook {
+    /// By day of the window, the table in force, and the first later day with another.
+    day: Vec<u16>,
+    until: Vec<u32>,
+    tables: Vec<Hazards>,
+}
+
+impl HazardBook {
+    fn new(sc: &Scenario) -> HazardBook {
+        let mut tables: Vec<Hazards> = Vec::new();
+        let day: Vec<u16> = (0..sc.days())
+            .map(|d| {
+                let shelter = Rules::on(&sc.policies, sc.start.add_days(d as i32)).shelter_max_stay;
+                let k = match tables.iter().position(|h| h.shelter_max == shelter) {
+                    Some(k) => k,
+                    None => {
+                        tables.push(Hazards::new(sc, shelter));
+                        tables.len() - 1
+                    }
+                };
+                k as u16
+            })
+            .collect();
+        let mut until = vec![day.len() as u32; day.len()];
+        for d in (0..day.len().saturating_sub(1)).rev() {
+            until[d] = if day[d + 1] == day[d] {
+                until[d + 1]
+            } else {
+                d as u32 + 1
+            };
+        }
+        HazardBook { day, until, tables }
+    }
+
+    #[inline(always)]
+    fn on(&self, d: u32) -> &Hazards {
+        &self.tables[self.day[d as usize] as usize]
+    }
+
+    /// The first day after `t` on which a waiting agent gives up or moves on: its draw
+    /// falls below its hazard (`u16::MAX` if none before the window ends). Until then its
+    /// days are exactly the plain loop's days in which nothing happens, so it is not
+    /// stepped: the draws are made here, in one tight loop, instead of one a day.
+    fn next_act(&self, sc: &Scenario, seed: u64, a: &Agent, t: u32) -> u16 {
+        let key = keys::prefix(seed, a.id);
+        let days = self.day.len() as u32;
+        let since = u32::from(a.since);
+        let permit_from = u32::from(a.entry) + sc.behaviour.work_permit_days;
+        let mut d = t + 1;
+        // Stretches of days with the same table and the same work permit.
+        while d < days {
+            let h = self.on(d);
+            let permit = d >= permit_from;
+            let mut end = self.until[d as usize];
+            if !permit {
+                end = end.min(permit_from);
+            }
+            let width = h.limit as usize + 1;
+            let row = &h.any[(a.place as usize * 2 + usize::from(permit)) * width..][..width];
+            for day in d..end {
+                let waited = day - since;
+                let any = if waited > h.limit && !h.saturates {
+                    let [g, m] = h.beyond(sc, a.place, waited, permit);
+                    g.max(m)
+                } else {
+                    row[waited.min(h.limit) as usize]
+                };
+                if keys::bits(key, day, Purpose::Decide) < any {
+                    return day as u16;
+                }
+            }
+            d = end;
+        }
+        u16::MAX
+    }
+}
+
+// ------------------------------------------------------------------ tallies
+
+/// Where an agent is stored: its chunk and its index there (stable for the day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pos {
+    chunk: u32,
+    idx: u32,
+}
+
+/// A request for a seat: the resource, the agent and where it is.
+#[derive(Debug, Clone, Copy)]
+struct Request {
+    resource: u32,
+    id: u32,
+    pos: Pos,
+}
+
+/// One thread's tallies for the day.
 struct Tallies {
+    /// Flows by place and metric (the `waiting` stock is kept in `waiting`).
     counts: Vec<u64>,
-    states: [u64; State::COUNT],
+    /// Agents by state, and agents waiting (or returned) by place: in the plain loop,
+    /// counted agent by agent; otherwise the day's changes to the stocks.
+    states: [i64; State::COUNT],
+    waiting: Vec<i64>,
     outcomes: Vec<[Tally; 2]>,
-    requests: Vec<(u32, u32)>,
+    requests: Vec<Request>,
     applicants: Vec<u32>,
+    /// Scratch: the agents of a slice with something to do today.
+    due: Vec<u32>,
+    /// Agents that became terminal today, by chunk.
+    dead: Vec<(usize, usize)>,
 }
 
 impl Tallies {
@@ -191,9 +622,12 @@ impl Tallies {
         Tallies {
             counts: vec![0; places * Metric::COUNT],
             states: [0; State::COUNT],
+            waiting: vec![0; places],
             outcomes: vec![[[0; 2]; 2]; places],
             requests: Vec::new(),
             applicants: Vec::new(),
+            due: Vec::new(),
+            dead: Vec::new(),
         }
     }
 
@@ -208,11 +642,36 @@ impl Tallies {
             [usize::from(!success)] += 1;
     }
 
-    fn merge(&mut self, o: Tallies) {
+    /// The plain loop: counts one agent's state at the end of its day.
+    #[inline]
+    fn count(&mut self, a: &Agent) {
+        self.states[a.state as usize] += 1;
+        if a.state.is_waiting() {
+            self.waiting[a.place as usize] += 1;
+        }
+    }
+
+    /// An agent changed from state `s0` at `p0` to `s1` at `p1`.
+    #[inline]
+    fn moved(&mut self, s0: State, p0: u16, s1: State, p1: u16) {
+        self.states[s0 as usize] -= 1;
+        self.states[s1 as usize] += 1;
+        if s0.is_waiting() {
+            self.waiting[p0 as usize] -= 1;
+        }
+        if s1.is_waiting() {
+            self.waiting[p1 as usize] += 1;
+        }
+    }
+
+    fn merge(mut self, o: Tallies) -> Tallies {
         for (a, b) in self.counts.iter_mut().zip(o.counts) {
             *a += b;
         }
         for (a, b) in self.states.iter_mut().zip(o.states) {
+            *a += b;
+        }
+        for (a, b) in self.waiting.iter_mut().zip(o.waiting) {
             *a += b;
         }
         for (a, b) in self.outcomes.iter_mut().zip(o.outcomes) {
@@ -223,8 +682,12 @@ impl Tallies {
         }
         self.requests.extend(o.requests);
         self.applicants.extend(o.applicants);
+        self.dead.extend(o.dead);
+        self
     }
 }
+
+// ------------------------------------------------------------------ what agents do
 
 fn travel_days(d: &Duration, seed: u64, id: u32, t: u32) -> u16 {
     let u = rng::uniform(seed, u64::from(id), t, Purpose::Travel);
@@ -261,7 +724,6 @@ fn send_back(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
 }
 
 fn arrive(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
-    let id = a.id;
     let p = &v.sc.places[a.place as usize];
     acc.add(a.place, Metric::Arrivals);
     a.since = v.t as u16;
@@ -273,7 +735,7 @@ fn arrive(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
                 CrossingKind::Port => policy::at_port(&v.rules, a.flags, p.stca),
                 CrossingKind::Irregular => {
                     let intercepted =
-                        rng::uniform(v.seed, u64::from(id), v.t, Purpose::Detect) < p.detection;
+                        rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Detect) < p.detection;
                     if intercepted {
                         acc.add(a.place, Metric::Intercepted);
                     }
@@ -302,9 +764,8 @@ fn arrive(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
 }
 
 fn evade(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
-    let id = a.id;
     let daily = v.rules.extension.map_or(0.0, |(_, d)| d[a.place as usize]);
-    let found = rng::uniform(v.seed, u64::from(id), v.t, Purpose::Evade) < daily;
+    let found = rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Evade) < daily;
     match policy::while_evading(a.flags, found) {
         Some(Outcome::Returned) => send_back(a, v, acc),
         Some(_) => {
@@ -322,7 +783,7 @@ fn evade(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
 }
 
 /// The first day in the US: apply to the quota, ask for a bus seat, or just arrive.
-fn enter(a: &mut Agent, pos: u32, v: &DayView, acc: &mut Tallies) {
+fn enter(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
     let id = a.id;
     if let Some(q) = v.rules.quota
         && q.eligible(a.nationality, a.flags)
@@ -339,57 +800,87 @@ fn enter(a: &mut Agent, pos: u32, v: &DayView, acc: &mut Tallies) {
         && b.from[a.place as usize]
         && rng::uniform(v.seed, u64::from(id), v.t, Purpose::Bus) < b.share
     {
-        acc.requests.push((pos, BUS));
+        acc.requests.push(Request {
+            resource: BUS,
+            id,
+            pos,
+        });
     }
 }
 
-/// A day at a waiting place: give up, stay, or choose a route.
-fn decide(a: &mut Agent, pos: u32, v: &DayView, acc: &mut Tallies) {
-    let id = a.id;
-    let b = &v.sc.behaviour;
-    let p = &v.sc.places[a.place as usize];
-    let waited = v.t - u32::from(a.since);
-    let permit = v.t - u32::from(a.entry) >= b.work_permit_days;
-    let mut mv =
-        p.move_rate * (1.0 + b.wait_growth * f64::from(waited.min(b.wait_cap_days)) / 30.0);
-    let mut give_up = b.give_up_rate;
-    if permit {
-        mv *= b.permit_move_factor;
-        give_up *= b.permit_give_up_factor;
-    }
-    if p.shelter
-        && let Some(max) = v.rules.shelter_max_stay
-        && waited >= max
-    {
-        mv *= b.shelter_exit_factor;
-    }
-    let u = rng::uniform(v.seed, u64::from(id), v.t, Purpose::Decide);
-    if u < give_up {
-        acc.add(a.place, Metric::GaveUp);
-        a.state = State::GaveUp;
-    } else if u < give_up + mv {
-        let k = beliefs::choice_type(a.flags);
-        let ur = rng::uniform(v.seed, u64::from(id), v.t, Purpose::Route);
-        if let Some(r) = beliefs::pick(&v.table[a.place as usize][k], ur) {
-            let route = &v.sc.routes[r as usize];
-            if route.capacity.is_some() {
-                acc.requests.push((pos, r));
-            } else {
-                depart(a, route.to, &route.travel, v, acc);
-            }
+/// A person moving on picks a route, and departs or asks for a seat.
+fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
+    let k = beliefs::choice_type(a.flags);
+    let ur = rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Route);
+    if let Some(r) = beliefs::pick(&v.table[a.place as usize][k], ur) {
+        let route = &v.sc.routes[r as usize];
+        if route.capacity.is_some() {
+            acc.requests.push(Request {
+                resource: r,
+                id: a.id,
+                pos,
+            });
+        } else {
+            depart(a, route.to, &route.travel, v, acc);
         }
     }
 }
 
+/// A day at a waiting place: give up, stay, or choose a route (the plain loop).
+fn decide(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
+    let p = &v.sc.places[a.place as usize];
+    let b = &v.sc.behaviour;
+    let waited = v.t - u32::from(a.since);
+    let permit = v.t - u32::from(a.entry) >= b.work_permit_days;
+    let (give_up, give_up_or_move) = hazards(p, b, waited, permit, v.rules.shelter_max_stay);
+    let u = rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Decide);
+    if u < give_up {
+        acc.add(a.place, Metric::GaveUp);
+        a.state = State::GaveUp;
+    } else if u < give_up_or_move {
+        choose_route(a, pos, v, acc);
+    }
+}
+
+/// [`decide`] with the day's hazard table and integer thresholds: the same decisions.
 #[inline]
-fn step(a: &mut Agent, pos: u32, v: &DayView, acc: &mut Tallies) {
+fn decide_fast(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
+    let waited = v.t - u32::from(a.since);
+    let permit = v.t - u32::from(a.entry) >= v.sc.behaviour.work_permit_days;
+    let [give_up, give_up_or_move] = v.hazards.on(v.t).get(v.sc, a.place, waited, permit);
+    let x = rng::key(v.seed, u64::from(a.id), v.t, Purpose::Decide) >> 11;
+    if x < give_up {
+        acc.add(a.place, Metric::GaveUp);
+        a.state = State::GaveUp;
+    } else if x < give_up_or_move {
+        choose_route(a, pos, v, acc);
+    }
+}
+
+/// One agent's day, whatever its state. `decide` is the waiting agent's daily choice.
+#[inline(always)]
+fn step_with(
+    a: &mut Agent,
+    pos: Pos,
+    v: &DayView,
+    acc: &mut Tallies,
+    decide: fn(&mut Agent, Pos, &DayView, &mut Tallies),
+) {
     let t = v.t;
     match a.state {
-        s if s.is_terminal() => {}
+        State::Waiting | State::Returned => {
+            if a.state == State::Waiting
+                && u32::from(a.entry) == t
+                && a.since == a.entry
+                && a.returns == 0
+            {
+                enter(a, pos, v, acc)
+            } else {
+                decide(a, pos, v, acc)
+            }
+        }
         State::Travelling if u32::from(a.until) <= t => arrive(a, v, acc),
-        State::Travelling => {}
         State::Evading if t > u32::from(a.since) => evade(a, v, acc),
-        State::Evading => {}
         State::Applied if u32::from(a.until) <= t => {
             // No place in time: travels north after all, entering the US today.
             a.state = State::Waiting;
@@ -397,34 +888,239 @@ fn step(a: &mut Agent, pos: u32, v: &DayView, acc: &mut Tallies) {
             a.since = t as u16;
             acc.add(a.place, Metric::Arrivals);
         }
-        State::Applied => {}
         State::Approved if u32::from(a.until) <= t => {
             a.place = v.arrive_at.unwrap_or(a.place);
             a.state = State::Resettled;
             acc.add(a.place, Metric::Arrivals);
             acc.add(a.place, Metric::Resettled);
         }
-        State::Approved => {}
-        State::Waiting if u32::from(a.entry) == t && a.since == a.entry && a.returns == 0 => {
-            enter(a, pos, v, acc)
-        }
-        State::Waiting | State::Returned => decide(a, pos, v, acc),
+        // Terminal, or waiting out a clock.
         _ => {}
-    }
-    acc.states[a.state as usize] += 1;
-    if matches!(a.state, State::Waiting | State::Returned) {
-        acc.add(a.place, Metric::Waiting);
     }
 }
 
+// ------------------------------------------------------------------ the agents' store
+
+/// Agents in id order, split into chunks of at most [`CHUNK`].
+#[derive(Debug, Clone, Default)]
+struct Chunk {
+    agents: Vec<Agent>,
+    /// Agents here in a terminal state, not yet removed.
+    dead: usize,
+}
+
+impl Chunk {
+    /// Removes the agents in a terminal state.
+    fn compact(&mut self) {
+        self.agents.retain(|a| !a.state.is_terminal());
+        self.dead = 0;
+    }
+}
+
+/// Agents in a unit of work of the parallel phase: finer than a chunk, because the work is
+/// not spread evenly (the newest agents, at the end, have the most to do).
+const SLICE: usize = 1 << 10;
+
+/// Steps, for the day, the agents of chunk `c` from index `from` on. Returns how many
+/// became terminal.
+fn step_slice(
+    c: usize,
+    from: usize,
+    agents: &mut [Agent],
+    v: &DayView,
+    acc: &mut Tallies,
+    plain: bool,
+) -> usize {
+    let pos = |i: usize| Pos {
+        chunk: c as u32,
+        idx: (from + i) as u32,
+    };
+    if plain {
+        for (i, a) in agents.iter_mut().enumerate() {
+            step_with(a, pos(i), v, acc, decide);
+            acc.count(a);
+        }
+        return 0;
+    }
+    let mut due = std::mem::take(&mut acc.due);
+    let n = find_due(agents, v.t, &mut due);
+    let mut dead = 0;
+    for &i in &due[..n] {
+        let a = &mut agents[i as usize];
+        let (s0, p0) = (a.state, a.place);
+        step_with(a, pos(i as usize), v, acc, decide_fast);
+        if a.state != s0 || a.place != p0 {
+            acc.moved(s0, p0, a.state, a.place);
+            dead += usize::from(a.state.is_terminal());
+        }
+        if a.state.is_waiting() {
+            a.until = v.hazards.next_act(v.sc, v.seed, a, v.t);
+        }
+    }
+    acc.due = due;
+    dead
+}
+
+/// Writes to `due` the indices of the agents with something to do on day `t`, and returns
+/// how many: those entering, those whose clock runs out (a waiting agent's clock is the
+/// day it will act, see [`HazardBook::next_act`]) and those evading (found or not, daily).
+/// Everyone else is waiting out a clock, and costs a comparison.
+fn find_due(agents: &[Agent], t: u32, due: &mut Vec<u32>) -> usize {
+    if due.len() < agents.len() {
+        due.resize(agents.len(), 0);
+    }
+    let due = &mut due[..agents.len()];
+    let mut n = 0;
+    for (i, a) in agents.iter().enumerate() {
+        let s = a.state;
+        let is_due = !s.is_terminal()
+            & ((u32::from(a.until) <= t) | (u32::from(a.entry) == t) | (s == State::Evading));
+        due[n] = i as u32;
+        n += usize::from(is_due);
+    }
+    n
+}
+
+/// The agent with this id, if it is still stored (chunks and agents are in id order).
+fn find(chunks: &[Chunk], id: u32) -> Option<Pos> {
+    let c = chunks.partition_point(|c| c.agents.last().is_some_and(|a| a.id < id));
+    let i = chunks
+        .get(c)?
+        .agents
+        .binary_search_by_key(&id, |a| a.id)
+        .ok()?;
+    Some(Pos {
+        chunk: c as u32,
+        idx: i as u32,
+    })
+}
+
+/// Removes terminal agents where they take more than a quarter of a chunk, and joins
+/// neighbouring chunks that have become small (emptied ones go to `spare`). Keeps id order.
+fn tidy(chunks: &mut Vec<Chunk>, spare: &mut Vec<Chunk>) {
+    let crowded = |c: &Chunk| c.dead * 4 > c.agents.len();
+    if chunks.iter().any(crowded) {
+        chunks
+            .par_iter_mut()
+            .filter(|c| crowded(c))
+            .for_each(Chunk::compact);
+    }
+    let mut kept: Vec<Chunk> = Vec::with_capacity(chunks.len());
+    for mut c in chunks.drain(..) {
+        match kept.last_mut() {
+            Some(last) if last.agents.len() + c.agents.len() <= CHUNK / 2 => {
+                last.agents
+                    .extend(c.agents.iter().filter(|a| !a.state.is_terminal()));
+            }
+            _ if !c.agents.is_empty() => {
+                kept.push(c);
+                continue;
+            }
+            _ => {}
+        }
+        if spare.len() < 16 {
+            c.agents.clear();
+            c.dead = 0;
+            spare.push(c);
+        }
+    }
+    *chunks = kept;
+}
+
+// ------------------------------------------------------------------ grants
+
 /// The quota's queue (agent ids in order of application) and this policy year's count.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct QuotaBook {
     queue: VecDeque<u32>,
     year: i32,
     available: u64,
     granted: Vec<u64>,
 }
+
+fn grant_seats(chunks: &mut [Chunk], day: &mut Tallies, v: &DayView) {
+    if day.requests.is_empty() {
+        return;
+    }
+    let mut reqs = std::mem::take(&mut day.requests);
+    // By resource, then a lottery keyed by the agent's id: the same order whatever the
+    // agents' positions.
+    reqs.sort_by_cached_key(|q| {
+        (
+            q.resource,
+            rng::key(v.seed, u64::from(q.id), v.t, Purpose::Lottery),
+            q.id,
+        )
+    });
+    let mut i = 0;
+    while i < reqs.len() {
+        let r = reqs[i].resource;
+        let end = i + reqs[i..].iter().take_while(|x| x.resource == r).count();
+        let (cap, to, travel) = if r == BUS {
+            let b = v
+                .rules
+                .busing
+                .expect("bus requests are made only while busing is in force");
+            (b.daily_capacity as usize, b.to, b.travel)
+        } else {
+            let route = &v.sc.routes[r as usize];
+            (
+                route.capacity.unwrap_or(u32::MAX) as usize,
+                route.to,
+                route.travel,
+            )
+        };
+        for q in reqs[i..end].iter().take(cap) {
+            let chunk = &mut chunks[q.pos.chunk as usize];
+            let a = &mut chunk.agents[q.pos.idx as usize];
+            let (s0, p0) = (a.state, a.place);
+            if r == BUS {
+                day.add(p0, Metric::Bused);
+            }
+            depart(a, to, &travel, v, day);
+            day.moved(s0, p0, a.state, a.place);
+        }
+        i = end;
+    }
+}
+
+fn grant_quota(chunks: &mut [Chunk], day: &mut Tallies, v: &DayView, book: &mut QuotaBook) {
+    let mut applicants = std::mem::take(&mut day.applicants);
+    applicants
+        .sort_by_cached_key(|&id| (rng::key(v.seed, u64::from(id), v.t, Purpose::Lottery), id));
+    book.queue.extend(applicants);
+    let Some(q) = v.rules.quota else { return };
+    let date = v.sc.start.add_days(v.t as i32);
+    let year = q.year_of(date);
+    if year != book.year || book.granted.is_empty() {
+        book.year = year;
+        book.available = 0;
+        if book.granted.len() <= year as usize {
+            book.granted.resize(year as usize + 1, 0);
+        }
+    }
+    book.available += u64::from(q.released_on(date));
+    while book.available > 0 {
+        let Some(id) = book.queue.pop_front() else {
+            break;
+        };
+        let Some(pos) = find(chunks, id) else {
+            continue;
+        };
+        let chunk = &mut chunks[pos.chunk as usize];
+        let a = &mut chunk.agents[pos.idx as usize];
+        if a.state != State::Applied {
+            continue;
+        }
+        a.state = State::Approved;
+        a.until = (v.t as u16).saturating_add(q.processing_days.min(60_000) as u16);
+        day.moved(State::Applied, a.place, State::Approved, a.place);
+        book.available -= 1;
+        book.granted[year as usize] += 1;
+    }
+}
+
+// ------------------------------------------------------------------ running
 
 /// Runs a scenario in its own thread pool. `progress` is called after each day with
 /// (day, days, agents so far).
@@ -456,30 +1152,44 @@ pub fn simulate(sc: &Scenario, opts: &RunOptions) -> Results {
     sim.finish()
 }
 
-/// A run in progress, one [`Simulation::step`] per day.
+/// A run in progress, one [`Simulation::step`] per day. Cloning one gives an independent
+/// copy that continues identically (benchmarks step a clone of a warm run).
+#[derive(Debug, Clone)]
 pub struct Simulation<'a> {
     sc: &'a Scenario,
     seed: u64,
     plain: bool,
     t: u32,
     out_routes: Vec<Vec<u32>>,
+    /// Who enters when; the next month to draw; its agents, in order of entry, from `next`
+    /// on not yet entered; scratch space for drawing them.
+    plan: Plan,
+    month: usize,
     pending: Vec<Agent>,
+    next: usize,
+    scratch: Vec<Agent>,
     entered: usize,
-    /// Agents in id order; those dropped for being terminal are only counted.
-    active: Vec<Agent>,
-    dropped: [u64; State::COUNT],
+    /// Entered agents, in id order (without most terminal ones unless `plain`).
+    chunks: Vec<Chunk>,
+    /// Emptied chunks, for reuse.
+    spare: Vec<Chunk>,
+    /// Agents by state and agents waiting by place at the end of the last day.
+    stock: [u64; State::COUNT],
+    waiting: Vec<u64>,
+    hazards: HazardBook,
     beliefs: Beliefs,
     book: QuotaBook,
     res: Results,
 }
 
 impl<'a> Simulation<'a> {
-    /// Creates the agents; nothing has happened yet.
+    /// Draws how many agents enter each month; nothing has happened yet. The agents
+    /// themselves are drawn a month at a time, as the run reaches each month.
     pub fn new(sc: &'a Scenario, opts: &RunOptions) -> Simulation<'a> {
         let seed = opts.seed.unwrap_or(sc.seed);
         let days = sc.days();
         let np = sc.places.len();
-        let pending = create_agents(sc, seed);
+        let plan = Plan::new(sc, seed);
         let mut out_routes: Vec<Vec<u32>> = vec![Vec::new(); np];
         for (i, r) in sc.routes.iter().enumerate() {
             out_routes[r.from as usize].push(i as u32);
@@ -492,7 +1202,7 @@ impl<'a> Simulation<'a> {
             threads: rayon::current_num_threads(),
             counts: vec![0; days as usize * np * Metric::COUNT],
             states: vec![0; days as usize * State::COUNT],
-            agents: pending.len() as u64,
+            agents: plan.total as u64,
             created: vec![0; days as usize],
             agent_days: 0,
             quota_granted: Vec::new(),
@@ -503,10 +1213,17 @@ impl<'a> Simulation<'a> {
             plain: opts.plain,
             t: 0,
             out_routes,
-            pending,
+            plan,
+            month: 0,
+            pending: Vec::new(),
+            next: 0,
+            scratch: Vec::new(),
             entered: 0,
-            active: Vec::new(),
-            dropped: [0; State::COUNT],
+            chunks: Vec::new(),
+            spare: Vec::new(),
+            stock: [0; State::COUNT],
+            waiting: vec![0; np],
+            hazards: HazardBook::new(sc),
             beliefs: Beliefs::new(sc, &Rules::on(&sc.policies, sc.start)),
             book: QuotaBook::default(),
             res,
@@ -527,9 +1244,59 @@ impl<'a> Simulation<'a> {
         self.entered
     }
 
-    /// Agents stepped each day now (entered and not yet in a terminal state).
+    /// Agents each day now looks at: entered and not yet in a terminal state (in the plain
+    /// loop, every agent entered).
     pub fn active(&self) -> usize {
-        self.active.len()
+        if self.plain {
+            return self.entered;
+        }
+        State::ALL
+            .iter()
+            .filter(|s| !s.is_terminal())
+            .map(|&s| self.stock[s as usize] as usize)
+            .sum()
+    }
+
+    /// Brings in the agents entering on day `t`, at the end of the chunks.
+    fn admit(&mut self, t: u32) {
+        // A month's agents all enter within it: a new month starts when the last is done.
+        while self.next == self.pending.len()
+            && self
+                .plan
+                .months
+                .get(self.month)
+                .is_some_and(|m| m.first_day <= t)
+        {
+            let (sc, k) = (self.sc, self.month);
+            self.plan
+                .draw_month(sc, k, &mut self.pending, &mut self.scratch, SEGMENT);
+            self.next = 0;
+            self.month += 1;
+        }
+        let rest = &self.pending[self.next..];
+        let n = rest.partition_point(|a| u32::from(a.entry) <= t);
+        let mut new = &rest[..n];
+        if !self.plain {
+            self.stock[State::Waiting as usize] += n as u64;
+            for a in new {
+                self.waiting[a.place as usize] += 1;
+            }
+        }
+        while !new.is_empty() {
+            if self.chunks.last().is_none_or(|c| c.agents.len() >= CHUNK) {
+                let chunk = self.spare.pop().unwrap_or_else(|| Chunk {
+                    agents: Vec::with_capacity(CHUNK),
+                    dead: 0,
+                });
+                self.chunks.push(chunk);
+            }
+            let last = self.chunks.last_mut().expect("a chunk was just ensured");
+            let k = (CHUNK - last.agents.len()).min(new.len());
+            last.agents.extend_from_slice(&new[..k]);
+            new = &new[k..];
+        }
+        self.next += n;
+        self.entered += n;
     }
 
     /// Simulates one day. Does nothing once the window is over.
@@ -539,10 +1306,10 @@ impl<'a> Simulation<'a> {
         }
         let (sc, t, np) = (self.sc, self.t, self.sc.places.len());
         let date = sc.start.add_days(t as i32);
-        let arriving = self.pending[self.entered..].partition_point(|a| u32::from(a.entry) <= t);
-        self.active
-            .extend_from_slice(&self.pending[self.entered..self.entered + arriving]);
-        self.entered += arriving;
+        if !self.plain {
+            tidy(&mut self.chunks, &mut self.spare);
+        }
+        self.admit(t);
         let perceived = self
             .beliefs
             .perceived(self.seed, t, sc.behaviour.belief_noise_sd);
@@ -553,144 +1320,76 @@ impl<'a> Simulation<'a> {
             t,
             rules,
             table: beliefs::choice_table(sc, &self.out_routes, &perceived, date),
+            hazards: &self.hazards,
             arrive_at: rules.quota.map(|q| q.arrive_at),
         };
 
-        // 1. Decide, in parallel, chunk by chunk.
-        let parts: Vec<Tallies> = self
-            .active
-            .par_chunks_mut(CHUNK)
+        // 1. Decide, in parallel, slice by slice.
+        let plain = self.plain;
+        let mut day = self
+            .chunks
+            .par_iter_mut()
             .enumerate()
-            .map(|(c, chunk)| {
-                let mut acc = Tallies::new(np);
-                for (j, a) in chunk.iter_mut().enumerate() {
-                    step(a, (c * CHUNK + j) as u32, &view, &mut acc);
-                }
-                acc
+            .flat_map(|(c, chunk)| {
+                chunk
+                    .agents
+                    .par_chunks_mut(SLICE)
+                    .enumerate()
+                    .map(move |(k, agents)| (c, k * SLICE, agents))
             })
-            .collect();
-        let mut day = Tallies::new(np);
-        for p in parts {
-            day.merge(p);
+            .fold(
+                || Tallies::new(np),
+                |mut acc, (c, from, agents)| {
+                    let dead = step_slice(c, from, agents, &view, &mut acc, plain);
+                    if dead > 0 {
+                        acc.dead.push((c, dead));
+                    }
+                    acc
+                },
+            )
+            .reduce(|| Tallies::new(np), Tallies::merge);
+        for &(c, dead) in &day.dead {
+            self.chunks[c].dead += dead;
         }
 
         // 2. Grant shared capacities in a fixed order.
-        grant_seats(&mut self.active, &mut day, &view);
-        grant_quota(&mut self.active, &mut day, &view, &mut self.book);
+        grant_seats(&mut self.chunks, &mut day, &view);
+        grant_quota(&mut self.chunks, &mut day, &view, &mut self.book);
 
-        // 3. Count, learn, and drop the agents whose journey has ended.
-        for (s, d) in day.states.iter_mut().zip(self.dropped) {
-            *s += d;
+        // 3. Count and learn. The plain loop counted every agent; otherwise the day's
+        // changes are added to the stocks.
+        if self.plain {
+            self.stock = [0; State::COUNT];
+            self.waiting.iter_mut().for_each(|w| *w = 0);
+        }
+        for (s, d) in self.stock.iter_mut().zip(day.states) {
+            *s = s.wrapping_add_signed(d);
+        }
+        for (w, d) in self.waiting.iter_mut().zip(&day.waiting) {
+            *w = w.wrapping_add_signed(*d);
+        }
+        for (p, &w) in self.waiting.iter().enumerate() {
+            day.counts[p * Metric::COUNT + Metric::Waiting as usize] = w;
         }
         let res = &mut self.res;
         let base = t as usize * np * Metric::COUNT;
         res.counts[base..base + np * Metric::COUNT].copy_from_slice(&day.counts);
-        res.states[t as usize * State::COUNT..][..State::COUNT].copy_from_slice(&day.states);
+        res.states[t as usize * State::COUNT..][..State::COUNT].copy_from_slice(&self.stock);
         res.created[t as usize] = self.entered as u64;
         res.agent_days += self.entered as u64;
         self.beliefs.observe(day.outcomes);
-        if !self.plain {
-            let dropped = &mut self.dropped;
-            self.active.retain(|a| {
-                let end = a.state.is_terminal();
-                if end {
-                    dropped[a.state as usize] += 1;
-                }
-                !end
-            });
-        }
         self.t += 1;
+    }
+
+    /// The results of the days simulated so far.
+    pub fn results(&self) -> &Results {
+        &self.res
     }
 
     /// The results so far (complete once [`Simulation::done`]).
     pub fn finish(mut self) -> Results {
         self.res.quota_granted = std::mem::take(&mut self.book.granted);
         self.res
-    }
-}
-
-fn grant_seats(active: &mut [Agent], day: &mut Tallies, v: &DayView) {
-    if day.requests.is_empty() {
-        return;
-    }
-    let mut reqs = std::mem::take(&mut day.requests);
-    // By resource, then a lottery keyed by the agent's id: the same order whatever the
-    // agents' positions.
-    reqs.sort_unstable_by_key(|&(pos, r)| {
-        let id = active[pos as usize].id;
-        (
-            r,
-            rng::key(v.seed, u64::from(id), v.t, Purpose::Lottery),
-            id,
-        )
-    });
-    let mut i = 0;
-    while i < reqs.len() {
-        let r = reqs[i].1;
-        let end = i + reqs[i..].iter().take_while(|x| x.1 == r).count();
-        let (cap, to, travel) = if r == BUS {
-            let b = v
-                .rules
-                .busing
-                .expect("bus requests are made only while busing is in force");
-            (b.daily_capacity as usize, b.to, b.travel)
-        } else {
-            let route = &v.sc.routes[r as usize];
-            (
-                route.capacity.unwrap_or(u32::MAX) as usize,
-                route.to,
-                route.travel,
-            )
-        };
-        for &(pos, _) in reqs[i..end].iter().take(cap) {
-            let a = &mut active[pos as usize];
-            let from = a.place;
-            day.counts[from as usize * Metric::COUNT + Metric::Waiting as usize] -= 1;
-            day.states[a.state as usize] -= 1;
-            if r == BUS {
-                day.add(from, Metric::Bused);
-            }
-            depart(a, to, &travel, v, day);
-            day.states[State::Travelling as usize] += 1;
-        }
-        i = end;
-    }
-}
-
-fn grant_quota(active: &mut [Agent], day: &mut Tallies, v: &DayView, book: &mut QuotaBook) {
-    let mut applicants = std::mem::take(&mut day.applicants);
-    applicants
-        .sort_unstable_by_key(|&id| (rng::key(v.seed, u64::from(id), v.t, Purpose::Lottery), id));
-    book.queue.extend(applicants);
-    let Some(q) = v.rules.quota else { return };
-    let date = v.sc.start.add_days(v.t as i32);
-    let year = q.year_of(date);
-    if year != book.year || book.granted.is_empty() {
-        book.year = year;
-        book.available = 0;
-        if book.granted.len() <= year as usize {
-            book.granted.resize(year as usize + 1, 0);
-        }
-    }
-    book.available += u64::from(q.released_on(date));
-    while book.available > 0 {
-        let Some(id) = book.queue.pop_front() else {
-            break;
-        };
-        // Active agents are in id order.
-        let Ok(pos) = active.binary_search_by_key(&id, |a| a.id) else {
-            continue;
-        };
-        let a = &mut active[pos];
-        if a.state != State::Applied {
-            continue;
-        }
-        a.state = State::Approved;
-        a.until = (v.t as u16).saturating_add(q.processing_days.min(60_000) as u16);
-        day.states[State::Applied as usize] -= 1;
-        day.states[State::Approved as usize] += 1;
-        book.available -= 1;
-        book.granted[year as usize] += 1;
     }
 }
 
@@ -763,24 +1462,248 @@ mod tests {
         );
     }
 
-    #[test]
-    fn dropping_terminal_agents_changes_nothing() {
-        let sc = minimal_with(|s| s.replace("= 60,", "= 9000,").replace("= 60 }", "= 9000 }"));
-        let fast = run_quiet(&sc, 2);
-        let plain = run(
-            &sc,
+    fn run_plain(sc: &Scenario, threads: usize) -> Results {
+        run(
+            sc,
             &RunOptions {
-                threads: Some(2),
+                threads: Some(threads),
                 plain: true,
                 ..RunOptions::default()
             },
             &mut |_, _, _| {},
-        );
+        )
+    }
+
+    fn assert_same(fast: &Results, plain: &Results, what: &str) {
+        assert_eq!(fast.counts, plain.counts, "{what}: counts");
+        assert_eq!(fast.states, plain.states, "{what}: states");
+        assert_eq!(fast.quota_granted, plain.quota_granted, "{what}: quota");
+        assert_eq!(fast.agent_days, plain.agent_days, "{what}: agent-days");
+        assert_eq!(fast.created, plain.created, "{what}: created");
+    }
+
+    /// The default loop skips terminal agents, carries the stocks from day to day, only
+    /// compares the clocks of agents waiting them out, and tabulates the hazards as integer
+    /// thresholds: the plain loop does none of that, and the results must be identical.
+    #[test]
+    fn dropping_terminal_agents_changes_nothing() {
+        let sc = minimal_with(|s| s.replace("= 60,", "= 9000,").replace("= 60 }", "= 9000 }"));
+        let fast = run_quiet(&sc, 2);
+        let plain = run_plain(&sc, 2);
         assert!(fast.state_count(fast.days - 1, State::Settled) > 1000);
-        assert_eq!(fast.counts, plain.counts);
-        assert_eq!(fast.states, plain.states);
-        assert_eq!(fast.quota_granted, plain.quota_granted);
-        assert_eq!(fast.agent_days, plain.agent_days);
+        assert_same(&fast, &plain, "minimal");
+    }
+
+    #[test]
+    fn skipping_agents_changes_nothing_whatever_the_rules() {
+        let big = |s: String| s.replace("= 60,", "= 3000,").replace("= 60 }", "= 3000 }");
+        type Edit = Box<dyn Fn(String) -> String>;
+        let variants: [(&str, Edit); 4] = [
+            // Seats on a capacity-limited route, lognormal travel, a shelter limit, returns.
+            (
+                "capacity, lognormal, shelter",
+                Box::new(move |s| {
+                    big(s)
+                        .replacen(
+                            "arrives about 05:25\n",
+                            "arrives about 05:25\ncapacity = 30\n",
+                            1,
+                        )
+                        .replacen(
+                            "{ dist = \"uniform\", min = 2, max = 5 }",
+                            "{ dist = \"lognormal\", median = 3, sigma = 0.5 }",
+                            1,
+                        )
+                        .replace("max_attempts = 2", "max_attempts = 3")
+                        + "\n[policies.shelter_limit]\nenabled = true\nsteps = [{ start = 2023-02-01, max_stay_days = 20 }, { start = 2023-04-01, max_stay_days = 9 }]\n"
+                }),
+            ),
+            // Waits within the hazard table (the other variants wait longer than the table
+            // covers in tests, and are computed agent by agent), work permits.
+            (
+                "short cap, permits",
+                Box::new(move |s| {
+                    big(s)
+                        .replace("wait_cap_days = 180", "wait_cap_days = 30")
+                        .replace("work_permit_days = 180", "work_permit_days = 40")
+                        .replace("move_rate = 0.03 ", "move_rate = 0.01 ")
+                        .replace("end = 2023-06-30", "end = 2023-12-31")
+                        .replace(
+                            "\"2023-06\" = 3000 }",
+                            "\"2023-06\" = 3000 }\nfill = \"zero\"",
+                        )
+                }),
+            ),
+            // A quota that binds, evasion under the extension, everyone on the first day.
+            (
+                "quota, evasion, first day",
+                Box::new(move |s| {
+                    big(s)
+                        .replace("places_per_year = 15000", "places_per_year = 300")
+                        .replace("apply_share = 0.3", "apply_share = 0.9")
+                        .replace("processing_days = 120", "processing_days = 7")
+                        .replace("max_wait_days = 365", "max_wait_days = 30")
+                        .replace("detection = 0.99 ", "detection = 0.3 ")
+                        .replace("p_family_in_canada = 0.2 ", "p_family_in_canada = 0.6 ")
+                        .replace(
+                            "p_canadian_document = 0.01",
+                            "p_canadian_document = 0.01\narrive = \"first_day\"",
+                        )
+                }),
+            ),
+            // Direct-back and no STCA at ports.
+            (
+                "direct-back",
+                Box::new(move |s| {
+                    big(s).replace(
+                        "enabled = true\nstart = 2004-12-29",
+                        "enabled = false\nstart = 2004-12-29",
+                    ) + "\n[policies.direct_back]\nenabled = true\nstart = 2023-02-01\nend = 2023-03-10\n"
+                }),
+            ),
+        ];
+        for (what, edit) in &variants {
+            let sc = minimal_with(edit);
+            let applied = match *what {
+                "capacity, lognormal, shelter" => {
+                    sc.routes.iter().any(|r| r.capacity == Some(30))
+                        && sc
+                            .routes
+                            .iter()
+                            .any(|r| matches!(r.travel, Duration::LogNormal { .. }))
+                        && sc.policies.iter().any(|p| p.rule.name() == "shelter_limit")
+                }
+                "short cap, permits" => sc.behaviour.wait_cap_days == 30 && sc.days() > 300,
+                "quota, evasion, first day" => sc.inflows[0].first_day,
+                _ => sc.policies.iter().any(|p| p.rule.name() == "direct_back"),
+            };
+            assert!(applied, "{what}: the edit did not apply");
+            let fast = run_quiet(&sc, 2);
+            let plain = run_plain(&sc, 1);
+            assert!(fast.agents > 10_000, "{what}: {}", fast.agents);
+            assert_same(&fast, &plain, what);
+        }
+    }
+
+    /// The old way of creating agents: all at once, then a stable sort by day. Drawing
+    /// month by month, in segments, with a counting sort must give the same agents.
+    fn create_agents_by_sorting(sc: &Scenario, seed: u64) -> Vec<Agent> {
+        let mut agents = Vec::new();
+        for i in 0..sc.inflows.len() {
+            for m in 0..sc.inflows[i].monthly.len() {
+                let (mut r, n, first, days) = inflow_stream(sc, seed, i, m);
+                let mut out = vec![Agent::default(); n];
+                draw_agents(sc, i, &mut r, first, days, &mut out);
+                agents.extend(out);
+            }
+        }
+        agents.sort_by_key(|a| a.entry);
+        for (k, a) in agents.iter_mut().enumerate() {
+            a.id = k as u32;
+        }
+        agents
+    }
+
+    #[test]
+    fn agents_are_drawn_as_by_a_stable_sort_whatever_the_segments() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Three inflows over the same months, one arriving on the first day.
+        let inflow = &text[text.find("[[inflows]]").unwrap()..text.find("[behaviour]").unwrap()];
+        let text = text.replace(
+            inflow,
+            &format!(
+                "{inflow}\n{}\n{}",
+                inflow
+                    .replace("= 60", "= 700")
+                    .replace("Rio Grande Valley", "New York City"),
+                inflow.replace("= 60", "= 90").replace(
+                    "p_canadian_document = 0.01",
+                    "p_canadian_document = 0.01\narrive = \"first_day\""
+                )
+            ),
+        );
+        let sc = Scenario::from_bytes(&path, text.into_bytes()).unwrap();
+        assert_eq!(sc.inflows.len(), 3);
+        let want = create_agents_by_sorting(&sc, 11);
+        assert!(want.len() > 4000);
+        assert_eq!(create_agents(&sc, 11), want);
+        let plan = Plan::new(&sc, 11);
+        for segment in [1, 7, 1000] {
+            let (mut month, mut scratch, mut all) = (Vec::new(), Vec::new(), Vec::new());
+            for k in 0..plan.months.len() {
+                plan.draw_month(&sc, k, &mut month, &mut scratch, segment);
+                all.extend_from_slice(&month);
+            }
+            assert_eq!(all, want, "segments of {segment}");
+        }
+    }
+
+    #[test]
+    fn keys_from_a_prefix_are_the_keyed_numbers() {
+        let mut x = 0x1234_5678_u64;
+        for purpose in [
+            Purpose::Decide,
+            Purpose::Route,
+            Purpose::Travel,
+            Purpose::Lottery,
+        ] {
+            for _ in 0..2000 {
+                x = rng::key(x, 1, 2, Purpose::Inflow);
+                let (seed, id, day) = (x, (x >> 7) as u32, (x >> 40) as u32 & 0xFFFF);
+                let bits = keys::bits(keys::prefix(seed, id), day, purpose);
+                assert_eq!(bits, rng::key(seed, u64::from(id), day, purpose) >> 11);
+                assert_eq!(
+                    bits as f64 / (1u64 << 53) as f64,
+                    rng::uniform(seed, u64::from(id), day, purpose)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn integer_thresholds_compare_exactly_like_the_uniforms() {
+        let scale = 1.0 / (1u64 << 53) as f64;
+        let mut ps = vec![
+            0.0,
+            1.0,
+            0.5,
+            1e-300,
+            5e-324,
+            -0.1,
+            1.5,
+            f64::NAN,
+            0.1,
+            0.3,
+            2.0 / 3.0,
+        ];
+        let mut x = 99_u64;
+        for _ in 0..300 {
+            x = rng::key(x, 3, 4, Purpose::Decide);
+            let k = x >> 11;
+            // Exactly a grid point, and its neighbours.
+            let p = k as f64 * scale;
+            ps.extend([
+                p,
+                f64::from_bits(p.to_bits() + 1),
+                f64::from_bits(p.to_bits() - 1),
+            ]);
+            ps.push(rng::uniform(x, 1, 1, Purpose::Route) * 0.2);
+        }
+        for &p in &ps {
+            let t = threshold(p);
+            let grid = (p * (1u64 << 53) as f64) as u64;
+            let mut bits = vec![0, 1, (1 << 53) - 1];
+            for d in 0..3 {
+                bits.extend([
+                    grid.saturating_sub(d),
+                    grid.saturating_add(d).min((1 << 53) - 1),
+                ]);
+            }
+            for b in bits.into_iter().filter(|&b| b < 1 << 53) {
+                assert_eq!((b as f64 * scale) < p, b < t, "p = {p:e}, bits = {b}");
+            }
+        }
     }
 
     #[test]

@@ -818,7 +818,10 @@ fn check(path: &Path) -> Result<(), Error> {
 /// shell needs it.
 fn command_line() -> String {
     let quote = |a: String| {
-        if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c)) {
+        if !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c))
+        {
             a
         } else {
             format!("'{}'", a.replace('\'', r"'\''"))
