@@ -1,7 +1,7 @@
 //! The policy experiment end to end: the default 2 x 2 (both, extension_only, quota_only,
 //! neither) with 50 replicates each, on the bundled default scenario, as `northbound
 //! compare --replicates 50` runs it (the figures and report excepted). Throughput is in
-//! agent-days summed over the 200 runs. One sample takes about a minute, so the group
+//! agent-days summed over the 200 runs. One sample takes 30 to 60 seconds, so the group
 //! takes criterion's minimum of ten: run it alone with `cargo bench --bench compare`.
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
@@ -48,5 +48,10 @@ fn two_by_two(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, two_by_two);
+criterion_group! {
+    name = benches;
+    // No plots: criterion's plotters would look for fonts, which northbound never needs.
+    config = Criterion::default().without_plots();
+    targets = two_by_two
+}
 criterion_main!(benches);
