@@ -117,18 +117,10 @@ impl Results {
 
 /// An agent's daily draws, many days in a row: [`rng::key`]`(seed, id, day, purpose)` is
 /// `mix(prefix(seed, id) ^ (day << 32 | purpose))`, so the prefix is computed once and each
-/// day costs one mixing round instead of three. The mixer is `rng`'s (SplitMix64's
-/// finaliser); a test checks that both give the same numbers.
+/// day costs one mixing round instead of three. The mixer is `rng::mix`; a test checks
+/// that both give the same numbers.
 mod keys {
-    use crate::rng::Purpose;
-
-    #[inline(always)]
-    fn mix(mut z: u64) -> u64 {
-        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
+    use crate::rng::{Purpose, mix};
 
     /// The part of an agent's keys that depends on the seed and the id only.
     #[inline]

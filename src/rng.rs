@@ -26,8 +26,10 @@ pub enum Purpose {
     Replicate = 12,
 }
 
+/// SplitMix64's finaliser, the one mixer behind every key (the engine reuses it for
+/// agents' key prefixes).
 #[inline(always)]
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
