@@ -5,7 +5,8 @@
 //! takes criterion's minimum of ten: run it alone with `cargo bench --bench compare`.
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use northbound::{Scenario, compare, ensemble};
+use northbound::Scenario;
+use northbound::experiment::{compare, ensemble};
 use std::time::Duration;
 
 const REPLICATES: u32 = 50;

@@ -17,8 +17,9 @@ use criterion::{
     BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use northbound::Scenario;
-use northbound::agent::{Metric, State};
-use northbound::engine::{self, Results, RunOptions, Simulation};
+use northbound::model::agent::State;
+use northbound::model::engine::{self, Results, RunOptions, Simulation};
+use northbound::scenario::Metric;
 use northbound::scenario::{Inflow, PlaceKind};
 use std::path::Path;
 use std::time::Duration;

@@ -11,7 +11,7 @@
 //! from the rows.
 //!
 //! ```
-//! use northbound::{Scenario, engine::{run, RunOptions}};
+//! use northbound::{Scenario, model::engine::{run, RunOptions}};
 //! let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
 //! let sc = Scenario::load(&path)?;
 //! let res = run(&sc, &RunOptions { threads: Some(2), ..Default::default() }, &mut |_, _, _| {});
@@ -19,24 +19,14 @@
 //! # Ok::<(), northbound::Error>(())
 //! ```
 
-pub mod agent;
-pub mod beliefs;
-pub mod calibrate;
-pub mod compare;
 pub mod data;
-pub mod date;
-pub mod engine;
-pub mod ensemble;
-mod error;
-pub mod figures;
+pub mod experiment;
+pub mod model;
 pub mod output;
-pub mod plot;
-pub mod policy;
-pub mod report;
-pub mod rng;
+pub mod present;
 pub mod scenario;
-pub mod validation;
+pub mod util;
 
-pub use engine::Results;
-pub use error::{Error, Result};
+pub use model::engine::Results;
 pub use scenario::Scenario;
+pub use util::error::{Error, Result};

@@ -1,7 +1,8 @@
 //! The policy comparison through the library: variant overrides, and results that depend
 //! on neither the thread count nor the subset of variants run.
 
-use northbound::{Scenario, compare, ensemble};
+use northbound::Scenario;
+use northbound::experiment::{compare, ensemble};
 use std::path::{Path, PathBuf};
 
 fn minimal_with(extra: &str, dir: &Path) -> Scenario {
@@ -102,7 +103,7 @@ fn variant_overrides_apply_and_an_unknown_path_is_an_error() {
         .unwrap();
     assert!(matches!(
         ext.rule,
-        northbound::policy::Rule::StcaExtension {
+        northbound::scenario::policy::Rule::StcaExtension {
             window_days: 30,
             ..
         }

@@ -2,7 +2,7 @@
 //! the minimal scenario: the files are valid PNG and SVG with their titles, the report is
 //! whole and self-contained, and `northbound plot` redraws the same bytes.
 
-use northbound::{figures, report};
+use northbound::present::{figures, report};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

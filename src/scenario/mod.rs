@@ -5,15 +5,18 @@
 //! probabilities in [0, 1], shares summing to 1, every name known, every place reachable)
 //! and resolves names to ids. Every problem is reported with its TOML path, all at once.
 
+mod metric;
 pub mod paths;
+pub mod policy;
 pub mod raw;
 mod validate;
 
-use crate::date::{Date, Month};
-use crate::error::{Error, Result};
-use crate::policy::Policy;
+use crate::scenario::policy::Policy;
+use crate::util::date::{Date, Month};
+use crate::util::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
+pub use metric::{Metric, crossing_name, kind_name, metrics_for};
 pub use raw::{CrossingKind, PlaceKind};
 
 /// Index of a place in [`Scenario::places`].
@@ -60,7 +63,7 @@ pub struct Observed {
 pub enum Target {
     /// A metric summed over places and over each observation's days.
     Sum {
-        metric: crate::agent::Metric,
+        metric: crate::scenario::Metric,
         places: Vec<PlaceId>,
     },
     /// Period by period, one observed series divided by another (indices into `observed`).

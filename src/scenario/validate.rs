@@ -4,7 +4,7 @@
 use super::raw::{self, RawDuration, RawScenario};
 use super::*;
 use crate::data;
-use crate::policy::{Busing, Quota, Rule};
+use crate::scenario::policy::{Busing, Quota, Rule};
 use std::collections::BTreeMap;
 use toml::value::Datetime;
 
@@ -847,7 +847,7 @@ fn observed_series(
     start: Date,
     end: Date,
 ) -> Vec<Observed> {
-    use crate::agent::Metric;
+    use crate::scenario::Metric;
     let mut out: Vec<Observed> = Vec::new();
     let mut ratios = Vec::new();
     for (i, o) in raw.iter().enumerate() {
@@ -962,14 +962,14 @@ fn observed_series(
         if let Some(m) = metric {
             for &id in &selected {
                 let p = &places[id as usize];
-                if !crate::output::metrics_for(p.kind).contains(&m) {
+                if !crate::scenario::metrics_for(p.kind).contains(&m) {
                     c.err(
                         f("metric"),
                         format!(
                             "\"{}\" is not counted at \"{}\" (a {} place)",
                             m.name(),
                             p.name,
-                            crate::output::kind_name(p.kind)
+                            crate::scenario::kind_name(p.kind)
                         ),
                     );
                 }

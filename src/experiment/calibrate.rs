@@ -7,11 +7,11 @@
 //! Replicates run in parallel; the search itself is sequential and deterministic, so the
 //! same command gives the same trials.
 
-use crate::date::Month;
-use crate::ensemble;
-use crate::error::{Error, Result};
+use crate::experiment::ensemble;
+use crate::experiment::validation;
 use crate::scenario::{Scenario, paths};
-use crate::validation;
+use crate::util::date::Month;
+use crate::util::error::{Error, Result};
 use std::path::Path;
 use toml_edit::{DocumentMut, Value};
 

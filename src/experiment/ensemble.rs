@@ -5,9 +5,9 @@
 //! parameters get the same replicate seeds, and hence share their random numbers (common
 //! random numbers): differences between them are not noise.
 
-use crate::engine::{self, Results, RunOptions};
-use crate::rng::{self, Purpose};
+use crate::model::engine::{self, Results, RunOptions};
 use crate::scenario::Scenario;
+use crate::util::rng::{self, Purpose};
 use rayon::prelude::*;
 
 /// The seed of replicate `r`.

@@ -8,13 +8,13 @@
 //! nothing. Runs are processed in batches and written as they finish, in a fixed order;
 //! each run's daily results are dropped once its monthly values are taken.
 
-use crate::agent::{Metric, State};
-use crate::engine::Results;
-use crate::ensemble;
-use crate::error::{Error, Result};
-use crate::output::{self, metrics_for};
-use crate::scenario::{CrossingKind, PlaceKind, Scenario};
-use crate::validation;
+use crate::experiment::ensemble;
+use crate::experiment::validation;
+use crate::model::agent::State;
+use crate::model::engine::Results;
+use crate::output;
+use crate::scenario::{CrossingKind, Metric, PlaceKind, Scenario, metrics_for};
+use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use toml_edit::Value;

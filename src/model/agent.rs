@@ -95,69 +95,11 @@ pub struct Agent {
     /// Current place, or the place being travelled to.
     pub place: PlaceId,
     pub state: State,
-    /// STCA exception flags, see [`crate::policy::flags`].
+    /// STCA exception flags, see [`crate::scenario::policy::flags`].
     pub flags: u8,
     pub nationality: u8,
     /// Times returned to the US so far.
     pub returns: u8,
-}
-
-/// The flows and stocks counted per place and day.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Metric {
-    Arrivals = 0,
-    Departures,
-    Waiting,
-    Attempts,
-    Intercepted,
-    Claims,
-    Returned,
-    Evaded,
-    Resettled,
-    GaveUp,
-    Bused,
-    Applied,
-}
-
-impl Metric {
-    pub const ALL: [Metric; 12] = [
-        Metric::Arrivals,
-        Metric::Departures,
-        Metric::Waiting,
-        Metric::Attempts,
-        Metric::Intercepted,
-        Metric::Claims,
-        Metric::Returned,
-        Metric::Evaded,
-        Metric::Resettled,
-        Metric::GaveUp,
-        Metric::Bused,
-        Metric::Applied,
-    ];
-    pub const COUNT: usize = 12;
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::Arrivals => "arrivals",
-            Metric::Departures => "departures",
-            Metric::Waiting => "waiting",
-            Metric::Attempts => "attempts",
-            Metric::Intercepted => "intercepted",
-            Metric::Claims => "claims",
-            Metric::Returned => "returned",
-            Metric::Evaded => "evaded",
-            Metric::Resettled => "resettled",
-            Metric::GaveUp => "gave_up",
-            Metric::Bused => "bused",
-            Metric::Applied => "quota_applications",
-        }
-    }
-
-    /// A stock (people present at the end of the day) rather than a flow.
-    pub fn is_stock(self) -> bool {
-        self == Metric::Waiting
-    }
 }
 
 #[cfg(test)]

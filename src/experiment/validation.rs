@@ -2,8 +2,8 @@
 //! over replicates, and the goodness-of-fit measures.
 
 use crate::data::Observation;
-use crate::engine::Results;
-use crate::ensemble;
+use crate::experiment::ensemble;
+use crate::model::engine::Results;
 use crate::scenario::{Observed, Scenario, Target};
 use serde::Serialize;
 
@@ -12,7 +12,7 @@ use serde::Serialize;
 fn sum_over(
     sc: &Scenario,
     res: &Results,
-    metric: crate::agent::Metric,
+    metric: crate::scenario::Metric,
     places: &[u16],
     o: &Observation,
 ) -> f64 {

@@ -9,8 +9,8 @@
 //! order. `GAP` rows and empty cells are skipped: a missing month is
 //! simply absent from the result.
 
-use crate::date::{Date, Month};
-use crate::error::{Error, Result};
+use crate::util::date::{Date, Month};
+use crate::util::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -22,63 +22,63 @@ pub const BUNDLED: &str = "(bundled)";
 static BUNDLED_FILES: &[(&str, &str)] = &[
     (
         "corridor-2022-2024.toml",
-        include_str!("../scenarios/corridor-2022-2024.toml"),
+        include_str!("../../scenarios/corridor-2022-2024.toml"),
     ),
     (
         "data/observed/asylum_claims_canada.csv",
-        include_str!("../scenarios/data/observed/asylum_claims_canada.csv"),
+        include_str!("../../scenarios/data/observed/asylum_claims_canada.csv"),
     ),
     (
         "data/observed/cbp_fy_totals.csv",
-        include_str!("../scenarios/data/observed/cbp_fy_totals.csv"),
+        include_str!("../../scenarios/data/observed/cbp_fy_totals.csv"),
     ),
     (
         "data/observed/cbp_southwest_encounters_monthly.csv",
-        include_str!("../scenarios/data/observed/cbp_southwest_encounters_monthly.csv"),
+        include_str!("../../scenarios/data/observed/cbp_southwest_encounters_monthly.csv"),
     ),
     (
         "data/observed/cbp_sw_encounters_by_country_monthly.csv",
-        include_str!("../scenarios/data/observed/cbp_sw_encounters_by_country_monthly.csv"),
+        include_str!("../../scenarios/data/observed/cbp_sw_encounters_by_country_monthly.csv"),
     ),
     (
         "data/observed/model_parameters.csv",
-        include_str!("../scenarios/data/observed/model_parameters.csv"),
+        include_str!("../../scenarios/data/observed/model_parameters.csv"),
     ),
     (
         "data/observed/nationality_mix.csv",
-        include_str!("../scenarios/data/observed/nationality_mix.csv"),
+        include_str!("../../scenarios/data/observed/nationality_mix.csv"),
     ),
     (
         "data/observed/nyc_asylum_seekers.csv",
-        include_str!("../scenarios/data/observed/nyc_asylum_seekers.csv"),
+        include_str!("../../scenarios/data/observed/nyc_asylum_seekers.csv"),
     ),
     (
         "data/observed/policy_timeline.csv",
-        include_str!("../scenarios/data/observed/policy_timeline.csv"),
+        include_str!("../../scenarios/data/observed/policy_timeline.csv"),
     ),
     (
         "data/observed/rcmp_interceptions_monthly.csv",
-        include_str!("../scenarios/data/observed/rcmp_interceptions_monthly.csv"),
+        include_str!("../../scenarios/data/observed/rcmp_interceptions_monthly.csv"),
     ),
     (
         "data/observed/rcmp_interceptions_period_totals.csv",
-        include_str!("../scenarios/data/observed/rcmp_interceptions_period_totals.csv"),
+        include_str!("../../scenarios/data/observed/rcmp_interceptions_period_totals.csv"),
     ),
     (
         "data/observed/roxham_irregular_nationality.csv",
-        include_str!("../scenarios/data/observed/roxham_irregular_nationality.csv"),
+        include_str!("../../scenarios/data/observed/roxham_irregular_nationality.csv"),
     ),
     (
         "data/observed/stca_and_covid_effects.csv",
-        include_str!("../scenarios/data/observed/stca_and_covid_effects.csv"),
+        include_str!("../../scenarios/data/observed/stca_and_covid_effects.csv"),
     ),
     (
         "data/observed/swanton_sector.csv",
-        include_str!("../scenarios/data/observed/swanton_sector.csv"),
+        include_str!("../../scenarios/data/observed/swanton_sector.csv"),
     ),
     (
         "data/observed/texas_busing.csv",
-        include_str!("../scenarios/data/observed/texas_busing.csv"),
+        include_str!("../../scenarios/data/observed/texas_busing.csv"),
     ),
 ];
 

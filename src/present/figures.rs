@@ -5,18 +5,20 @@
 //! A comparison folder (`summary.csv` with a `variant` column) gets five figures, each as
 //! PNG and SVG: `crossings_by_variant`, `panel_2x2`, `outcomes`, `displacement` (when
 //! effects against `neither` exist) and `overlay` (when the scenario declares observed
-//! series); then `report.html` ([`crate::report`]). A run folder (`monthly.csv`) gets its
+//! series); then `report.html` ([`crate::present::report`]). A run folder (`monthly.csv`) gets its
 //! `crossings` and `outcomes` figures again.
 
-use crate::agent::Metric;
-use crate::compare::{EffectRow, OverlayRow, PolicyRow, REFERENCE, SummaryRow, VariantRow};
-use crate::date::{Date, Month};
-use crate::error::{Error, Result};
+use crate::experiment::compare::{
+    EffectRow, OverlayRow, PolicyRow, REFERENCE, SummaryRow, VariantRow,
+};
 use crate::output::Row;
-use crate::plot::{
+use crate::present::plot::{
     self, Body, Chart, Glyph, IntervalPanel, LegendItem, Marker, Panel, Segment, StackedBars,
     TimePanel, Trace, WhiskerBars,
 };
+use crate::scenario::Metric;
+use crate::util::date::{Date, Month};
+use crate::util::error::{Error, Result};
 use plotters::style::RGBColor;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -67,7 +69,7 @@ pub fn redraw(dir: &Path) -> Result<Vec<String>> {
         for f in &figures {
             files.extend(plot::save_chart(&f.chart, dir, f.stem)?);
         }
-        files.push(crate::report::write(&folder, &figures)?);
+        files.push(crate::present::report::write(&folder, &figures)?);
         Ok(files)
     } else if dir.join("monthly.csv").is_file() {
         redraw_run(dir)

@@ -7,9 +7,9 @@
 //! day's success rate. Each day's perceived value adds rumour noise on the logit scale.
 //! This is what makes the response to a policy change gradual.
 
-use crate::policy::Rules;
-use crate::rng::{self, Purpose};
+use crate::model::rules::Rules;
 use crate::scenario::{CrossingKind, PlaceKind, Scenario};
+use crate::util::rng::{self, Purpose};
 
 /// Outcomes at one crossing for one type of person: `[successes, failures]`.
 pub type Tally = [u64; 2];
@@ -160,8 +160,8 @@ pub const CHOICE_TYPES: usize = 4;
 /// The route-choice type of a person with these flags.
 #[inline]
 pub fn choice_type(f: u8) -> usize {
-    usize::from(crate::policy::has_exception(f))
-        | (usize::from(f & crate::policy::flags::VISA != 0) << 1)
+    usize::from(crate::scenario::policy::has_exception(f))
+        | (usize::from(f & crate::scenario::policy::flags::VISA != 0) << 1)
 }
 
 /// For each place and choice type, the routes open today with cumulative probabilities.
@@ -174,7 +174,7 @@ pub fn choice_table(
     sc: &Scenario,
     out_routes: &[Vec<u32>],
     perceived: &[[f64; 2]],
-    day: crate::date::Date,
+    day: crate::util::date::Date,
 ) -> ChoiceTable {
     let b = &sc.behaviour;
     let n = sc.places.len();
@@ -273,7 +273,7 @@ pub fn pick(row: &[(f64, u32)], u: f64) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Rules;
+    use crate::model::rules::Rules;
 
     #[test]
     fn implied_success_follows_the_rules() {

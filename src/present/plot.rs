@@ -10,9 +10,9 @@
 //! On a time axis, x is in months ([`Month`]'s number): month `m` covers `[m, m + 1)` and its
 //! value is drawn at `m + 0.5`, a date at its fraction of the month ([`date_x`]).
 
-use crate::date::{Date, Month};
-use crate::error::{Error, Result};
 use crate::output::Row;
+use crate::util::date::{Date, Month};
+use crate::util::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
@@ -20,7 +20,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 use std::sync::Once;
 
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
 fn register_font() {
@@ -1409,7 +1409,7 @@ pub struct BandFigure {
 }
 
 /// The x of a period: the middle of its months.
-pub fn period_x(start: crate::date::Date, end: crate::date::Date) -> f64 {
+pub fn period_x(start: crate::util::date::Date, end: crate::util::date::Date) -> f64 {
     f64::from(start.month().0 + end.month().0) / 2.0
 }
 

@@ -36,12 +36,13 @@
 //! Agents are drawn a month at a time, when the run reaches the month (every agent of a
 //! month enters within it), so memory holds the agents present, not all of the run's.
 
-use crate::agent::{Agent, Metric, State};
-use crate::beliefs::{self, Beliefs, ChoiceTable, Tally};
-use crate::date::{Date, Month};
-use crate::policy::{self, Outcome, Rules, flags};
-use crate::rng::{self, Purpose};
-use crate::scenario::{Behaviour, CrossingKind, Duration, Place, PlaceKind, Scenario};
+use crate::model::agent::{Agent, State};
+use crate::model::beliefs::{self, Beliefs, ChoiceTable, Tally};
+use crate::model::rules::{self, Outcome, Rules};
+use crate::scenario::policy::{flags, has_exception};
+use crate::scenario::{Behaviour, CrossingKind, Duration, Metric, Place, PlaceKind, Scenario};
+use crate::util::date::{Date, Month};
+use crate::util::rng::{self, Purpose};
 use rand::RngExt;
 use rand_distr::{Distribution, Poisson};
 use rand_pcg::Pcg64Mcg;
@@ -120,7 +121,7 @@ impl Results {
 /// day costs one mixing round instead of three. The mixer is `rng::mix`; a test checks
 /// that both give the same numbers.
 mod keys {
-    use crate::rng::{Purpose, mix};
+    use crate::util::rng::{Purpose, mix};
 
     /// The part of an agent's keys that depends on the seed and the id only.
     #[inline]
@@ -630,8 +631,7 @@ impl Tallies {
 
     #[inline]
     fn outcome(&mut self, place: u16, f: u8, success: bool) {
-        self.outcomes[place as usize][usize::from(policy::has_exception(f))]
-            [usize::from(!success)] += 1;
+        self.outcomes[place as usize][usize::from(has_exception(f))][usize::from(!success)] += 1;
     }
 
     /// The plain loop: counts one agent's state at the end of its day.
@@ -724,14 +724,14 @@ fn arrive(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
         (PlaceKind::Crossing, Some(kind)) => {
             acc.add(a.place, Metric::Attempts);
             let outcome = match kind {
-                CrossingKind::Port => policy::at_port(&v.rules, a.flags, p.stca),
+                CrossingKind::Port => rules::at_port(&v.rules, a.flags, p.stca),
                 CrossingKind::Irregular => {
                     let intercepted =
                         rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Detect) < p.detection;
                     if intercepted {
                         acc.add(a.place, Metric::Intercepted);
                     }
-                    policy::at_irregular(&v.rules, a.flags, intercepted)
+                    rules::at_irregular(&v.rules, a.flags, intercepted)
                 }
             };
             match outcome {
@@ -758,7 +758,7 @@ fn arrive(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
 fn evade(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
     let daily = v.rules.extension.map_or(0.0, |(_, d)| d[a.place as usize]);
     let found = rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Evade) < daily;
-    match policy::while_evading(a.flags, found) {
+    match rules::while_evading(a.flags, found) {
         Some(Outcome::Returned) => send_back(a, v, acc),
         Some(_) => {
             acc.add(a.place, Metric::Claims);

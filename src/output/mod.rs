@@ -7,25 +7,14 @@
 //! one leaves its hidden temporary folder, removed by the next run to the same place). An
 //! existing folder is replaced only when asked to, and only if it is an earlier run.
 
-use crate::agent::{Metric, State};
-use crate::date::{Date, Month};
-use crate::engine::Results;
-use crate::error::{Error, Result};
-use crate::scenario::{CrossingKind, PlaceKind, Scenario};
+use crate::model::agent::State;
+use crate::model::engine::Results;
+use crate::scenario::{Scenario, crossing_name, kind_name, metrics_for};
+use crate::util::date::{Date, Month};
+use crate::util::error::{Error, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// The metrics that mean something at a kind of place; only these get rows.
-pub fn metrics_for(kind: PlaceKind) -> &'static [Metric] {
-    use Metric::*;
-    match kind {
-        PlaceKind::Entry => &[Arrivals, Departures, Waiting, GaveUp, Bused, Applied],
-        PlaceKind::City | PlaceKind::Staging => &[Arrivals, Departures, Waiting, GaveUp],
-        PlaceKind::Crossing => &[Attempts, Intercepted, Claims, Returned, Evaded],
-        PlaceKind::Destination => &[Arrivals, Resettled],
-    }
-}
 
 /// One row of `daily.csv` (`period` a date) or `monthly.csv` (`period` a month).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,24 +42,6 @@ pub struct PlaceRow<'a> {
     pub crossing: &'static str,
     pub country: &'a str,
     pub province: &'a str,
-}
-
-pub fn kind_name(k: PlaceKind) -> &'static str {
-    match k {
-        PlaceKind::Entry => "entry",
-        PlaceKind::City => "city",
-        PlaceKind::Staging => "staging",
-        PlaceKind::Crossing => "crossing",
-        PlaceKind::Destination => "destination",
-    }
-}
-
-pub fn crossing_name(c: Option<CrossingKind>) -> &'static str {
-    match c {
-        Some(CrossingKind::Irregular) => "irregular",
-        Some(CrossingKind::Port) => "port",
-        None => "",
-    }
 }
 
 pub fn place_rows(sc: &Scenario) -> Vec<PlaceRow<'_>> {

@@ -3,11 +3,11 @@
 //! (inline SVG). No scripts, no external assets, system fonts only, so it opens offline in
 //! any browser and prints as it shows.
 
-use crate::compare::REFERENCE;
-use crate::date::Date;
-use crate::error::{Error, Result};
-use crate::figures::{self, Comparison, CrossingClass, Drawn};
-use crate::plot::fmt_number;
+use crate::experiment::compare::REFERENCE;
+use crate::present::figures::{self, Comparison, CrossingClass, Drawn};
+use crate::present::plot::fmt_number;
+use crate::util::date::Date;
+use crate::util::error::{Error, Result};
 use std::fmt::Write as _;
 
 /// The sections of the report: their ids and headings, in order.
@@ -642,9 +642,9 @@ mod tests {
     #[test]
     fn the_page_holds_every_section_and_escapes_what_it_quotes() {
         let dir = tempfile::tempdir().unwrap();
-        crate::figures::tests::tiny_folder(dir.path());
+        crate::present::figures::tests::tiny_folder(dir.path());
         let c = Comparison::load(dir.path()).unwrap();
-        let figs = crate::figures::comparison_figures(&c);
+        let figs = crate::present::figures::comparison_figures(&c);
         let svgs: Vec<String> = figs
             .iter()
             .map(|f| format!("<?xml version=\"1.0\"?>\n<svg width=\"4\" height=\"3\" viewBox=\"0 0 4 3\"><text>{}</text></svg>\n", f.stem))

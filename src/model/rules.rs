@@ -1,120 +1,8 @@
-//! The policy rules: a closed set of typed, dated rules, and the pure functions that apply
-//! them to one person on one day.
-//!
-//! Adding a policy is a variant of [`Rule`], its fields in `scenario/raw.rs`, a line in
-//! [`Rules::on`], the function that applies it, and a test below.
+//! The rules in force on a day, and the pure functions that apply them to one person: what
+//! happens at a port, at an irregular crossing and while evading.
 
-use crate::date::Date;
-use crate::scenario::{Duration, PlaceId};
-
-/// A person's attributes that the rules look at, as bit flags.
-pub mod flags {
-    pub const FAMILY_IN_CANADA: u8 = 1;
-    pub const UNACCOMPANIED_MINOR: u8 = 2;
-    pub const CANADIAN_DOCUMENT: u8 = 4;
-    pub const PUBLIC_INTEREST: u8 = 8;
-    /// All four STCA exceptions.
-    pub const ANY_EXCEPTION: u8 = 15;
-    /// Holds a visa or eTA to fly to Canada (not an exception).
-    pub const VISA: u8 = 16;
-}
-
-/// Whether one of the four STCA exceptions applies (family member in Canada, unaccompanied
-/// minor, holder of a Canadian document, public interest).
-pub fn has_exception(f: u8) -> bool {
-    f & flags::ANY_EXCEPTION != 0
-}
-
-/// One policy with its dates and parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Rule {
-    /// STCA at land ports, in force since 2004-12-29.
-    StcaPorts {
-        start: Date,
-    },
-    /// The Additional Protocol: the STCA along the whole land border from `start`.
-    StcaExtension {
-        start: Date,
-        window_days: u32,
-        /// Daily probability that an evading crosser is found, by crossing place id
-        /// (0 for places that are not irregular crossings).
-        daily_detection: Vec<f64>,
-    },
-    ResettlementQuota(Quota),
-    /// COVID direct-back of irregular claimants, `start..=end`.
-    DirectBack {
-        start: Date,
-        end: Date,
-    },
-    Busing(Busing),
-    /// NYC shelter stay limits: `(start, max_stay_days)` steps in date order.
-    ShelterLimit {
-        steps: Vec<(Date, u32)>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Quota {
-    pub start: Date,
-    /// Agents per policy year (people / scale).
-    pub places_per_year: f64,
-    /// By nationality id.
-    pub eligible: Vec<bool>,
-    pub family_required: bool,
-    pub processing_days: u32,
-    pub apply_share: f64,
-    pub max_wait_days: u32,
-    pub arrive_at: PlaceId,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Busing {
-    pub start: Date,
-    pub end: Option<Date>,
-    /// By place id: whether buses leave from there.
-    pub from: Vec<bool>,
-    pub to: PlaceId,
-    pub share: f64,
-    /// Seats per day, in agents.
-    pub daily_capacity: u32,
-    pub travel: Duration,
-}
-
-/// A rule and whether the scenario switches it on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Policy {
-    pub enabled: bool,
-    pub rule: Rule,
-}
-
-impl Rule {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Rule::StcaPorts { .. } => "stca_ports",
-            Rule::StcaExtension { .. } => "stca_extension",
-            Rule::ResettlementQuota(_) => "resettlement_quota",
-            Rule::DirectBack { .. } => "direct_back",
-            Rule::Busing(_) => "busing",
-            Rule::ShelterLimit { .. } => "shelter_limit",
-        }
-    }
-
-    /// The first day and, where there is one, the last day in force.
-    pub fn dates(&self) -> (Date, Option<Date>) {
-        match self {
-            Rule::StcaPorts { start } | Rule::StcaExtension { start, .. } => (*start, None),
-            Rule::ResettlementQuota(q) => (q.start, None),
-            Rule::DirectBack { start, end } => (*start, Some(*end)),
-            Rule::Busing(b) => (b.start, b.end),
-            Rule::ShelterLimit { steps } => (steps[0].0, None),
-        }
-    }
-
-    pub fn in_force(&self, day: Date) -> bool {
-        let (start, end) = self.dates();
-        day >= start && end.is_none_or(|e| day <= e)
-    }
-}
+use crate::scenario::policy::{Busing, Policy, Quota, Rule, has_exception};
+use crate::util::date::Date;
 
 /// The rules in force on one day, looked up once per day by the engine.
 #[derive(Debug, Clone, Copy, Default)]
@@ -193,44 +81,10 @@ pub fn while_evading(f: u8, found: bool) -> Option<Outcome> {
     }
 }
 
-impl Quota {
-    pub fn eligible(&self, nationality: u8, f: u8) -> bool {
-        self.eligible.get(nationality as usize) == Some(&true)
-            && (!self.family_required || f & flags::FAMILY_IN_CANADA != 0)
-    }
-
-    /// The policy year (0 from `start`, counted by anniversaries) a day falls in.
-    pub fn year_of(&self, day: Date) -> i32 {
-        let (y0, m, d) = self.start.ymd();
-        let anniversary = |k: i32| {
-            Date::from_ymd(y0 + k, m, d).unwrap_or_else(|| Date::from_ymd(y0 + k, 3, 1).unwrap())
-        };
-        let mut k = (day.0 - self.start.0).div_euclid(366);
-        while anniversary(k + 1) <= day {
-            k += 1;
-        }
-        k
-    }
-
-    /// Places released on `day`: the year's places spread evenly over its days, so that
-    /// exactly `places_per_year` (rounded down) are released by the year's end.
-    pub fn released_on(&self, day: Date) -> u32 {
-        let k = self.year_of(day);
-        let (y0, m, d) = self.start.ymd();
-        let first =
-            Date::from_ymd(y0 + k, m, d).unwrap_or_else(|| Date::from_ymd(y0 + k, 3, 1).unwrap());
-        let next = Date::from_ymd(y0 + k + 1, m, d)
-            .unwrap_or_else(|| Date::from_ymd(y0 + k + 1, 3, 1).unwrap());
-        let len = f64::from(next.0 - first.0);
-        let i = f64::from(day.0 - first.0);
-        let cum = |j: f64| (self.places_per_year * j / len).floor();
-        (cum(i + 1.0) - cum(i)) as u32
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::policy::flags;
 
     fn d(s: &str) -> Date {
         Date::parse(s).unwrap()

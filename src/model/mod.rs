@@ -1,0 +1,7 @@
+//! The model: agents, the rules in force on a day and what they do to a person, beliefs and
+//! route choice, and the engine that steps every agent day by day into [`engine::Results`].
+
+pub mod agent;
+pub mod beliefs;
+pub mod engine;
+pub mod rules;
