@@ -1,0 +1,294 @@
+//! A waiting agent's daily hazards of giving up and of moving on, and the day it next acts.
+//!
+//! The hazards depend only on the place, the days waited, the work permit and the shelter
+//! limit in force, so they can be tabulated once per shelter limit as integer thresholds
+//! that compare with the keyed draws' raw bits exactly as the plain loop's floating-point
+//! comparisons do. That is what lets [`HazardBook::next_act`] find, in one tight loop, the
+//! day a waiting agent will next do something, and the engine skip it until then. The
+//! floating-point arithmetic lives here too ([`hazards`]), so that the plain loop and the
+//! tables cannot drift apart.
+
+use crate::model::agent::Agent;
+use crate::model::rules::Rules;
+use crate::scenario::{Behaviour, Place, Scenario};
+use crate::util::rng::Purpose;
+
+/// The longest wait (days) the daily hazard table covers; longer waits, if the scenario's
+/// caps are longer still, are computed agent by agent. (Short in tests, so that they cover
+/// both cases.)
+#[cfg(not(test))]
+const HAZARD_DAYS: u32 = 4096;
+#[cfg(test)]
+const HAZARD_DAYS: u32 = 64;
+
+/// An agent's daily draws, many days in a row:
+/// [`rng::key`](crate::util::rng::key)`(seed, id, day, purpose)` is
+/// `mix(prefix(seed, id) ^ (day << 32 | purpose))`, so the prefix is computed once and each
+/// day costs one mixing round instead of three. The mixer is `rng::mix`; a test checks
+/// that both give the same numbers.
+mod keys {
+    use crate::util::rng::{Purpose, mix};
+
+    /// The part of an agent's keys that depends on the seed and the id only.
+    #[inline]
+    pub fn prefix(seed: u64, id: u32) -> u64 {
+        mix(seed ^ mix(u64::from(id)))
+    }
+
+    /// The 53 random bits behind `rng::uniform(seed, id, day, purpose)`, from the prefix.
+    #[inline(always)]
+    pub fn bits(prefix: u64, day: u32, purpose: Purpose) -> u64 {
+        mix(prefix ^ ((u64::from(day) << 32) | purpose as u64)) >> 11
+    }
+}
+
+/// The integer threshold `k` such that, for the 53 random bits `x` behind a keyed uniform
+/// `u = x / 2^53` ([`rng::uniform`](crate::util::rng::uniform)), `u < p` exactly when
+/// `x < k`. (`x * 2^-53` is exact, and for an integer `x`, `x < y` exactly when
+/// `x < ceil(y)`; `as` saturates, NaN gives 0.)
+#[inline]
+fn threshold(p: f64) -> u64 {
+    (p * (1u64 << 53) as f64).ceil() as u64
+}
+
+/// A waiting person's daily probabilities of giving up, and of giving up or moving on.
+/// The one place this arithmetic is written, for the plain loop and the hazard table.
+#[inline]
+pub(super) fn hazards(
+    p: &Place,
+    b: &Behaviour,
+    waited: u32,
+    permit: bool,
+    shelter_max: Option<u32>,
+) -> (f64, f64) {
+    let mut mv =
+        p.move_rate * (1.0 + b.wait_growth * f64::from(waited.min(b.wait_cap_days)) / 30.0);
+    let mut give_up = b.give_up_rate;
+    if permit {
+        mv *= b.permit_move_factor;
+        give_up *= b.permit_give_up_factor;
+    }
+    if p.shelter
+        && let Some(max) = shelter_max
+        && waited >= max
+    {
+        mv *= b.shelter_exit_factor;
+    }
+    (give_up, give_up + mv)
+}
+
+/// Move hazards as integer thresholds, by place, work permit and days waited, for one
+/// shelter limit (the only rule they depend on).
+#[derive(Debug, Clone)]
+pub(super) struct Hazards {
+    shelter_max: Option<u32>,
+    /// Days waited the table covers: `0..=limit`.
+    limit: u32,
+    /// Whether waits beyond `limit` have the hazards of `limit`.
+    saturates: bool,
+    /// `[place][permit][waited]`: thresholds for giving up, and for giving up or moving.
+    thr: Vec<[u64; 2]>,
+    /// The same, the larger of the two: below it, something happens.
+    any: Vec<u64>,
+}
+
+impl Hazards {
+    fn new(sc: &Scenario, shelter_max: Option<u32>) -> Hazards {
+        let b = &sc.behaviour;
+        // Past both the wait cap and the shelter limit, nothing changes with the wait.
+        let flat = b.wait_cap_days.max(shelter_max.unwrap_or(0));
+        let limit = flat.min(HAZARD_DAYS);
+        let mut thr = Vec::with_capacity(sc.places.len() * 2 * (limit as usize + 1));
+        for p in &sc.places {
+            for permit in [false, true] {
+                for w in 0..=limit {
+                    let (g, m) = hazards(p, b, w, permit, shelter_max);
+                    thr.push([threshold(g), threshold(m)]);
+                }
+            }
+        }
+        Hazards {
+            shelter_max,
+            limit,
+            saturates: flat <= HAZARD_DAYS,
+            any: thr.iter().map(|&[g, m]| g.max(m)).collect(),
+            thr,
+        }
+    }
+
+    #[inline(always)]
+    fn index(&self, place: u16, waited: u32, permit: bool) -> usize {
+        let width = self.limit as usize + 1;
+        (place as usize * 2 + usize::from(permit)) * width + waited.min(self.limit) as usize
+    }
+
+    /// Thresholds for giving up, and for giving up or moving on.
+    #[inline]
+    pub(super) fn get(&self, sc: &Scenario, place: u16, waited: u32, permit: bool) -> [u64; 2] {
+        if waited > self.limit && !self.saturates {
+            return self.beyond(sc, place, waited, permit);
+        }
+        self.thr[self.index(place, waited, permit)]
+    }
+
+    /// [`Hazards::get`] for a wait longer than the table.
+    #[cold]
+    #[inline(never)]
+    fn beyond(&self, sc: &Scenario, place: u16, waited: u32, permit: bool) -> [u64; 2] {
+        let p = &sc.places[place as usize];
+        let (g, m) = hazards(p, &sc.behaviour, waited, permit, self.shelter_max);
+        [threshold(g), threshold(m)]
+    }
+}
+
+/// The hazard tables of every day of the window: one per shelter limit in force.
+#[derive(Debug, Clone)]
+pub(super) struct HazardBook {
+    /// By day of the window, the table in force, and the first later day with another.
+    day: Vec<u16>,
+    until: Vec<u32>,
+    tables: Vec<Hazards>,
+}
+
+impl HazardBook {
+    pub(super) fn new(sc: &Scenario) -> HazardBook {
+        let mut tables: Vec<Hazards> = Vec::new();
+        let day: Vec<u16> = (0..sc.days())
+            .map(|d| {
+                let shelter = Rules::on(&sc.policies, sc.start.add_days(d as i32)).shelter_max_stay;
+                let k = match tables.iter().position(|h| h.shelter_max == shelter) {
+                    Some(k) => k,
+                    None => {
+                        tables.push(Hazards::new(sc, shelter));
+                        tables.len() - 1
+                    }
+                };
+                k as u16
+            })
+            .collect();
+        let mut until = vec![day.len() as u32; day.len()];
+        for d in (0..day.len().saturating_sub(1)).rev() {
+            until[d] = if day[d + 1] == day[d] {
+                until[d + 1]
+            } else {
+                d as u32 + 1
+            };
+        }
+        HazardBook { day, until, tables }
+    }
+
+    #[inline(always)]
+    pub(super) fn on(&self, d: u32) -> &Hazards {
+        &self.tables[self.day[d as usize] as usize]
+    }
+
+    /// The first day after `t` on which a waiting agent gives up or moves on: its draw
+    /// falls below its hazard (`u16::MAX` if none before the window ends). Until then its
+    /// days are exactly the plain loop's days in which nothing happens, so it is not
+    /// stepped: the draws are made here, in one tight loop, instead of one a day.
+    pub(super) fn next_act(&self, sc: &Scenario, seed: u64, a: &Agent, t: u32) -> u16 {
+        let key = keys::prefix(seed, a.id);
+        let days = self.day.len() as u32;
+        let since = u32::from(a.since);
+        let permit_from = u32::from(a.entry) + sc.behaviour.work_permit_days;
+        let mut d = t + 1;
+        // Stretches of days with the same table and the same work permit.
+        while d < days {
+            let h = self.on(d);
+            let permit = d >= permit_from;
+            let mut end = self.until[d as usize];
+            if !permit {
+                end = end.min(permit_from);
+            }
+            let width = h.limit as usize + 1;
+            let row = &h.any[(a.place as usize * 2 + usize::from(permit)) * width..][..width];
+            for day in d..end {
+                let waited = day - since;
+                let any = if waited > h.limit && !h.saturates {
+                    let [g, m] = h.beyond(sc, a.place, waited, permit);
+                    g.max(m)
+                } else {
+                    row[waited.min(h.limit) as usize]
+                };
+                if keys::bits(key, day, Purpose::Decide) < any {
+                    return day as u16;
+                }
+            }
+            d = end;
+        }
+        u16::MAX
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::rng;
+
+    #[test]
+    fn keys_from_a_prefix_are_the_keyed_numbers() {
+        let mut x = 0x1234_5678_u64;
+        for purpose in [
+            Purpose::Decide,
+            Purpose::Route,
+            Purpose::Travel,
+            Purpose::Lottery,
+        ] {
+            for _ in 0..2000 {
+                x = rng::key(x, 1, 2, Purpose::Inflow);
+                let (seed, id, day) = (x, (x >> 7) as u32, (x >> 40) as u32 & 0xFFFF);
+                let bits = keys::bits(keys::prefix(seed, id), day, purpose);
+                assert_eq!(bits, rng::key(seed, u64::from(id), day, purpose) >> 11);
+                assert_eq!(
+                    bits as f64 / (1u64 << 53) as f64,
+                    rng::uniform(seed, u64::from(id), day, purpose)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn integer_thresholds_compare_exactly_like_the_uniforms() {
+        let scale = 1.0 / (1u64 << 53) as f64;
+        let mut ps = vec![
+            0.0,
+            1.0,
+            0.5,
+            1e-300,
+            5e-324,
+            -0.1,
+            1.5,
+            f64::NAN,
+            0.1,
+            0.3,
+            2.0 / 3.0,
+        ];
+        let mut x = 99_u64;
+        for _ in 0..300 {
+            x = rng::key(x, 3, 4, Purpose::Decide);
+            let k = x >> 11;
+            // Exactly a grid point, and its neighbours.
+            let p = k as f64 * scale;
+            ps.extend([
+                p,
+                f64::from_bits(p.to_bits() + 1),
+                f64::from_bits(p.to_bits() - 1),
+            ]);
+            ps.push(rng::uniform(x, 1, 1, Purpose::Route) * 0.2);
+        }
+        for &p in &ps {
+            let t = threshold(p);
+            let grid = (p * (1u64 << 53) as f64) as u64;
+            let mut bits = vec![0, 1, (1 << 53) - 1];
+            for d in 0..3 {
+                bits.extend([
+                    grid.saturating_sub(d),
+                    grid.saturating_add(d).min((1 << 53) - 1),
+                ]);
+            }
+            for b in bits.into_iter().filter(|&b| b < 1 << 53) {
+                assert_eq!((b as f64 * scale) < p, b < t, "p = {p:e}, bits = {b}");
+            }
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! One agent's day, and the parallel phase that steps a slice of agents.
+//!
+//! Everything an agent does on a day is here, reading only the day's frozen [`DayView`]
+//! and drawing only from keyed streams, so that it does not matter which thread steps it
+//! or where it is stored. An agent that wants a shared capacity files a request instead
+//! of taking it: granting is sequential and lives in `grants`. The plain loop
+//! ([`decide`], every agent every day) and the default ([`decide_fast`] and [`find_due`],
+//! only the agents with something to do) sit side by side because they must stay
+//! identical.
+
+use super::grants::{BUS, Request};
+use super::hazards::{HazardBook, hazards};
+use super::store::Pos;
+use super::tally::Tallies;
+use crate::model::agent::{Agent, State};
+use crate::model::beliefs::{self, ChoiceTable};
+use crate::model::rules::{self, Outcome, Rules};
+use crate::scenario::{CrossingKind, Duration, Metric, PlaceKind, Scenario};
+use crate::util::rng::{self, Purpose};
+
+/// The frozen view of one day that every agent reads.
+pub(super) struct DayView<'a> {
+    pub(super) sc: &'a Scenario,
+    pub(super) seed: u64,
+    pub(super) t: u32,
+    pub(super) rules: Rules<'a>,
+    pub(super) table: ChoiceTable,
+    /// The hazards of every day; today's is `hazards.on(t)`.
+    pub(super) hazards: &'a HazardBook,
+    /// Where the resettled arrive, while the quota is in force.
+    pub(super) arrive_at: Option<u16>,
+}
+
+fn travel_days(d: &Duration, seed: u64, id: u32, t: u32) -> u16 {
+    let u = rng::uniform(seed, u64::from(id), t, Purpose::Travel);
+    let z = match d {
+        Duration::LogNormal { .. } => rng::normal(seed, u64::from(id), t, Purpose::TravelNormal),
+        _ => 0.0,
+    };
+    d.draw(u, z).min(u32::from(u16::MAX)) as u16
+}
+
+pub(super) fn depart(a: &mut Agent, to: u16, travel: &Duration, v: &DayView, acc: &mut Tallies) {
+    acc.add(a.place, Metric::Departures);
+    a.state = State::Travelling;
+    a.place = to;
+    a.since = v.t as u16;
+    a.until = (v.t as u16).saturating_add(travel_days(travel, v.seed, a.id, v.t));
+}
+
+/// Sends a claimant back to the US side, or ends their journey after too many returns.
+fn send_back(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
+    acc.add(a.place, Metric::Returned);
+    acc.outcome(a.place, a.flags, false);
+    let back = v.sc.places[a.place as usize].return_to.unwrap_or(a.place);
+    a.place = back;
+    a.since = v.t as u16;
+    a.returns = a.returns.saturating_add(1);
+    acc.add(back, Metric::Arrivals);
+    if a.returns >= v.sc.behaviour.max_attempts {
+        a.state = State::GaveUp;
+        acc.add(back, Metric::GaveUp);
+    } else {
+        a.state = State::Returned;
+    }
+}
+
+fn arrive(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
+    let p = &v.sc.places[a.place as usize];
+    acc.add(a.place, Metric::Arrivals);
+    a.since = v.t as u16;
+    match (p.kind, p.crossing) {
+        (PlaceKind::Destination, _) => a.state = State::Settled,
+        (PlaceKind::Crossing, Some(kind)) => {
+            acc.add(a.place, Metric::Attempts);
+            let outcome = match kind {
+                CrossingKind::Port => rules::at_port(&v.rules, a.flags, p.stca),
+                CrossingKind::Irregular => {
+                    let intercepted =
+                        rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Detect) < p.detection;
+                    if intercepted {
+                        acc.add(a.place, Metric::Intercepted);
+                    }
+                    rules::at_irregular(&v.rules, a.flags, intercepted)
+                }
+            };
+            match outcome {
+                Outcome::Claim => {
+                    acc.add(a.place, Metric::Claims);
+                    acc.outcome(a.place, a.flags, true);
+                    a.state = match kind {
+                        CrossingKind::Port => State::ClaimedPort,
+                        CrossingKind::Irregular => State::ClaimedIrregular,
+                    };
+                }
+                Outcome::Returned => send_back(a, v, acc),
+                Outcome::Evading => {
+                    let window = v.rules.extension.map_or(0, |(w, _)| w);
+                    a.state = State::Evading;
+                    a.until = (v.t as u16).saturating_add(window as u16);
+                }
+            }
+        }
+        _ => a.state = State::Waiting,
+    }
+}
+
+fn evade(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
+    let daily = v.rules.extension.map_or(0.0, |(_, d)| d[a.place as usize]);
+    let found = rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Evade) < daily;
+    match rules::while_evading(a.flags, found) {
+        Some(Outcome::Returned) => send_back(a, v, acc),
+        Some(_) => {
+            acc.add(a.place, Metric::Claims);
+            acc.outcome(a.place, a.flags, true);
+            a.state = State::ClaimedIrregular;
+        }
+        None if u32::from(a.until) <= v.t => {
+            acc.add(a.place, Metric::Evaded);
+            acc.outcome(a.place, a.flags, true);
+            a.state = State::Evaded;
+        }
+        None => {}
+    }
+}
+
+/// The first day in the US: apply to the quota, ask for a bus seat, or just arrive.
+fn enter(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
+    let id = a.id;
+    if let Some(q) = v.rules.quota
+        && q.eligible(a.nationality, a.flags)
+        && rng::uniform(v.seed, u64::from(id), v.t, Purpose::QuotaApply) < q.apply_share
+    {
+        acc.add(a.place, Metric::Applied);
+        acc.applicants.push(id);
+        a.state = State::Applied;
+        a.until = (v.t as u16).saturating_add(q.max_wait_days.min(60_000) as u16);
+        return;
+    }
+    acc.add(a.place, Metric::Arrivals);
+    if let Some(b) = v.rules.busing
+        && b.from[a.place as usize]
+        && rng::uniform(v.seed, u64::from(id), v.t, Purpose::Bus) < b.share
+    {
+        acc.requests.push(Request {
+            resource: BUS,
+            id,
+            pos,
+        });
+    }
+}
+
+/// A person moving on picks a route, and departs or asks for a seat.
+fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
+    let k = beliefs::choice_type(a.flags);
+    let ur = rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Route);
+    if let Some(r) = beliefs::pick(&v.table[a.place as usize][k], ur) {
+        let route = &v.sc.routes[r as usize];
+        if route.capacity.is_some() {
+            acc.requests.push(Request {
+                resource: r,
+                id: a.id,
+                pos,
+            });
+        } else {
+            depart(a, route.to, &route.travel, v, acc);
+        }
+    }
+}
+
+/// A day at a waiting place: give up, stay, or choose a route (the plain loop).
+fn decide(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
+    let p = &v.sc.places[a.place as usize];
+    let b = &v.sc.behaviour;
+    let waited = v.t - u32::from(a.since);
+    let permit = v.t - u32::from(a.entry) >= b.work_permit_days;
+    let (give_up, give_up_or_move) = hazards(p, b, waited, permit, v.rules.shelter_max_stay);
+    let u = rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Decide);
+    if u < give_up {
+        acc.add(a.place, Metric::GaveUp);
+        a.state = State::GaveUp;
+    } else if u < give_up_or_move {
+        choose_route(a, pos, v, acc);
+    }
+}
+
+/// [`decide`] with the day's hazard table and integer thresholds: the same decisions.
+#[inline]
+fn decide_fast(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
+    let waited = v.t - u32::from(a.since);
+    let permit = v.t - u32::from(a.entry) >= v.sc.behaviour.work_permit_days;
+    let [give_up, give_up_or_move] = v.hazards.on(v.t).get(v.sc, a.place, waited, permit);
+    let x = rng::key(v.seed, u64::from(a.id), v.t, Purpose::Decide) >> 11;
+    if x < give_up {
+        acc.add(a.place, Metric::GaveUp);
+        a.state = State::GaveUp;
+    } else if x < give_up_or_move {
+        choose_route(a, pos, v, acc);
+    }
+}
+
+/// One agent's day, whatever its state. `decide` is the waiting agent's daily choice.
+#[inline(always)]
+fn step_with(
+    a: &mut Agent,
+    pos: Pos,
+    v: &DayView,
+    acc: &mut Tallies,
+    decide: fn(&mut Agent, Pos, &DayView, &mut Tallies),
+) {
+    let t = v.t;
+    match a.state {
+        State::Waiting | State::Returned => {
+            if a.state == State::Waiting
+                && u32::from(a.entry) == t
+                && a.since == a.entry
+                && a.returns == 0
+            {
+                enter(a, pos, v, acc)
+            } else {
+                decide(a, pos, v, acc)
+            }
+        }
+        State::Travelling if u32::from(a.until) <= t => arrive(a, v, acc),
+        State::Evading if t > u32::from(a.since) => evade(a, v, acc),
+        State::Applied if u32::from(a.until) <= t => {
+            // No place in time: travels north after all, entering the US today.
+            a.state = State::Waiting;
+            a.entry = t as u16;
+            a.since = t as u16;
+            acc.add(a.place, Metric::Arrivals);
+        }
+        State::Approved if u32::from(a.until) <= t => {
+            a.place = v.arrive_at.unwrap_or(a.place);
+            a.state = State::Resettled;
+            acc.add(a.place, Metric::Arrivals);
+            acc.add(a.place, Metric::Resettled);
+        }
+        // Terminal, or waiting out a clock.
+        _ => {}
+    }
+}
+
+/// Agents in a unit of work of the parallel phase: finer than a chunk, because the work is
+/// not spread evenly (the newest agents, at the end, have the most to do).
+pub(super) const SLICE: usize = 1 << 10;
+
+/// Steps, for the day, the agents of chunk `c` from index `from` on. Returns how many
+/// became terminal.
+pub(super) fn step_slice(
+    c: usize,
+    from: usize,
+    agents: &mut [Agent],
+    v: &DayView,
+    acc: &mut Tallies,
+    plain: bool,
+) -> usize {
+    let pos = |i: usize| Pos {
+        chunk: c as u32,
+        idx: (from + i) as u32,
+    };
+    if plain {
+        for (i, a) in agents.iter_mut().enumerate() {
+            step_with(a, pos(i), v, acc, decide);
+            acc.count(a);
+        }
+        return 0;
+    }
+    let mut due = std::mem::take(&mut acc.due);
+    let n = find_due(agents, v.t, &mut due);
+    let mut dead = 0;
+    for &i in &due[..n] {
+        let a = &mut agents[i as usize];
+        let (s0, p0) = (a.state, a.place);
+        step_with(a, pos(i as usize), v, acc, decide_fast);
+        if a.state != s0 || a.place != p0 {
+            acc.moved(s0, p0, a.state, a.place);
+            dead += usize::from(a.state.is_terminal());
+        }
+        if a.state.is_waiting() {
+            a.until = v.hazards.next_act(v.sc, v.seed, a, v.t);
+        }
+    }
+    acc.due = due;
+    dead
+}
+
+/// Writes to `due` the indices of the agents with something to do on day `t`, and returns
+/// how many: those entering, those whose clock runs out (a waiting agent's clock is the
+/// day it will act, see [`HazardBook::next_act`]) and those evading (found or not, daily).
+/// Everyone else is waiting out a clock, and costs a comparison.
+fn find_due(agents: &[Agent], t: u32, due: &mut Vec<u32>) -> usize {
+    if due.len() < agents.len() {
+        due.resize(agents.len(), 0);
+    }
+    let due = &mut due[..agents.len()];
+    let mut n = 0;
+    for (i, a) in agents.iter().enumerate() {
+        let s = a.state;
+        let is_due = !s.is_terminal()
+            & ((u32::from(a.until) <= t) | (u32::from(a.entry) == t) | (s == State::Evading));
+        due[n] = i as u32;
+        n += usize::from(is_due);
+    }
+    n
+}

@@ -1,0 +1,267 @@
+//! Tests of the whole engine: runs of small scenarios, checked for what must hold
+//! whatever the parts do (stocks add up, threads and skipped work change nothing, the
+//! quota binds, the extension returns people only once in force). The parts' own tests
+//! sit beside them.
+
+use super::*;
+use crate::scenario::Duration;
+use std::path::Path;
+
+fn minimal_with(edit: impl Fn(String) -> String) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+    let text = edit(std::fs::read_to_string(&path).unwrap());
+    Scenario::from_bytes(&path, text.into_bytes()).unwrap()
+}
+
+fn run_quiet(sc: &Scenario, threads: usize) -> Results {
+    run(
+        sc,
+        &RunOptions {
+            threads: Some(threads),
+            ..RunOptions::default()
+        },
+        &mut |_, _, _| {},
+    )
+}
+
+#[test]
+fn every_agent_is_in_exactly_one_state_every_day() {
+    let sc = minimal_with(|s| s);
+    let res = run_quiet(&sc, 2);
+    for d in 0..res.days {
+        let total: u64 = State::ALL.iter().map(|&s| res.state_count(d, s)).sum();
+        assert_eq!(total, res.created[d as usize], "day {d}");
+    }
+    assert_eq!(*res.created.last().unwrap(), res.agents);
+    // And the waiting stocks add up to the agents waiting or returned.
+    for d in 0..res.days {
+        let stock: u64 = (0..res.places)
+            .map(|p| res.count(d, p, Metric::Waiting))
+            .sum();
+        assert_eq!(
+            stock,
+            res.state_count(d, State::Waiting) + res.state_count(d, State::Returned)
+        );
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    // Bigger than one chunk, so that several threads really share the work.
+    let sc = minimal_with(|s| s.replace("= 60,", "= 9000,").replace("= 60 }", "= 9000 }"));
+    let one = run_quiet(&sc, 1);
+    assert!(one.agents as usize > 2 * CHUNK, "{}", one.agents);
+    for threads in [2, 4] {
+        let other = run_quiet(&sc, threads);
+        assert_eq!(one.counts, other.counts, "{threads} threads");
+        assert_eq!(one.states, other.states, "{threads} threads");
+    }
+    let reseeded = run(
+        &sc,
+        &RunOptions {
+            threads: Some(2),
+            seed: Some(7),
+            plain: false,
+        },
+        &mut |_, _, _| {},
+    );
+    assert_ne!(
+        one.counts, reseeded.counts,
+        "another seed gives another run"
+    );
+}
+
+fn run_plain(sc: &Scenario, threads: usize) -> Results {
+    run(
+        sc,
+        &RunOptions {
+            threads: Some(threads),
+            plain: true,
+            ..RunOptions::default()
+        },
+        &mut |_, _, _| {},
+    )
+}
+
+fn assert_same(fast: &Results, plain: &Results, what: &str) {
+    assert_eq!(fast.counts, plain.counts, "{what}: counts");
+    assert_eq!(fast.states, plain.states, "{what}: states");
+    assert_eq!(fast.quota_granted, plain.quota_granted, "{what}: quota");
+    assert_eq!(fast.agent_days, plain.agent_days, "{what}: agent-days");
+    assert_eq!(fast.created, plain.created, "{what}: created");
+}
+
+/// The default loop skips terminal agents, carries the stocks from day to day, only
+/// compares the clocks of agents waiting them out, and tabulates the hazards as integer
+/// thresholds: the plain loop does none of that, and the results must be identical.
+#[test]
+fn dropping_terminal_agents_changes_nothing() {
+    let sc = minimal_with(|s| s.replace("= 60,", "= 9000,").replace("= 60 }", "= 9000 }"));
+    let fast = run_quiet(&sc, 2);
+    let plain = run_plain(&sc, 2);
+    assert!(fast.state_count(fast.days - 1, State::Settled) > 1000);
+    assert_same(&fast, &plain, "minimal");
+}
+
+#[test]
+fn skipping_agents_changes_nothing_whatever_the_rules() {
+    let big = |s: String| s.replace("= 60,", "= 3000,").replace("= 60 }", "= 3000 }");
+    type Edit = Box<dyn Fn(String) -> String>;
+    let variants: [(&str, Edit); 4] = [
+        // Seats on a capacity-limited route, lognormal travel, a shelter limit, returns.
+        (
+            "capacity, lognormal, shelter",
+            Box::new(move |s| {
+                big(s)
+                    .replacen(
+                        "arrives about 05:25\n",
+                        "arrives about 05:25\ncapacity = 30\n",
+                        1,
+                    )
+                    .replacen(
+                        "{ dist = \"uniform\", min = 2, max = 5 }",
+                        "{ dist = \"lognormal\", median = 3, sigma = 0.5 }",
+                        1,
+                    )
+                    .replace("max_attempts = 2", "max_attempts = 3")
+                    + "\n[policies.shelter_limit]\nenabled = true\nsteps = [{ start = 2023-02-01, max_stay_days = 20 }, { start = 2023-04-01, max_stay_days = 9 }]\n"
+            }),
+        ),
+        // Waits within the hazard table (the other variants wait longer than the table
+        // covers in tests, and are computed agent by agent), work permits.
+        (
+            "short cap, permits",
+            Box::new(move |s| {
+                big(s)
+                    .replace("wait_cap_days = 180", "wait_cap_days = 30")
+                    .replace("work_permit_days = 180", "work_permit_days = 40")
+                    .replace("move_rate = 0.03 ", "move_rate = 0.01 ")
+                    .replace("end = 2023-06-30", "end = 2023-12-31")
+                    .replace(
+                        "\"2023-06\" = 3000 }",
+                        "\"2023-06\" = 3000 }\nfill = \"zero\"",
+                    )
+            }),
+        ),
+        // A quota that binds, evasion under the extension, everyone on the first day.
+        (
+            "quota, evasion, first day",
+            Box::new(move |s| {
+                big(s)
+                    .replace("places_per_year = 15000", "places_per_year = 300")
+                    .replace("apply_share = 0.3", "apply_share = 0.9")
+                    .replace("processing_days = 120", "processing_days = 7")
+                    .replace("max_wait_days = 365", "max_wait_days = 30")
+                    .replace("detection = 0.99 ", "detection = 0.3 ")
+                    .replace("p_family_in_canada = 0.2 ", "p_family_in_canada = 0.6 ")
+                    .replace(
+                        "p_canadian_document = 0.01",
+                        "p_canadian_document = 0.01\narrive = \"first_day\"",
+                    )
+            }),
+        ),
+        // Direct-back and no STCA at ports.
+        (
+            "direct-back",
+            Box::new(move |s| {
+                big(s).replace(
+                    "enabled = true\nstart = 2004-12-29",
+                    "enabled = false\nstart = 2004-12-29",
+                ) + "\n[policies.direct_back]\nenabled = true\nstart = 2023-02-01\nend = 2023-03-10\n"
+            }),
+        ),
+    ];
+    for (what, edit) in &variants {
+        let sc = minimal_with(edit);
+        let applied = match *what {
+            "capacity, lognormal, shelter" => {
+                sc.routes.iter().any(|r| r.capacity == Some(30))
+                    && sc
+                        .routes
+                        .iter()
+                        .any(|r| matches!(r.travel, Duration::LogNormal { .. }))
+                    && sc.policies.iter().any(|p| p.rule.name() == "shelter_limit")
+            }
+            "short cap, permits" => sc.behaviour.wait_cap_days == 30 && sc.days() > 300,
+            "quota, evasion, first day" => sc.inflows[0].first_day,
+            _ => sc.policies.iter().any(|p| p.rule.name() == "direct_back"),
+        };
+        assert!(applied, "{what}: the edit did not apply");
+        let fast = run_quiet(&sc, 2);
+        let plain = run_plain(&sc, 1);
+        assert!(fast.agents > 10_000, "{what}: {}", fast.agents);
+        assert_same(&fast, &plain, what);
+    }
+}
+
+#[test]
+fn quota_places_never_exceed_the_annual_size() {
+    // A tiny quota that everyone eligible wants: it must bind.
+    let sc = minimal_with(|s| {
+        s.replace("places_per_year = 15000", "places_per_year = 40")
+            .replace("apply_share = 0.3", "apply_share = 1.0")
+            .replace("p_family_in_canada = 0.2 ", "p_family_in_canada = 1.0 ")
+            .replace("end = 2023-06-30", "end = 2024-12-31")
+            .replace("processing_days = 120", "processing_days = 5")
+            .replace("\"2023-06\" = 60 }", "\"2023-06\" = 60 }\nfill = \"last\"")
+    });
+    let res = run_quiet(&sc, 2);
+    assert!(res.quota_granted.len() >= 2, "{:?}", res.quota_granted);
+    for (year, &g) in res.quota_granted.iter().enumerate() {
+        assert!(g <= 40, "year {year}: {g} places granted");
+    }
+    assert_eq!(
+        res.quota_granted[0], 40,
+        "the quota binds in its first year"
+    );
+    let resettled: u64 = (0..res.places)
+        .map(|p| res.total(p, Metric::Resettled))
+        .sum();
+    assert!(resettled <= res.quota_granted.iter().sum::<u64>());
+    assert!(resettled > 0);
+}
+
+#[test]
+fn nobody_is_returned_from_an_irregular_crossing_before_the_extension() {
+    let sc = minimal_with(|s| s);
+    let res = run_quiet(&sc, 2);
+    let roxham = sc.place_id("Roxham Road").unwrap() as usize;
+    let start = (Date::parse("2023-03-25").unwrap().0 - sc.start.0) as u32;
+    let before: u64 = (0..start)
+        .map(|d| res.count(d, roxham, Metric::Returned))
+        .sum();
+    let after: u64 = (start..res.days)
+        .map(|d| res.count(d, roxham, Metric::Returned))
+        .sum();
+    assert_eq!(before, 0);
+    assert!(after > 0, "the extension returns intercepted crossers");
+    let off = minimal_with(|s| {
+        s.replacen(
+            "enabled = true\nstart = 2023-03-25",
+            "enabled = false\nstart = 2023-03-25",
+            1,
+        )
+    });
+    let res = run_quiet(&off, 2);
+    assert_eq!(
+        res.total(roxham, Metric::Returned),
+        0,
+        "switched off, it returns nobody"
+    );
+}
+
+#[test]
+fn evaders_undetected_for_the_window_claim_inland() {
+    // With no daily detection and no interception, everyone who crosses after the start
+    // evades and none is returned.
+    let sc = minimal_with(|s| {
+        s.replace("detection = 0.99 ", "detection = 0.0 ").replace(
+            "daily_detection = { \"Roxham Road\" = 0.2 }",
+            "daily_detection = { \"Roxham Road\" = 0.0 }",
+        )
+    });
+    let res = run_quiet(&sc, 2);
+    let roxham = sc.place_id("Roxham Road").unwrap() as usize;
+    assert_eq!(res.total(roxham, Metric::Returned), 0);
+    assert!(res.total(roxham, Metric::Evaded) > 0);
+}
