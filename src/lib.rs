@@ -7,8 +7,8 @@
 //! routes, inflows, behaviour and dated [`policy::Policy`] rules, with names resolved to
 //! ids. [`engine::run`] creates the agents and steps them day by day, in parallel and
 //! deterministically, into [`Results`]: tallies by day, place and metric. [`output`] turns
-//! those into flat CSV rows and writes a run folder atomically; [`plot`] draws figures
-//! from the rows.
+//! those into flat CSV rows and writes a run folder atomically; [`present`] draws figures
+//! from the files alone.
 //!
 //! ```
 //! use northbound::{Scenario, model::engine::{run, RunOptions}};

@@ -1,8 +1,8 @@
-//! The figures and the report of a real comparison and a real run, made by the binary on
-//! the minimal scenario: the files are valid PNG and SVG with their titles, the report is
-//! whole and self-contained, and `northbound plot` redraws the same bytes.
+//! The figures and the report of a real comparison, run and validation, made by the binary
+//! on the minimal scenario: the files are valid PNG and SVG with their titles, the report is
+//! whole and self-contained, and `northbound plot` redraws the same picture from the CSVs.
 
-use northbound::present::{figures, report};
+use northbound::present::{self, comparison_figures, report};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -132,7 +132,7 @@ fn a_comparison_has_its_figures_as_png_and_svg_with_their_titles() {
         "outcomes",
         "displacement",
     ] {
-        check_figure(dir, stem, &figures::title(stem, "Roxham Road"));
+        check_figure(dir, stem, &comparison_figures::title(stem, "Roxham Road"));
     }
     assert!(!dir.join("overlay.png").exists());
     // Panel and axis text is there too.
@@ -182,7 +182,7 @@ fn the_report_holds_every_section_and_fetches_nothing() {
             html.contains(&format!("<figure id=\"fig-{stem}\">\n<svg")),
             "{stem} is not inlined"
         );
-        assert!(html.contains(&figures::title(stem, "Roxham Road")));
+        assert!(html.contains(&comparison_figures::title(stem, "Roxham Road")));
     }
     // The scenario's own words, the variants, and effects with intervals.
     assert!(html.contains("Five places, a few hundred people, the 2023 STCA extension."));
@@ -266,7 +266,7 @@ fn plot_redraws_a_run_folder() {
     ] {
         std::fs::remove_file(out.join(f)).unwrap();
     }
-    let drawn = figures::redraw(&out).unwrap();
+    let drawn = present::draw(&out).unwrap();
     assert_eq!(
         drawn,
         [
@@ -283,6 +283,75 @@ fn plot_redraws_a_run_folder() {
     );
     check_figure(&out, "outcomes", "Monthly outcomes at the border");
     assert!(!out.join("report.html").exists(), "a run gets no report");
+}
+
+/// Copies the CSV files of `from` (none of its figures) into a new folder, redraws it with
+/// `northbound plot` and checks that every SVG of `from` comes out the same, to the letter.
+fn assert_redrawn_from_csvs_alone(from: &Path, svgs: &[&str]) {
+    let copy = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "csv") {
+            std::fs::copy(&path, copy.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let o = northbound(&["plot", copy.path().to_str().unwrap()]);
+    assert_ok(&o, "plot");
+    for svg in svgs {
+        let drawn = std::fs::read_to_string(from.join(svg)).unwrap();
+        let redrawn = std::fs::read_to_string(copy.path().join(svg))
+            .unwrap_or_else(|e| panic!("{svg} was not redrawn: {e}"));
+        assert!(drawn == redrawn, "{svg} differs when redrawn");
+    }
+}
+
+#[test]
+fn a_run_draws_its_figures_as_plot_redraws_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = northbound(&[
+        "run",
+        minimal().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_ok(&o, "run");
+    assert_redrawn_from_csvs_alone(&out, &["crossings.svg", "outcomes.svg"]);
+    // The policy dates are marked from policies.csv.
+    let svg = std::fs::read_to_string(out.join("crossings.svg")).unwrap();
+    assert!(svg.contains("STCA extension"), "no policy marker");
+}
+
+#[test]
+fn a_validation_draws_its_overlays_as_plot_redraws_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("obs.csv"),
+        "month,count,verification\n2023-01,20,verbatim_official\n2023-02,25,derived\n\
+         2023-03,30,derived\n2023-04,10,derived\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(minimal()).unwrap()
+        + "\n[[observed]]\nname = \"roxham\"\ndescription = \"Roxham Road attempts\"\n\
+           file = \"obs.csv\"\nmetric = \"attempts\"\nplaces = [\"Roxham Road\"]\n";
+    let scenario = dir.path().join("observed.toml");
+    std::fs::write(&scenario, text).unwrap();
+    let out = dir.path().join("val");
+    let o = northbound(&[
+        "validate",
+        scenario.to_str().unwrap(),
+        "--replicates",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_ok(&o, "validate");
+    check_figure(&out, "overlay-roxham", "Roxham Road attempts (roxham)");
+    let svg = std::fs::read_to_string(out.join("overlay-roxham.svg")).unwrap();
+    assert!(svg.contains("people per month") && svg.contains("STCA extension"));
+    assert_redrawn_from_csvs_alone(&out, &["overlay-roxham.svg"]);
 }
 
 #[test]

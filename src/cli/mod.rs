@@ -7,12 +7,10 @@ use northbound::experiment::calibrate::{self, Param, Settings};
 use northbound::experiment::{compare, ensemble, validation};
 use northbound::model::engine::{self, RunOptions};
 use northbound::output::{self, Manifest};
-use northbound::present::figures;
-use northbound::present::plot::{self, Band, BandFigure};
+use northbound::present;
 use northbound::scenario::Metric;
-use northbound::scenario::policy::Rule;
 use northbound::scenario::{CrossingKind, PlaceKind};
-use northbound::util::date::{Date, Month};
+use northbound::util::date::Date;
 use northbound::{Error, Scenario};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
@@ -55,8 +53,9 @@ Examples:\n  northbound run scenarios/corridor-2022-2024.toml\n  northbound run 
     #[command(
         after_help = "The scenario declares its observed series with [[observed]] tables. \
 Writes validation.csv\n(series,period,observed,sim_mean,sim_p05,sim_p50,sim_p95,verification), \
-metrics.csv\n(series,n_periods,ard,mape,rmse,pearson_r,total_ratio), one overlay-<series>.{png,svg} \
-per series\nand manifest.json into output/<scenario name>-validate/ (or --out).\n\n\
+metrics.csv\n(series,n_periods,ard,mape,rmse,pearson_r,total_ratio), observed.csv and policies.csv \
+(what\nthe figures are drawn from), one overlay-<series>.{png,svg} per series and manifest.json\n\
+into output/<scenario name>-validate/ (or --out).\n\n\
 Example:\n  northbound validate scenarios/corridor-2022-2024.toml --replicates 20"
     )]
     Validate(ValidateArgs),
@@ -84,7 +83,7 @@ Examples:
   northbound plot output/compare"
     )]
     Compare(CompareArgs),
-    /// Redraw every figure (and the report) of an earlier run or comparison from its CSVs.
+    /// Redraw every figure (and the report) of an earlier run, validation or comparison from its CSVs.
     #[command(after_help = "Example:
   northbound plot output/compare")]
     Plot(PlotArgs),
@@ -106,7 +105,7 @@ struct CompareArgs {
 
 #[derive(Args, Debug)]
 struct PlotArgs {
-    /// A folder written by `northbound run` or `northbound compare`.
+    /// A folder written by `northbound run`, `northbound validate` or `northbound compare`.
     dir: PathBuf,
 }
 
@@ -243,20 +242,8 @@ fn run(a: RunArgs) -> Result<(), Error> {
         b.finish_and_clear();
     }
 
-    let monthly = output::write_tables(&staged.tmp, &sc, &res)?;
-    let places: Vec<(String, String, String)> = output::place_rows(&sc)
-        .into_iter()
-        .map(|p| {
-            (
-                p.place.to_string(),
-                p.kind.to_string(),
-                p.crossing.to_string(),
-            )
-        })
-        .collect();
-    for (stem, fig) in plot::run_figures(&monthly, &places, &markers(&sc)) {
-        plot::save(&fig, &staged.tmp, &stem)?;
-    }
+    output::write_tables(&staged.tmp, &sc, &res)?;
+    present::draw(&staged.tmp)?;
     let mut manifest = Manifest::new("run", &sc, res.seed, res.threads);
     manifest.timed(res.agents, res.agent_days, wall);
     let rate = manifest.agent_days_per_second;
@@ -290,29 +277,6 @@ fn run(a: RunArgs) -> Result<(), Error> {
         print_out(&out);
     }
     Ok(())
-}
-
-/// Month markers for the plots: the start (and end) of each enabled policy in the window.
-fn markers(sc: &Scenario) -> Vec<(Month, String)> {
-    let mut out = Vec::new();
-    for p in sc.policies.iter().filter(|p| p.enabled) {
-        let (start, end) = p.rule.dates();
-        let label = match &p.rule {
-            Rule::StcaPorts { .. } => continue,
-            Rule::StcaExtension { .. } => "STCA extension",
-            Rule::ResettlementQuota(_) => "quota",
-            Rule::DirectBack { .. } => "direct-back",
-            Rule::Busing(_) => "busing",
-            Rule::ShelterLimit { .. } => "shelter limit",
-        };
-        if start >= sc.start {
-            out.push((start.month(), label.to_string()));
-        }
-        if let Some(e) = end.filter(|e| *e <= sc.end && *e >= sc.start) {
-            out.push((e.month(), format!("{label} ends")));
-        }
-    }
-    out
 }
 
 fn validate(a: ValidateArgs) -> Result<(), Error> {
@@ -362,50 +326,8 @@ fn validate(a: ValidateArgs) -> Result<(), Error> {
     let agent_days = sims.iter().map(|s| s.2).sum();
     let points: Vec<Vec<Vec<f64>>> = sims.into_iter().map(|s| s.0).collect();
     let (rows, metrics) = validation::summarise(&sc, &points);
-    output::write_csv(&staged.tmp.join("validation.csv"), &rows)?;
-    output::write_csv(&staged.tmp.join("metrics.csv"), &metrics)?;
-    for s in &sc.observed {
-        let mine: Vec<&validation::ValidationRow> =
-            rows.iter().filter(|r| r.series == s.name).collect();
-        let fig = BandFigure {
-            title: if s.description.is_empty() {
-                s.name.clone()
-            } else {
-                format!("{}: {}", s.name, s.description)
-            },
-            y_label: "people".into(),
-            bands: vec![Band {
-                name: "simulated".into(),
-                points: s
-                    .points
-                    .iter()
-                    .zip(&mine)
-                    .map(|(o, r)| {
-                        (
-                            plot::period_x(o.start, o.end),
-                            r.sim_p05,
-                            r.sim_p50,
-                            r.sim_p95,
-                        )
-                    })
-                    .collect(),
-            }],
-            observed: s
-                .points
-                .iter()
-                .map(|o| (plot::period_x(o.start, o.end), o.value))
-                .collect(),
-            observed_label: "observed".into(),
-            markers: markers(&sc),
-        };
-        plot::save_bands(
-            &[fig],
-            None,
-            1,
-            &staged.tmp,
-            &format!("overlay-{}", file_stem(&s.name)),
-        )?;
-    }
+    validation::write(&staged.tmp, &sc, &rows, &metrics)?;
+    present::draw(&staged.tmp)?;
     let mut manifest = Manifest::new("validate", &sc, seed, pool.current_num_threads());
     manifest.replicates = Some(a.replicates);
     manifest.timed(agents, agent_days, wall);
@@ -432,19 +354,6 @@ fn validate(a: ValidateArgs) -> Result<(), Error> {
         print_out(&out);
     }
     Ok(())
-}
-
-/// A series name as a file name.
-fn file_stem(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn today() -> Date {
@@ -676,7 +585,7 @@ fn compare_cmd(a: CompareArgs) -> Result<(), Error> {
         path: mpath.clone(),
         message: e.to_string(),
     })?;
-    figures::redraw(dir)?;
+    present::draw(dir)?;
     let out = staged.finish(manifest)?;
     if !c.quiet {
         let mut text = format!(
@@ -700,7 +609,7 @@ fn compare_cmd(a: CompareArgs) -> Result<(), Error> {
 }
 
 fn plot_cmd(dir: &Path) -> Result<(), Error> {
-    let drawn = figures::redraw(dir)?;
+    let drawn = present::draw(dir)?;
     print_out(&format!(
         "redrew {} in {}\n",
         drawn.join(", "),

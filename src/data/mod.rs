@@ -193,6 +193,19 @@ impl Observation {
         }
     }
 
+    /// The first and last days of a period written by [`Observation::label`].
+    pub fn parse_label(label: &str) -> Option<(Date, Date)> {
+        if let Some((a, b)) = label.split_once("..") {
+            return Some((parse_bound(a, false)?, parse_bound(b, true)?));
+        }
+        if let Ok(y) = label.parse::<i32>()
+            && label.len() == 4
+        {
+            return Some((Date::from_ymd(y, 1, 1)?, Date::from_ymd(y, 12, 31)?));
+        }
+        Some((parse_bound(label, false)?, parse_bound(label, true)?))
+    }
+
     pub fn is_month(&self) -> bool {
         self.start.month() == self.end.month()
             && self.start.ymd().2 == 1
@@ -378,6 +391,29 @@ pub fn yearly(obs: &[Observation]) -> Vec<Observation> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn a_period_label_reads_back_as_its_dates() {
+        for (start, end, label) in [
+            ("2022-01-01", "2022-01-31", "2022-01"),
+            ("2017-01-01", "2017-12-31", "2017"),
+            ("2022-01-01", "2022-09-30", "2022-01..2022-09"),
+            ("2021-11-21", "2022-09-30", "2021-11-21..2022-09-30"),
+        ] {
+            let o = Observation {
+                start: Date::parse(start).unwrap(),
+                end: Date::parse(end).unwrap(),
+                value: 1.0,
+                verification: String::new(),
+                line: 1,
+            };
+            assert_eq!(o.label(), label);
+            assert_eq!(Observation::parse_label(label), Some((o.start, o.end)));
+        }
+        for bad in ["", "22", "2022-13", "2022-01..", "Q1 2022"] {
+            assert_eq!(Observation::parse_label(bad), None, "{bad}");
+        }
+    }
 
     fn file(text: &str) -> tempfile::NamedTempFile {
         let mut f = tempfile::NamedTempFile::new().unwrap();

@@ -4,8 +4,11 @@
 use crate::data::Observation;
 use crate::experiment::ensemble;
 use crate::model::engine::Results;
+use crate::output;
 use crate::scenario::{Observed, Scenario, Target};
-use serde::Serialize;
+use crate::util::error::Result;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// The simulated value of a metric summed over places and over the days of an observation
 /// (for the `waiting` stock, its value on the last day), in people.
@@ -77,7 +80,7 @@ fn simulated_series(sc: &Scenario, res: &Results, s: &Observed) -> Vec<f64> {
 }
 
 /// A row of `validation.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidationRow {
     pub series: String,
     pub period: String,
@@ -188,6 +191,53 @@ pub fn summarise(sc: &Scenario, sims: &[Vec<Vec<f64>>]) -> (Vec<ValidationRow>, 
         metrics.push(fit(&s.name, &obs, &means));
     }
     (rows, metrics)
+}
+
+/// A row of `observed.csv`: what an observed series is, for the titles and units of the
+/// figures, which are drawn from the files alone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObservedRow {
+    pub series: String,
+    pub description: String,
+    /// `month` or `year` when every period is one, else `period`.
+    pub aggregate: &'static str,
+    /// A ratio of two other series, not a count of people.
+    pub ratio: bool,
+}
+
+pub fn observed_rows(sc: &Scenario) -> Vec<ObservedRow> {
+    sc.observed
+        .iter()
+        .map(|s| {
+            let all = |f: fn(&Observation) -> bool| !s.points.is_empty() && s.points.iter().all(f);
+            ObservedRow {
+                series: s.name.clone(),
+                description: s.description.clone(),
+                aggregate: if all(Observation::is_month) {
+                    "month"
+                } else if all(Observation::is_year) {
+                    "year"
+                } else {
+                    "period"
+                },
+                ratio: matches!(s.target, Target::Ratio(..)),
+            }
+        })
+        .collect()
+}
+
+/// Writes a validation's tables into `dir`: `validation.csv` and `metrics.csv`, and for its
+/// figures `observed.csv` and `policies.csv` (the scenario's policies, as a run writes them).
+pub fn write(
+    dir: &Path,
+    sc: &Scenario,
+    rows: &[ValidationRow],
+    metrics: &[MetricsRow],
+) -> Result<()> {
+    output::write_csv(&dir.join("validation.csv"), rows)?;
+    output::write_csv(&dir.join("metrics.csv"), metrics)?;
+    output::write_csv(&dir.join("observed.csv"), &observed_rows(sc))?;
+    output::write_csv(&dir.join("policies.csv"), &output::policy_rows(sc))
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ use crate::scenario::{Scenario, crossing_name, kind_name, metrics_for};
 use crate::util::date::{Date, Month};
 use crate::util::error::{Error, Result};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// One row of `daily.csv` (`period` a date) or `monthly.csv` (`period` a month).
@@ -42,6 +41,22 @@ pub struct PlaceRow<'a> {
     pub crossing: &'static str,
     pub country: &'a str,
     pub province: &'a str,
+}
+
+/// The scenario's policies with their dates, as run.
+pub fn policy_rows(sc: &Scenario) -> Vec<PolicyRecord> {
+    sc.policies
+        .iter()
+        .map(|p| {
+            let (start, end) = p.rule.dates();
+            PolicyRecord {
+                policy: p.rule.name(),
+                enabled: p.enabled,
+                start: start.to_string(),
+                end: end.map_or(String::new(), |e| e.to_string()),
+            }
+        })
+        .collect()
 }
 
 pub fn place_rows(sc: &Scenario) -> Vec<PlaceRow<'_>> {
@@ -246,7 +261,7 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
 }
 
 /// Writes every CSV of a run into `dir` (which exists and is empty).
-pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<Vec<Row>> {
+pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<()> {
     let monthly = monthly_rows(sc, res);
     write_rows(&dir.join("daily.csv"), Some("date"), &daily_rows(sc, res))?;
     write_rows(&dir.join("monthly.csv"), Some("month"), &monthly)?;
@@ -257,20 +272,7 @@ pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<Vec<Row>
         w.serialize(r).map_err(|e| csv_err(&p, e))?;
     }
     w.flush().map_err(|e| Error::write(&p, e))?;
-    let policies: Vec<PolicyRecord> = sc
-        .policies
-        .iter()
-        .map(|p| {
-            let (start, end) = p.rule.dates();
-            PolicyRecord {
-                policy: p.rule.name(),
-                enabled: p.enabled,
-                start: start.to_string(),
-                end: end.map_or(String::new(), |e| e.to_string()),
-            }
-        })
-        .collect();
-    write_csv(&dir.join("policies.csv"), &policies)?;
+    write_csv(&dir.join("policies.csv"), &policy_rows(sc))?;
     let p = dir.join("states.csv");
     let mut w = csv::Writer::from_path(&p).map_err(|e| csv_err(&p, e))?;
     w.write_record(["date", "state", "value"])
@@ -279,8 +281,7 @@ pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<Vec<Row>
         w.write_record([d.as_str(), s, &fmt_value(v)])
             .map_err(|e| csv_err(&p, e))?;
     }
-    w.flush().map_err(|e| Error::write(&p, e))?;
-    Ok(monthly)
+    w.flush().map_err(|e| Error::write(&p, e))
 }
 
 /// A run folder being written: a temporary sibling of the target, renamed into place by
@@ -411,19 +412,6 @@ impl Drop for Staged {
             let _ = std::fs::remove_dir_all(&self.tmp);
         }
     }
-}
-
-/// Totals of a metric summed over places matching `keep`, by month, from monthly rows.
-pub fn monthly_series<'a>(
-    rows: &'a [Row],
-    metric: &str,
-    keep: impl Fn(&str) -> bool,
-) -> BTreeMap<&'a str, f64> {
-    let mut out = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.metric == metric && keep(&r.place)) {
-        *out.entry(r.period.as_str()).or_insert(0.0) += r.value;
-    }
-    out
 }
 
 /// The date a day index of a run stands for.

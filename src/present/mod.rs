@@ -1,6 +1,71 @@
-//! Presentation: the figure renderer, the figures of a result folder drawn from its CSV files
-//! alone, and the self-contained `report.html`.
+//! Presentation: the figures and the report of a result folder, drawn from its files alone,
+//! so that `northbound plot DIR` redraws exactly what the command that wrote it drew.
+//!
+//! One way to draw: the figures of a run ([`run_figures`]), a validation
+//! ([`validation_figures`]) and a comparison ([`comparison_figures`]) are [`chart::Chart`]s,
+//! built from the folder's CSV files ([`files`], [`comparison`]) and rendered as PNG and SVG
+//! by [`render`]; a comparison's `report.html` ([`report`]) inlines its SVGs. [`draw`], the
+//! one entry point, tells which kind of folder it is given.
 
-pub mod figures;
-pub mod plot;
+pub mod chart;
+pub mod comparison;
+pub mod comparison_figures;
+pub mod files;
+pub mod overlay;
+pub mod render;
 pub mod report;
+pub mod run_figures;
+pub mod validation_figures;
+
+use crate::util::error::{Error, Result};
+use std::path::Path;
+
+/// Draws every figure of a folder written by `run`, `validate` or `compare` (and, for a
+/// comparison, its report) from the folder's files, over any drawn before. Returns the names
+/// of the files drawn.
+pub fn draw(dir: &Path) -> Result<Vec<String>> {
+    if !dir.is_dir() {
+        return Err(Error::Output {
+            path: dir.to_path_buf(),
+            message: "is not a folder written by `northbound run` or `northbound compare`".into(),
+        });
+    }
+    let summary = dir.join("summary.csv");
+    let (figures, folder) =
+        if summary.is_file() && files::header(&summary)?.iter().any(|h| h == "variant") {
+            let folder = comparison::Comparison::load(dir)?;
+            (
+                comparison_figures::comparison_figures(&folder),
+                Some(folder),
+            )
+        } else if dir.join("monthly.csv").is_file() {
+            (run_figures::run_figures(dir)?, None)
+        } else if dir.join("validation.csv").is_file() {
+            (validation_figures::validation_figures(dir)?, None)
+        } else {
+            return Err(Error::Output {
+                path: dir.to_path_buf(),
+                message: "holds neither a comparison (summary.csv with a variant column, from \
+                      `northbound compare`) nor a run (monthly.csv, from `northbound run`)"
+                    .into(),
+            });
+        };
+    let mut drawn = Vec::new();
+    for f in &figures {
+        drawn.extend(render::save(&f.chart, dir, &f.stem)?);
+    }
+    if let Some(folder) = folder {
+        drawn.push(report::write(&folder, &figures)?);
+    }
+    Ok(drawn)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_folder_of_no_known_kind_is_refused() {
+        let empty = tempfile::tempdir().unwrap();
+        let err = super::draw(empty.path()).unwrap_err().to_string();
+        assert!(err.contains("holds neither a comparison"), "{err}");
+    }
+}

@@ -4,8 +4,9 @@
 //! any browser and prints as it shows.
 
 use crate::experiment::compare::REFERENCE;
-use crate::present::figures::{self, Comparison, CrossingClass, Drawn};
-use crate::present::plot::fmt_number;
+use crate::present::chart::{Drawn, fmt_number};
+use crate::present::comparison::{Comparison, alternative_label};
+use crate::present::files::{CrossingClass, policy_label};
 use crate::util::date::Date;
 use crate::util::error::{Error, Result};
 use std::fmt::Write as _;
@@ -252,16 +253,16 @@ fn timeline(h: &mut String, c: &Comparison) {
     section_open(h, "timeline");
     // The policies, in order of first mention, with the variants that enable them.
     let mut policies: Vec<(&str, Date, Option<Date>, Vec<&str>)> = Vec::new();
-    for (v, p, enabled, start, end) in &c.policy_dates {
-        let i = match policies.iter().position(|q| q.0 == p) {
+    for p in &c.policies {
+        let i = match policies.iter().position(|q| q.0 == p.policy) {
             Some(i) => i,
             None => {
-                policies.push((p, *start, *end, Vec::new()));
+                policies.push((p.policy.as_str(), p.start, p.end, Vec::new()));
                 policies.len() - 1
             }
         };
-        if *enabled {
-            policies[i].3.push(v);
+        if p.enabled {
+            policies[i].3.push(p.variant.as_str());
         }
     }
     if policies.is_empty() {
@@ -328,7 +329,7 @@ fn timeline(h: &mut String, c: &Comparison) {
                 h,
                 "<text x=\"{:.1}\" y=\"{yc:.1}\" dominant-baseline=\"middle\" text-anchor=\"end\" fill=\"#1e1e1e\">{}</text>",
                 left - 10.0,
-                esc(&figures::policy_label(p))
+                esc(&policy_label(p))
             );
             let who = if on.is_empty() {
                 "off in every variant".to_string()
@@ -400,7 +401,7 @@ fn timeline(h: &mut String, c: &Comparison) {
         let _ = write!(
             h,
             "<tr><td>{} <code>{}</code></td><td>{start}</td><td>{}</td>",
-            esc(&figures::policy_label(p)),
+            esc(&policy_label(p)),
             esc(p),
             end.map_or(String::from("—"), |e| e.to_string())
         );
@@ -453,7 +454,7 @@ fn variants(h: &mut String, c: &Comparison) {
 /// A readable name for an effect of `effects.csv`.
 pub fn effect_label(effect: &str, focus: &str) -> String {
     if let Some(alt) = effect.strip_prefix("share_to_") {
-        return format!("to {}", figures::alternative_label(alt));
+        return format!("to {}", alternative_label(alt));
     }
     match effect.strip_prefix("diff_") {
         Some("roxham") => format!("attempts at {focus}"),
@@ -629,7 +630,7 @@ fn figures_section(h: &mut String, figures: &[Drawn], svgs: &[String]) {
             inline_svg(svg),
             esc(&f.chart.title),
             esc(&f.caption),
-            stem = esc(f.stem)
+            stem = esc(&f.stem)
         );
     }
     h.push_str("</section>\n");
@@ -642,9 +643,9 @@ mod tests {
     #[test]
     fn the_page_holds_every_section_and_escapes_what_it_quotes() {
         let dir = tempfile::tempdir().unwrap();
-        crate::present::figures::tests::tiny_folder(dir.path());
+        crate::present::comparison::tests::tiny_folder(dir.path());
         let c = Comparison::load(dir.path()).unwrap();
-        let figs = crate::present::figures::comparison_figures(&c);
+        let figs = crate::present::comparison_figures::comparison_figures(&c);
         let svgs: Vec<String> = figs
             .iter()
             .map(|f| format!("<?xml version=\"1.0\"?>\n<svg width=\"4\" height=\"3\" viewBox=\"0 0 4 3\"><text>{}</text></svg>\n", f.stem))

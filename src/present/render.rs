@@ -1,17 +1,12 @@
-//! Figures drawn from output rows (never from engine internals), so any saved run can be
-//! re-plotted. Each figure is written as PNG and SVG. Text is rendered with a bundled font
-//! (DejaVu Sans), so no system font library is needed.
-//!
-//! A [`Chart`] is a page: a title, a subtitle, a legend shared by everything below it, and a
-//! body, which is a grid of [`Panel`]s (monthly time series with bands, or intervals per
-//! period), a [`StackedBars`] or a [`WhiskerBars`]. The older single-figure types
-//! ([`Figure`] for `run`, [`BandFigure`] for `validate`) are drawn through the same code.
-//!
-//! On a time axis, x is in months ([`Month`]'s number): month `m` covers `[m, m + 1)` and its
-//! value is drawn at `m + 0.5`, a date at its fraction of the month ([`date_x`]).
+//! The renderer: draws a [`Chart`] as PNG and SVG through one drawing routine, generic over
+//! the plotters backend, so the two files are the same picture. Text is rendered with a
+//! bundled font (DejaVu Sans), so no system font library is needed.
 
-use crate::output::Row;
-use crate::util::date::{Date, Month};
+use crate::present::chart::{
+    Body, Chart, Glyph, IntervalPanel, LegendItem, Marker, Panel, Segment, StackedBars, TimePanel,
+    Trace, WhiskerBars, fmt_number,
+};
+use crate::util::date::Month;
 use crate::util::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
@@ -30,18 +25,6 @@ fn register_font() {
     });
 }
 
-/// Colour-blind-safe (Okabe-Ito) colours, in the order series take them.
-pub const PALETTE: [RGBColor; 8] = [
-    RGBColor(0, 114, 178),
-    RGBColor(213, 94, 0),
-    RGBColor(0, 158, 115),
-    RGBColor(204, 121, 167),
-    RGBColor(230, 159, 0),
-    RGBColor(86, 180, 233),
-    RGBColor(120, 120, 120),
-    RGBColor(0, 0, 0),
-];
-
 /// Text sizes in pixels.
 const TITLE: u32 = 30;
 const SUBTITLE: u32 = 18;
@@ -52,6 +35,8 @@ const LEGEND: u32 = 18;
 const NOTE: u32 = 15;
 /// Width of the y axis' labels and description, in pixels.
 const Y_AREA: u32 = 96;
+/// The widest a category of an interval panel gets, in pixels.
+const MAX_CATEGORY_W: f64 = 300.0;
 /// Width of every chart, in pixels.
 const WIDTH: u32 = 1600;
 const INK: RGBColor = RGBColor(30, 30, 30);
@@ -141,39 +126,6 @@ fn wrap(text: &str, size: u32, width: u32) -> Vec<String> {
     lines
 }
 
-/// A number for an axis or a label: thousands separated, with decimals only when the
-/// scale needs them.
-pub fn fmt_number(v: f64, scale: f64) -> String {
-    if !v.is_finite() {
-        return "n/a".into();
-    }
-    if scale < 10.0 {
-        let d = if scale < 0.1 { 3 } else { 2 };
-        return format!("{v:.d$}");
-    }
-    let r = v.round();
-    let digits = format!("{}", r.abs() as u64);
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if r < 0.0 { format!("-{out}") } else { out }
-}
-
-/// The x of a date on a time axis: its month plus the fraction of the month gone.
-pub fn date_x(d: Date) -> f64 {
-    let m = d.month();
-    f64::from(m.0) + f64::from(d.ymd().2 - 1) / f64::from(m.days().max(1))
-}
-
-/// The x of a month's value: the middle of the month.
-pub fn month_x(m: Month) -> f64 {
-    f64::from(m.0) + 0.5
-}
-
 const MONTH_NAMES: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
@@ -181,131 +133,6 @@ const MONTH_NAMES: [&str; 12] = [
 fn month_label(x: f64) -> String {
     let m = Month(x.round() as i32);
     format!("{} {}", MONTH_NAMES[(m.number() - 1) as usize], m.year())
-}
-
-/// How a legend entry is drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Glyph {
-    Line,
-    Dashed,
-    /// A line over a shaded band.
-    Band,
-    Dot,
-    Block,
-    /// A point with a vertical interval.
-    Whisker,
-}
-
-#[derive(Debug, Clone)]
-pub struct LegendItem {
-    pub label: String,
-    pub color: RGBColor,
-    pub glyph: Glyph,
-}
-
-/// A series on a time axis: `(x, p05, p50, p95)` points; the band is shaded when `band`.
-#[derive(Debug, Clone)]
-pub struct Trace {
-    pub color: RGBColor,
-    pub dashed: bool,
-    pub band: bool,
-    pub points: Vec<(f64, f64, f64, f64)>,
-}
-
-/// A dated vertical line with a label.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Marker {
-    pub x: f64,
-    pub label: String,
-}
-
-/// Values by month, with bands, observed points and markers.
-#[derive(Debug, Clone, Default)]
-pub struct TimePanel {
-    pub title: String,
-    pub y_label: String,
-    /// The x range (months); by default the months the data cover.
-    pub x_range: Option<(f64, f64)>,
-    /// The top of the y axis; by default a little above the data.
-    pub y_max: Option<f64>,
-    pub traces: Vec<Trace>,
-    pub observed: Vec<(f64, f64)>,
-    pub markers: Vec<Marker>,
-}
-
-/// A series of intervals: its colour and three numbers per category.
-pub type IntervalSeries = (RGBColor, Vec<(f64, f64, f64)>);
-
-/// Intervals side by side for a few periods: the observed value, then each series'
-/// median with its 90% interval.
-#[derive(Debug, Clone, Default)]
-pub struct IntervalPanel {
-    pub title: String,
-    pub y_label: String,
-    pub categories: Vec<String>,
-    /// Per series: its colour and `(p05, p50, p95)` per category.
-    pub series: Vec<IntervalSeries>,
-    pub observed: Vec<Option<f64>>,
-}
-
-/// One cell of a grid.
-#[derive(Debug, Clone)]
-pub enum Panel {
-    Time(TimePanel),
-    Intervals(IntervalPanel),
-    /// A cell with nothing to draw, saying why.
-    Empty {
-        title: String,
-        note: String,
-    },
-}
-
-/// Stacked vertical bars, one per category.
-#[derive(Debug, Clone, Default)]
-pub struct StackedBars {
-    pub y_label: String,
-    pub categories: Vec<String>,
-    /// Bottom to top.
-    pub segments: Vec<Segment>,
-}
-
-/// A segment of stacked bars: its legend label, a short name for a label beside a bar
-/// (where the segment is too thin to hold its value), a colour and a value per category.
-#[derive(Debug, Clone)]
-pub struct Segment {
-    pub label: String,
-    pub short: String,
-    pub color: RGBColor,
-    pub values: Vec<f64>,
-}
-
-/// Horizontal bars with interval whiskers, grouped: one group per row (top to bottom),
-/// one bar per series within a group.
-#[derive(Debug, Clone, Default)]
-pub struct WhiskerBars {
-    pub x_label: String,
-    pub groups: Vec<String>,
-    /// Per series: its colour and `(mean, p05, p95)` per group.
-    pub series: Vec<IntervalSeries>,
-    /// Values are fractions, shown as percentages.
-    pub percent: bool,
-}
-
-#[derive(Debug, Clone)]
-pub enum Body {
-    /// Rows of panels; each row is split evenly among its panels.
-    Grid(Vec<Vec<Panel>>),
-    Stacked(StackedBars),
-    Whiskers(WhiskerBars),
-}
-
-/// A page: title, subtitle, a legend for everything on it, and the body.
-#[derive(Debug, Clone)]
-pub struct Chart {
-    pub title: String,
-    pub subtitle: String,
-    pub legend: Vec<LegendItem>,
-    pub body: Body,
 }
 
 /// The header's lines, laid out once so that the page height is known before drawing.
@@ -793,14 +620,18 @@ fn draw_intervals<DB: DrawingBackend>(
         .fold(0.0f64, f64::max);
     let ymax = if top > 0.0 { top * 1.12 } else { 1.0 };
     let keys: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    // A few periods in a wide panel keep the proportions they have in a narrow one,
+    // centred, rather than stretching their whiskers across the page.
+    let plot_w = f64::from(area.dim_in_pixel().0.saturating_sub(8 + 20 + Y_AREA));
+    let pad = ((plot_w / MAX_CATEGORY_W - n as f64) / 2.0).max(0.0);
     let mut chart = ChartBuilder::on(&area)
         .margin_left(8)
         .margin_right(20)
         .margin_top(6)
         .margin_bottom(6)
         .x_label_area_size(62)
-        .y_label_area_size(96)
-        .build_cartesian_2d(keyed(-0.5..n as f64 - 0.5, keys), 0.0..ymax)
+        .y_label_area_size(Y_AREA)
+        .build_cartesian_2d(keyed(-0.5 - pad..n as f64 - 0.5 + pad, keys), 0.0..ymax)
         .map_err(de)?;
     chart
         .configure_mesh()
@@ -1222,7 +1053,7 @@ fn draw_chart<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -
 }
 
 /// Writes `stem.png` and `stem.svg` into `dir`; returns their file names.
-pub fn save_chart(chart: &Chart, dir: &Path, stem: &str) -> Result<Vec<String>> {
+pub fn save(chart: &Chart, dir: &Path, stem: &str) -> Result<Vec<String>> {
     register_font();
     let size = chart.size();
     let png = dir.join(format!("{stem}.png"));
@@ -1242,267 +1073,14 @@ pub fn save_chart(chart: &Chart, dir: &Path, stem: &str) -> Result<Vec<String>> 
     Ok(vec![format!("{stem}.png"), format!("{stem}.svg")])
 }
 
-/// One line of a figure: values by month.
-#[derive(Debug, Clone)]
-pub struct Series {
-    pub name: String,
-    pub points: Vec<(Month, f64)>,
-}
-
-/// A line chart of monthly values, with dated markers (policy changes).
-#[derive(Debug, Clone)]
-pub struct Figure {
-    pub title: String,
-    pub y_label: String,
-    pub series: Vec<Series>,
-    pub markers: Vec<(Month, String)>,
-}
-
-impl Figure {
-    /// The figure as a one-panel [`Chart`].
-    pub fn chart(&self) -> Chart {
-        let color = |i: usize| PALETTE[i % PALETTE.len()];
-        Chart {
-            title: self.title.clone(),
-            subtitle: String::new(),
-            legend: self
-                .series
-                .iter()
-                .enumerate()
-                .map(|(i, s)| LegendItem {
-                    label: s.name.clone(),
-                    color: color(i),
-                    glyph: Glyph::Line,
-                })
-                .collect(),
-            body: Body::Grid(vec![vec![Panel::Time(TimePanel {
-                title: String::new(),
-                y_label: self.y_label.clone(),
-                x_range: None,
-                y_max: None,
-                traces: self
-                    .series
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| Trace {
-                        color: color(i),
-                        dashed: false,
-                        band: false,
-                        points: s
-                            .points
-                            .iter()
-                            .map(|&(m, v)| (month_x(m), v, v, v))
-                            .collect(),
-                    })
-                    .collect(),
-                observed: Vec::new(),
-                markers: month_markers(&self.markers),
-            })]]),
-        }
-    }
-}
-
-fn month_markers(markers: &[(Month, String)]) -> Vec<Marker> {
-    markers
-        .iter()
-        .map(|(m, label)| Marker {
-            x: f64::from(m.0),
-            label: label.clone(),
-        })
-        .collect()
-}
-
-/// Writes `stem.png` and `stem.svg` into `dir`.
-pub fn save(fig: &Figure, dir: &Path, stem: &str) -> Result<()> {
-    save_chart(&fig.chart(), dir, stem).map(|_| ())
-}
-
-/// Sums `metric` by month over the places `keep` accepts.
-fn series(rows: &[Row], name: &str, metric: &str, keep: impl Fn(&str) -> bool) -> Series {
-    let map = crate::output::monthly_series(rows, metric, keep);
-    Series {
-        name: name.to_string(),
-        points: map
-            .into_iter()
-            .filter_map(|(m, v)| Month::parse(m).map(|m| (m, v)))
-            .collect(),
-    }
-}
-
-/// The standard figures of a run, from its monthly rows and `places.csv` rows
-/// `(place, kind, crossing)`: attempts by crossing point, and outcomes by month.
-pub fn run_figures(
-    monthly: &[Row],
-    places: &[(String, String, String)],
-    markers: &[(Month, String)],
-) -> Vec<(String, Figure)> {
-    let crossings: Vec<&(String, String, String)> =
-        places.iter().filter(|p| p.1 == "crossing").collect();
-    let by_crossing = Figure {
-        title: "Monthly crossing attempts by crossing point".into(),
-        y_label: "crossing attempts (people per month)".into(),
-        series: crossings
-            .iter()
-            .map(|(name, _, kind)| {
-                series(monthly, &format!("{name} ({kind})"), "attempts", |p| {
-                    p == name
-                })
-            })
-            .collect(),
-        markers: markers.to_vec(),
-    };
-    let is = |kind: &'static str| {
-        let names: Vec<String> = crossings
-            .iter()
-            .filter(|p| p.2 == kind)
-            .map(|p| p.0.clone())
-            .collect();
-        move |p: &str| names.iter().any(|n| n == p)
-    };
-    let outcomes = Figure {
-        title: "Monthly outcomes at the border".into(),
-        y_label: "people per month".into(),
-        series: vec![
-            series(
-                monthly,
-                "claims after crossing between ports",
-                "claims",
-                is("irregular"),
-            ),
-            series(monthly, "claims at official ports", "claims", is("port")),
-            series(monthly, "returned to the US", "returned", |_| true),
-            series(
-                monthly,
-                "evaded for the window, claimed inland",
-                "evaded",
-                |_| true,
-            ),
-            series(monthly, "resettled through the quota", "resettled", |_| {
-                true
-            }),
-        ],
-        markers: markers.to_vec(),
-    };
-    vec![
-        ("crossings".into(), by_crossing),
-        ("outcomes".into(), outcomes),
-    ]
-}
-
-/// A simulated series over replicates: `(x, p05, p50, p95)` with x in months
-/// ([`Month`]'s number, fractional for the middle of a longer period).
-#[derive(Debug, Clone)]
-pub struct Band {
-    pub name: String,
-    pub points: Vec<(f64, f64, f64, f64)>,
-}
-
-/// Medians with their 90% bands, observed points, and dated markers.
-#[derive(Debug, Clone, Default)]
-pub struct BandFigure {
-    pub title: String,
-    pub y_label: String,
-    pub bands: Vec<Band>,
-    pub observed: Vec<(f64, f64)>,
-    pub observed_label: String,
-    pub markers: Vec<(Month, String)>,
-}
-
-/// The x of a period: the middle of its months.
-pub fn period_x(start: crate::util::date::Date, end: crate::util::date::Date) -> f64 {
-    f64::from(start.month().0 + end.month().0) / 2.0
-}
-
-/// Writes one figure, or a grid of figures under a common title, as `stem.png` and
-/// `stem.svg` in `dir`.
-pub fn save_bands(
-    figs: &[BandFigure],
-    title: Option<&str>,
-    cols: usize,
-    dir: &Path,
-    stem: &str,
-) -> Result<()> {
-    let cols = cols.max(1);
-    let color = |i: usize| PALETTE[i % PALETTE.len()];
-    let one = figs.len() == 1 && title.is_none();
-    let mut legend: Vec<LegendItem> = Vec::new();
-    for fig in figs {
-        for (i, b) in fig.bands.iter().enumerate() {
-            let label = format!("{} (median and 90% band)", b.name);
-            if !legend.iter().any(|l| l.label == label) {
-                legend.push(LegendItem {
-                    label,
-                    color: color(i),
-                    glyph: Glyph::Band,
-                });
-            }
-        }
-        if !fig.observed.is_empty() && !legend.iter().any(|l| l.label == fig.observed_label) {
-            legend.push(LegendItem {
-                label: fig.observed_label.clone(),
-                color: BLACK,
-                glyph: Glyph::Dot,
-            });
-        }
-    }
-    let panels: Vec<Panel> = figs
-        .iter()
-        .map(|fig| {
-            Panel::Time(TimePanel {
-                title: if one {
-                    String::new()
-                } else {
-                    fig.title.clone()
-                },
-                y_label: fig.y_label.clone(),
-                x_range: None,
-                y_max: None,
-                // `period_x` gives the middle of a period in whole months; the axis
-                // draws month m over [m, m + 1).
-                traces: fig
-                    .bands
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| Trace {
-                        color: color(i),
-                        dashed: false,
-                        band: true,
-                        points: b
-                            .points
-                            .iter()
-                            .map(|p| (p.0 + 0.5, p.1, p.2, p.3))
-                            .collect(),
-                    })
-                    .collect(),
-                observed: fig.observed.iter().map(|o| (o.0 + 0.5, o.1)).collect(),
-                markers: month_markers(&fig.markers),
-            })
-        })
-        .collect();
-    let chart = Chart {
-        title: match (title, figs.first()) {
-            (Some(t), _) => t.to_string(),
-            (None, Some(f)) if one => f.title.clone(),
-            _ => String::new(),
-        },
-        subtitle: String::new(),
-        legend,
-        body: Body::Grid(panels.chunks(cols).map(<[Panel]>::to_vec).collect()),
-    };
-    save_chart(&chart, dir, stem).map(|_| ())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::present::chart::date_x;
+    use crate::util::date::Date;
 
     #[test]
-    fn numbers_read_well() {
-        assert_eq!(fmt_number(72082.8, 80000.0), "72,083");
-        assert_eq!(fmt_number(-1234567.0, 1e6), "-1,234,567");
-        assert_eq!(fmt_number(999.0, 1000.0), "999");
-        assert_eq!(fmt_number(0.1903, 0.25), "0.19");
-        assert_eq!(fmt_number(f64::NAN, 1.0), "n/a");
+    fn shares_read_as_percentages() {
         assert_eq!(fmt_share(1.0912, true), "+109%");
         assert_eq!(fmt_share(-0.004, true), "0%");
     }

@@ -1,0 +1,206 @@
+//! The one figure model: every figure of every command is a [`Chart`], built from a result
+//! folder's files and drawn by [`crate::present::render`] as PNG and SVG.
+//!
+//! A [`Chart`] is a page: a title, a subtitle, a legend shared by everything below it, and a
+//! body, which is a grid of [`Panel`]s (monthly time series with bands, or intervals per
+//! period), a [`StackedBars`] or a [`WhiskerBars`]. A [`Drawn`] is a chart with the file
+//! stem it is saved under and a caption for the report.
+//!
+//! On a time axis, x is in months ([`Month`]'s number): month `m` covers `[m, m + 1)` and its
+//! value is drawn at `m + 0.5`, a date at its fraction of the month ([`date_x`]).
+
+use crate::util::date::{Date, Month};
+use plotters::style::RGBColor;
+
+/// Colour-blind-safe (Okabe-Ito) colours, in the order series take them.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(0, 0, 0),
+];
+
+/// A number for an axis or a label: thousands separated, with decimals only when the
+/// scale needs them.
+pub fn fmt_number(v: f64, scale: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    if scale < 10.0 {
+        let d = if scale < 0.1 { 3 } else { 2 };
+        return format!("{v:.d$}");
+    }
+    let r = v.round();
+    let digits = format!("{}", r.abs() as u64);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if r < 0.0 { format!("-{out}") } else { out }
+}
+
+/// The x of a date on a time axis: its month plus the fraction of the month gone.
+pub fn date_x(d: Date) -> f64 {
+    let m = d.month();
+    f64::from(m.0) + f64::from(d.ymd().2 - 1) / f64::from(m.days().max(1))
+}
+
+/// The x of a month's value: the middle of the month.
+pub fn month_x(m: Month) -> f64 {
+    f64::from(m.0) + 0.5
+}
+
+/// How a legend entry is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Glyph {
+    Line,
+    Dashed,
+    /// A line over a shaded band.
+    Band,
+    Dot,
+    Block,
+    /// A point with a vertical interval.
+    Whisker,
+}
+
+#[derive(Debug, Clone)]
+pub struct LegendItem {
+    pub label: String,
+    pub color: RGBColor,
+    pub glyph: Glyph,
+}
+
+/// A series on a time axis: `(x, p05, p50, p95)` points; the band is shaded when `band`.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    pub color: RGBColor,
+    pub dashed: bool,
+    pub band: bool,
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// A dated vertical line with a label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub x: f64,
+    pub label: String,
+}
+
+/// Values by month, with bands, observed points and markers.
+#[derive(Debug, Clone, Default)]
+pub struct TimePanel {
+    pub title: String,
+    pub y_label: String,
+    /// The x range (months); by default the months the data cover.
+    pub x_range: Option<(f64, f64)>,
+    /// The top of the y axis; by default a little above the data.
+    pub y_max: Option<f64>,
+    pub traces: Vec<Trace>,
+    pub observed: Vec<(f64, f64)>,
+    pub markers: Vec<Marker>,
+}
+
+/// A series of intervals: its colour and three numbers per category.
+pub type IntervalSeries = (RGBColor, Vec<(f64, f64, f64)>);
+
+/// Intervals side by side for a few periods: the observed value, then each series'
+/// median with its 90% interval.
+#[derive(Debug, Clone, Default)]
+pub struct IntervalPanel {
+    pub title: String,
+    pub y_label: String,
+    pub categories: Vec<String>,
+    /// Per series: its colour and `(p05, p50, p95)` per category.
+    pub series: Vec<IntervalSeries>,
+    pub observed: Vec<Option<f64>>,
+}
+
+/// One cell of a grid.
+#[derive(Debug, Clone)]
+pub enum Panel {
+    Time(TimePanel),
+    Intervals(IntervalPanel),
+    /// A cell with nothing to draw, saying why.
+    Empty {
+        title: String,
+        note: String,
+    },
+}
+
+/// Stacked vertical bars, one per category.
+#[derive(Debug, Clone, Default)]
+pub struct StackedBars {
+    pub y_label: String,
+    pub categories: Vec<String>,
+    /// Bottom to top.
+    pub segments: Vec<Segment>,
+}
+
+/// A segment of stacked bars: its legend label, a short name for a label beside a bar
+/// (where the segment is too thin to hold its value), a colour and a value per category.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub label: String,
+    pub short: String,
+    pub color: RGBColor,
+    pub values: Vec<f64>,
+}
+
+/// Horizontal bars with interval whiskers, grouped: one group per row (top to bottom),
+/// one bar per series within a group.
+#[derive(Debug, Clone, Default)]
+pub struct WhiskerBars {
+    pub x_label: String,
+    pub groups: Vec<String>,
+    /// Per series: its colour and `(mean, p05, p95)` per group.
+    pub series: Vec<IntervalSeries>,
+    /// Values are fractions, shown as percentages.
+    pub percent: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// Rows of panels; each row is split evenly among its panels.
+    Grid(Vec<Vec<Panel>>),
+    Stacked(StackedBars),
+    Whiskers(WhiskerBars),
+}
+
+/// A page: title, subtitle, a legend for everything on it, and the body.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    pub title: String,
+    pub subtitle: String,
+    pub legend: Vec<LegendItem>,
+    pub body: Body,
+}
+
+/// A figure of a result folder: the file stem it is saved under (as `stem.png` and
+/// `stem.svg`), what it shows (for the report) and the chart.
+#[derive(Debug, Clone)]
+pub struct Drawn {
+    pub stem: String,
+    pub caption: String,
+    pub chart: Chart,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(fmt_number(72082.8, 80000.0), "72,083");
+        assert_eq!(fmt_number(-1234567.0, 1e6), "-1,234,567");
+        assert_eq!(fmt_number(999.0, 1000.0), "999");
+        assert_eq!(fmt_number(0.1903, 0.25), "0.19");
+        assert_eq!(fmt_number(f64::NAN, 1.0), "n/a");
+    }
+}

@@ -1,0 +1,220 @@
+//! Reading a result folder back: CSV files into rows with their line numbers (a bad cell is an
+//! error naming the file, the line and the column), the places of `places.csv` and the policy
+//! dates of `policies.csv`, which every kind of folder marks on its time axes.
+
+use crate::present::chart::{Marker, date_x};
+use crate::util::date::Date;
+use crate::util::error::{Error, Result};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+
+/// The header of a CSV file.
+pub fn header(path: &Path) -> Result<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
+    Ok(r.headers()
+        .map_err(|e| csv_error(path, e))?
+        .iter()
+        .map(str::to_string)
+        .collect())
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> Error {
+    let line = e.position().map_or(0, |p| p.line());
+    if let csv::ErrorKind::Io(io) = e.kind()
+        && line == 0
+    {
+        return Error::Output {
+            path: path.to_path_buf(),
+            message: format!("cannot read: {io}"),
+        };
+    }
+    Error::Data {
+        path: path.to_path_buf(),
+        line,
+        message: e.to_string(),
+    }
+}
+
+/// Reads a CSV file with a header into rows, each with its line number. An empty file
+/// (an empty table is written without a header) has no rows.
+pub fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<(u64, T)>> {
+    let mut r = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
+    let headers = r.headers().map_err(|e| csv_error(path, e))?.clone();
+    let mut out = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| csv_error(path, e))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let row: T = rec.deserialize(Some(&headers)).map_err(|e| {
+            let message = match e.kind() {
+                csv::ErrorKind::Deserialize { err, .. } => match err.field() {
+                    Some(i) => format!(
+                        "column \"{}\": {}",
+                        headers.get(i as usize).unwrap_or("?"),
+                        err.kind()
+                    ),
+                    None => err.kind().to_string(),
+                },
+                _ => e.to_string(),
+            };
+            bad(path, line, message)
+        })?;
+        out.push((line, row));
+    }
+    Ok(out)
+}
+
+/// The rows of [`read_csv`] without their line numbers.
+pub fn strip<T>(rows: Vec<(u64, T)>) -> Vec<T> {
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
+/// A problem with a value of a data file, at a line.
+pub fn bad(path: &Path, line: u64, message: String) -> Error {
+    Error::Data {
+        path: path.to_path_buf(),
+        line,
+        message,
+    }
+}
+
+pub fn parse_date(path: &Path, line: u64, what: &str, s: &str) -> Result<Date> {
+    Date::parse(s).ok_or_else(|| {
+        bad(
+            path,
+            line,
+            format!("{what}: \"{s}\" is not a date (YYYY-MM-DD)"),
+        )
+    })
+}
+
+/// A row of `places.csv`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PlaceRecord {
+    pub place: String,
+    pub kind: String,
+    pub crossing: String,
+    pub country: String,
+    pub province: String,
+}
+
+/// What kind of crossing point a place is. `places.csv` says `irregular` or `port`; a port
+/// whose name says "airport" is an airport (the STCA does not apply there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrossingClass {
+    Irregular,
+    LandPort,
+    Airport,
+}
+
+impl PlaceRecord {
+    pub fn class(&self) -> Option<CrossingClass> {
+        match self.crossing.as_str() {
+            "irregular" => Some(CrossingClass::Irregular),
+            "port" if self.place.to_lowercase().contains("airport") => Some(CrossingClass::Airport),
+            "port" => Some(CrossingClass::LandPort),
+            _ => None,
+        }
+    }
+
+    /// The place with its kind of crossing, for a legend or a panel title.
+    pub fn label(&self) -> String {
+        match self.class() {
+            Some(CrossingClass::Irregular) => format!("{} (irregular crossing)", self.place),
+            Some(CrossingClass::LandPort) => format!("{} (land port)", self.place),
+            Some(CrossingClass::Airport) => format!("{} (airport)", self.place),
+            None => self.place.clone(),
+        }
+    }
+}
+
+pub fn read_places(dir: &Path) -> Result<Vec<PlaceRecord>> {
+    Ok(strip(read_csv(&dir.join("places.csv"))?))
+}
+
+/// A policy with its dates, from a `policies.csv`: a comparison's names the variant, a run's
+/// or a validation's has no variant column (its policies are the scenario's, as run).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyDates {
+    pub variant: String,
+    pub policy: String,
+    pub enabled: bool,
+    pub start: Date,
+    pub end: Option<Date>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PolicyLine {
+    #[serde(default)]
+    variant: String,
+    policy: String,
+    enabled: bool,
+    start: String,
+    #[serde(default)]
+    end: String,
+}
+
+pub fn read_policies(path: &Path) -> Result<Vec<PolicyDates>> {
+    let mut out = Vec::new();
+    for (line, p) in read_csv::<PolicyLine>(path)? {
+        let start = parse_date(path, line, "start", &p.start)?;
+        let end = if p.end.is_empty() {
+            None
+        } else {
+            Some(parse_date(path, line, "end", &p.end)?)
+        };
+        out.push(PolicyDates {
+            variant: p.variant,
+            policy: p.policy,
+            enabled: p.enabled,
+            start,
+            end,
+        });
+    }
+    Ok(out)
+}
+
+/// The folder's `policies.csv` if it has one: folders written before it existed have none,
+/// and their figures are drawn without markers.
+pub fn read_policies_if_any(dir: &Path) -> Result<Vec<PolicyDates>> {
+    let path = dir.join("policies.csv");
+    if path.is_file() {
+        read_policies(&path)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// A policy's name for a legend or a marker.
+pub fn policy_label(policy: &str) -> String {
+    match policy {
+        "stca_ports" => "STCA at ports".into(),
+        "stca_extension" => "STCA extension".into(),
+        "resettlement_quota" => "resettlement quota".into(),
+        "direct_back" => "direct-back".into(),
+        "busing" => "Texas busing".into(),
+        "shelter_limit" => "NYC shelter limit".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// Markers at the dates on which the enabled `policies` start or end, inside the x range
+/// `(lo, hi)` of a time axis.
+pub fn markers<'a>(
+    policies: impl IntoIterator<Item = &'a PolicyDates>,
+    (lo, hi): (f64, f64),
+) -> Vec<Marker> {
+    let mut out = Vec::new();
+    for p in policies.into_iter().filter(|p| p.enabled) {
+        let label = policy_label(&p.policy);
+        for (date, label) in [
+            (Some(p.start), label.clone()),
+            (p.end, format!("{label} ends")),
+        ] {
+            if let Some(x) = date.map(date_x).filter(|x| *x > lo && *x < hi) {
+                out.push(Marker { x, label });
+            }
+        }
+    }
+    out
+}

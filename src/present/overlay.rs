@@ -1,0 +1,149 @@
+//! Observed against simulated: the panel of one observed series with its simulated
+//! counterparts, the same design for a comparison's `overlay` (a counterpart per variant) and
+//! a validation's `overlay-<series>` figures (one). A series of three periods or more is a
+//! time panel (observed points, medians with 90% bands); a shorter one, intervals side by
+//! side per period.
+
+use crate::present::chart::{IntervalPanel, Marker, Panel, TimePanel, Trace};
+use crate::util::date::Month;
+use plotters::style::RGBColor;
+use serde::Deserialize;
+
+/// An observed series as the scenario declares it (`[[observed]]`), for titles and units.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ObservedInfo {
+    #[serde(rename = "series")]
+    pub name: String,
+    pub description: String,
+    /// `month`, `year` or `period`.
+    pub aggregate: String,
+    pub ratio: bool,
+}
+
+/// An observed period: its label as the CSV files write it, and its first and last months.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Period {
+    pub label: String,
+    pub first: Month,
+    pub last: Month,
+}
+
+impl Period {
+    /// The x of the period on a time axis: the middle of its months.
+    fn x(&self) -> f64 {
+        f64::from(self.first.0 + self.last.0 + 1) / 2.0
+    }
+}
+
+/// A simulated counterpart: its colour, whether it is drawn dashed (the reference), and per
+/// period the 5%, 50% and 95% quantiles over replicates, if it has them.
+#[derive(Debug, Clone)]
+pub struct Simulated {
+    pub color: RGBColor,
+    pub dashed: bool,
+    pub values: Vec<Option<(f64, f64, f64)>>,
+}
+
+/// One observed series, its periods and values, and its simulated counterparts.
+#[derive(Debug, Clone)]
+pub struct Overlay {
+    pub name: String,
+    pub info: Option<ObservedInfo>,
+    pub periods: Vec<Period>,
+    pub observed: Vec<Option<f64>>,
+    pub simulated: Vec<Simulated>,
+}
+
+impl Overlay {
+    /// What the series is: its description, else its name.
+    pub fn title(&self) -> String {
+        match &self.info {
+            Some(i) if !i.description.is_empty() => i.description.clone(),
+            _ => self.name.clone(),
+        }
+    }
+
+    /// The description with the name, for a panel or a page that has room for both.
+    pub fn heading(&self) -> String {
+        match &self.info {
+            Some(i) if !i.description.is_empty() => format!("{} ({})", i.description, self.name),
+            _ => self.name.clone(),
+        }
+    }
+
+    pub fn y_label(&self) -> String {
+        match &self.info {
+            Some(i) if i.ratio => "ratio",
+            Some(i) if i.aggregate == "month" => "people per month",
+            Some(i) if i.aggregate == "year" => "people per year",
+            Some(_) => "people in the period",
+            None if self.periods.iter().all(|p| p.first == p.last) => "people per month",
+            None => "people in the period",
+        }
+        .into()
+    }
+
+    /// The months the periods cover, so that a year's value sits in the middle of its year.
+    pub fn x_range(&self) -> Option<(f64, f64)> {
+        let first = self.periods.iter().map(|p| p.first).min()?;
+        let last = self.periods.iter().map(|p| p.last).max()?;
+        Some((f64::from(first.0), f64::from(last.0 + 1)))
+    }
+
+    /// Drawn on a time axis (else as intervals per period).
+    pub fn is_time(&self) -> bool {
+        self.periods.len() >= 3
+    }
+
+    /// The panel, titled `title`; markers go on a time axis only.
+    pub fn panel(&self, title: String, markers: &[Marker]) -> Panel {
+        if self.is_time() {
+            // The reference goes last, so its dashed line stays visible where the
+            // counterparts coincide.
+            let order = self.simulated.iter().filter(|s| !s.dashed);
+            Panel::Time(TimePanel {
+                title,
+                y_label: self.y_label(),
+                x_range: self.x_range(),
+                y_max: None,
+                traces: order
+                    .chain(self.simulated.iter().filter(|s| s.dashed))
+                    .map(|s| Trace {
+                        color: s.color,
+                        dashed: s.dashed,
+                        band: true,
+                        points: self
+                            .periods
+                            .iter()
+                            .zip(&s.values)
+                            .filter_map(|(p, v)| v.map(|(lo, mid, hi)| (p.x(), lo, mid, hi)))
+                            .collect(),
+                    })
+                    .collect(),
+                observed: self
+                    .periods
+                    .iter()
+                    .zip(&self.observed)
+                    .filter_map(|(p, o)| o.map(|o| (p.x(), o)))
+                    .collect(),
+                markers: markers.to_vec(),
+            })
+        } else {
+            let missing = (f64::NAN, f64::NAN, f64::NAN);
+            Panel::Intervals(IntervalPanel {
+                title,
+                y_label: self.y_label(),
+                categories: self.periods.iter().map(|p| p.label.clone()).collect(),
+                series: self
+                    .simulated
+                    .iter()
+                    .map(|s| {
+                        let values = s.values.iter().map(|v| v.unwrap_or(missing)).collect();
+                        (s.color, values)
+                    })
+                    .collect(),
+                observed: self.observed.clone(),
+            })
+        }
+    }
+}
