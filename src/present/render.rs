@@ -8,8 +8,11 @@ use crate::present::chart::{
 };
 use crate::util::date::Month;
 use crate::util::error::{Error, Result};
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::ranged1d::{AsRangedCoord, DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
+use plotters::element::{CoordMapper, Drawable, PointCollection};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
@@ -93,6 +96,106 @@ fn de<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> String 
 
 fn font(size: u32) -> TextStyle<'static> {
     ("sans-serif", size).into_font().color(&INK)
+}
+
+/// Draws one element on a chart.
+fn put<DB, CT, B, E>(chart: &mut ChartContext<'_, DB, CT>, element: E) -> Res
+where
+    DB: DrawingBackend,
+    CT: CoordTranslate,
+    B: CoordMapper,
+    for<'b> &'b E: PointCollection<'b, CT::From, B>,
+    E: Drawable<DB, B>,
+{
+    chart
+        .draw_series(std::iter::once(element))
+        .map(|_| ())
+        .map_err(de)
+}
+
+/// A plot: axes on an area, ready to draw on.
+type Plot<'a, DB, X, Y> = ChartContext<'a, DB, Cartesian2d<X, Y>>;
+
+/// Where a plot sits in its area: its margins, left, right and top, and the width of the
+/// y axis' labels. Every plot has the same bottom margin and x label area.
+struct Frame {
+    left: u32,
+    right: u32,
+    top: u32,
+    y_area: u32,
+}
+
+impl Frame {
+    fn build<'a, DB: DrawingBackend, X: AsRangedCoord, Y: AsRangedCoord>(
+        &self,
+        area: &'a DrawingArea<DB, Shift>,
+        x: X,
+        y: Y,
+    ) -> Res<Plot<'a, DB, X::CoordDescType, Y::CoordDescType>> {
+        ChartBuilder::on(area)
+            .margin_left(self.left)
+            .margin_right(self.right)
+            .margin_top(self.top)
+            .margin_bottom(6)
+            .x_label_area_size(62)
+            .y_label_area_size(self.y_area)
+            .build_cartesian_2d(x, y)
+            .map_err(de)
+    }
+}
+
+/// The style every mesh shares: fonts, light grid lines at the key points only, grey axes.
+fn house_style<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+    tick: u32,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB> {
+    mesh.label_style(font(tick))
+        .axis_desc_style(font(AXIS))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(RGBColor(90, 90, 90))
+}
+
+/// Values from 0 to `ymax` up, one category per key point across (the x axis of interval
+/// panels and stacked bars).
+struct CategoryAxes<'c> {
+    frame: Frame,
+    categories: &'c [String],
+    /// Room either side of the categories, in categories.
+    pad: f64,
+    x_desc: &'c str,
+    y_desc: &'c str,
+    ymax: f64,
+    y_labels: usize,
+    tick: u32,
+}
+
+impl CategoryAxes<'_> {
+    fn draw<'a, DB: DrawingBackend>(
+        &self,
+        area: &'a DrawingArea<DB, Shift>,
+    ) -> Res<Plot<'a, DB, Keyed, RangedCoordf64>> {
+        let n = self.categories.len().max(1);
+        let keys: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let x = keyed(-0.5 - self.pad..n as f64 - 0.5 + self.pad, keys);
+        let mut chart = self.frame.build(area, x, 0.0..self.ymax)?;
+        let category = |x: &f64| {
+            self.categories
+                .get(x.round().max(0.0) as usize)
+                .cloned()
+                .unwrap_or_default()
+        };
+        house_style(&mut chart.configure_mesh(), self.tick)
+            .x_label_formatter(&category)
+            .y_label_formatter(&|v| fmt_number(*v, self.ymax))
+            .y_labels(self.y_labels)
+            .x_desc(self.x_desc)
+            .y_desc(self.y_desc)
+            .disable_x_mesh()
+            .draw()
+            .map_err(de)?;
+        Ok(chart)
+    }
 }
 
 /// Width in pixels of `text` in the bundled font at `size` (the same for both backends).
@@ -498,27 +601,19 @@ fn draw_time<DB: DrawingBackend>(
         rest
     };
     let ticks = month_ticks(lo, hi, plot_w as u32);
-    let mut chart = ChartBuilder::on(&area)
-        .margin_left(8)
-        .margin_right(TIME_RIGHT)
-        .margin_top(if rows == 0 { 6 } else { 0 })
-        .margin_bottom(6)
-        .x_label_area_size(62)
-        .y_label_area_size(Y_AREA)
-        .build_cartesian_2d(keyed(lo..hi, ticks), 0.0..ymax)
-        .map_err(de)?;
-    chart
-        .configure_mesh()
+    let frame = Frame {
+        left: 8,
+        right: TIME_RIGHT,
+        top: if rows == 0 { 6 } else { 0 },
+        y_area: Y_AREA,
+    };
+    let mut chart = frame.build(&area, keyed(lo..hi, ticks), 0.0..ymax)?;
+    house_style(&mut chart.configure_mesh(), TICK)
         .x_label_formatter(&|x| month_label(*x))
         .y_label_formatter(&|v| fmt_number(*v, ymax))
         .y_labels(7)
         .x_desc("month")
         .y_desc(&p.y_label)
-        .label_style(font(TICK))
-        .axis_desc_style(font(AXIS))
-        .bold_line_style(GRID)
-        .light_line_style(TRANSPARENT)
-        .axis_style(RGBColor(90, 90, 90))
         .draw()
         .map_err(de)?;
     for (x, ..) in &placed {
@@ -548,12 +643,7 @@ fn draw_time<DB: DrawingBackend>(
         if points.len() > 1 {
             let mut poly: Vec<(f64, f64)> = points.iter().map(|q| (q.0, q.1)).collect();
             poly.extend(points.iter().rev().map(|q| (q.0, q.3)));
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    poly,
-                    t.color.mix(0.16).filled(),
-                )))
-                .map_err(de)?;
+            put(&mut chart, Polygon::new(poly, t.color.mix(0.16).filled()))?;
         }
     }
     for t in &p.traces {
@@ -573,20 +663,12 @@ fn draw_time<DB: DrawingBackend>(
             // Few points: show each one, with its interval.
             for q in &points {
                 if t.band {
-                    chart
-                        .draw_series(std::iter::once(PathElement::new(
-                            vec![(q.0, q.1), (q.0, q.3)],
-                            t.color.stroke_width(3),
-                        )))
-                        .map_err(de)?;
+                    put(
+                        &mut chart,
+                        PathElement::new(vec![(q.0, q.1), (q.0, q.3)], t.color.stroke_width(3)),
+                    )?;
                 }
-                chart
-                    .draw_series(std::iter::once(Circle::new(
-                        (q.0, q.2),
-                        5,
-                        t.color.filled(),
-                    )))
-                    .map_err(de)?;
+                put(&mut chart, Circle::new((q.0, q.2), 5, t.color.filled()))?;
             }
         }
     }
@@ -619,49 +701,31 @@ fn draw_intervals<DB: DrawingBackend>(
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
     let ymax = if top > 0.0 { top * 1.12 } else { 1.0 };
-    let keys: Vec<f64> = (0..n).map(|i| i as f64).collect();
     // A few periods in a wide panel keep the proportions they have in a narrow one,
     // centred, rather than stretching their whiskers across the page.
     let plot_w = f64::from(area.dim_in_pixel().0.saturating_sub(8 + 20 + Y_AREA));
-    let pad = ((plot_w / MAX_CATEGORY_W - n as f64) / 2.0).max(0.0);
-    let mut chart = ChartBuilder::on(&area)
-        .margin_left(8)
-        .margin_right(20)
-        .margin_top(6)
-        .margin_bottom(6)
-        .x_label_area_size(62)
-        .y_label_area_size(Y_AREA)
-        .build_cartesian_2d(keyed(-0.5 - pad..n as f64 - 0.5 + pad, keys), 0.0..ymax)
-        .map_err(de)?;
-    chart
-        .configure_mesh()
-        .x_label_formatter(&|x| {
-            p.categories
-                .get(x.round().max(0.0) as usize)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .y_label_formatter(&|v| fmt_number(*v, ymax))
-        .y_labels(7)
-        .x_desc("period")
-        .y_desc(&p.y_label)
-        .label_style(font(TICK))
-        .axis_desc_style(font(AXIS))
-        .bold_line_style(GRID)
-        .light_line_style(TRANSPARENT)
-        .disable_x_mesh()
-        .axis_style(RGBColor(90, 90, 90))
-        .draw()
-        .map_err(de)?;
+    let mut chart = CategoryAxes {
+        frame: Frame {
+            left: 8,
+            right: 20,
+            top: 6,
+            y_area: Y_AREA,
+        },
+        categories: &p.categories,
+        pad: ((plot_w / MAX_CATEGORY_W - n as f64) / 2.0).max(0.0),
+        x_desc: "period",
+        y_desc: &p.y_label,
+        ymax,
+        y_labels: 7,
+        tick: TICK,
+    }
+    .draw(&area)?;
     for (i, obs) in p.observed.iter().enumerate() {
         if let Some(v) = obs.filter(|v| v.is_finite()) {
-            chart
-                .draw_series(std::iter::once(Circle::new(
-                    (i as f64 + offset(0), v),
-                    7,
-                    BLACK.filled(),
-                )))
-                .map_err(de)?;
+            put(
+                &mut chart,
+                Circle::new((i as f64 + offset(0), v), 7, BLACK.filled()),
+            )?;
         }
     }
     for (j, (color, values)) in p.series.iter().enumerate() {
@@ -681,16 +745,9 @@ fn draw_intervals<DB: DrawingBackend>(
                 vec![(x - cap, lo), (x + cap, lo)],
                 vec![(x - cap, hi), (x + cap, hi)],
             ] {
-                chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        path,
-                        color.stroke_width(3),
-                    )))
-                    .map_err(de)?;
+                put(&mut chart, PathElement::new(path, color.stroke_width(3)))?;
             }
-            chart
-                .draw_series(std::iter::once(Circle::new((x, mid), 6, color.filled())))
-                .map_err(de)?;
+            put(&mut chart, Circle::new((x, mid), 6, color.filled()))?;
         }
     }
     Ok(())
@@ -743,36 +800,22 @@ fn draw_stacked<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &StackedBa
         .collect();
     let top = totals.iter().copied().fold(0.0f64, f64::max);
     let ymax = if top > 0.0 { top * 1.1 } else { 1.0 };
-    let keys: Vec<f64> = (0..n).map(|i| i as f64).collect();
-    let mut chart = ChartBuilder::on(&plot)
-        .margin_left(8)
-        .margin_right(100)
-        .margin_top(10)
-        .margin_bottom(6)
-        .x_label_area_size(62)
-        .y_label_area_size(110)
-        .build_cartesian_2d(keyed(-0.5..n as f64 - 0.5, keys), 0.0..ymax)
-        .map_err(de)?;
-    chart
-        .configure_mesh()
-        .x_label_formatter(&|x| {
-            s.categories
-                .get(x.round().max(0.0) as usize)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .y_label_formatter(&|v| fmt_number(*v, ymax))
-        .y_labels(8)
-        .x_desc("variant")
-        .y_desc(&s.y_label)
-        .label_style(font(TICK + 1))
-        .axis_desc_style(font(AXIS))
-        .bold_line_style(GRID)
-        .light_line_style(TRANSPARENT)
-        .disable_x_mesh()
-        .axis_style(RGBColor(90, 90, 90))
-        .draw()
-        .map_err(de)?;
+    let mut chart = CategoryAxes {
+        frame: Frame {
+            left: 8,
+            right: 100,
+            top: 10,
+            y_area: 110,
+        },
+        categories: &s.categories,
+        pad: 0.0,
+        x_desc: "variant",
+        y_desc: &s.y_label,
+        ymax,
+        y_labels: 8,
+        tick: TICK + 1,
+    }
+    .draw(&plot)?;
     let half = 0.21;
     let px_per_unit = f64::from(chart.plotting_area().dim_in_pixel().1) / ymax;
     let fits = |v: f64| v * px_per_unit >= f64::from(NOTE + 6);
@@ -787,28 +830,25 @@ fn draw_stacked<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &StackedBa
                 continue;
             }
             let top = bottom + v;
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(x - half, bottom), (x + half, top)],
-                    seg.color.filled(),
-                )))
-                .map_err(de)?;
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(x - half, bottom), (x + half, top)],
-                    WHITE.stroke_width(1),
-                )))
-                .map_err(de)?;
+            put(
+                &mut chart,
+                Rectangle::new([(x - half, bottom), (x + half, top)], seg.color.filled()),
+            )?;
+            put(
+                &mut chart,
+                Rectangle::new([(x - half, bottom), (x + half, top)], WHITE.stroke_width(1)),
+            )?;
             if fits(v) {
-                chart
-                    .draw_series(std::iter::once(Text::new(
+                put(
+                    &mut chart,
+                    Text::new(
                         fmt_number(v, ymax),
                         (x, bottom + v / 2.0),
                         font(NOTE + 1)
                             .color(&ink_on(seg.color))
                             .pos(Pos::new(HPos::Center, VPos::Center)),
-                    )))
-                    .map_err(de)?;
+                    ),
+                )?;
             } else {
                 beside.push((
                     bottom + v / 2.0,
@@ -826,29 +866,27 @@ fn draw_stacked<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &StackedBa
         }
         for ((y0, text), y) in beside.iter().zip(&ys) {
             let dy = -((y - y0) * px_per_unit).round() as i32;
-            chart
-                .draw_series(std::iter::once(
-                    EmptyElement::at((x + half, *y0))
-                        + PathElement::new(vec![(0, 0), (10, dy)], MARK.stroke_width(1))
-                        + Text::new(
-                            text.clone(),
-                            (13, dy),
-                            font(NOTE).pos(Pos::new(HPos::Left, VPos::Center)),
-                        ),
-                ))
-                .map_err(de)?;
+            put(
+                &mut chart,
+                EmptyElement::at((x + half, *y0))
+                    + PathElement::new(vec![(0, 0), (10, dy)], MARK.stroke_width(1))
+                    + Text::new(
+                        text.clone(),
+                        (13, dy),
+                        font(NOTE).pos(Pos::new(HPos::Left, VPos::Center)),
+                    ),
+            )?;
         }
         let label_top = ys.last().map_or(0.0, |y| *y + gap / 2.0);
-        chart
-            .draw_series(std::iter::once(
-                EmptyElement::at((x, total.max(label_top)))
-                    + Text::new(
-                        format!("total {}", fmt_number(*total, ymax)),
-                        (0, -6),
-                        font(TICK).pos(Pos::new(HPos::Center, VPos::Bottom)),
-                    ),
-            ))
-            .map_err(de)?;
+        put(
+            &mut chart,
+            EmptyElement::at((x, total.max(label_top)))
+                + Text::new(
+                    format!("total {}", fmt_number(*total, ymax)),
+                    (0, -6),
+                    font(TICK).pos(Pos::new(HPos::Center, VPos::Bottom)),
+                ),
+        )?;
     }
     // The legend, top to bottom as the segments are stacked.
     let mut y = 40;
@@ -913,18 +951,15 @@ fn draw_whiskers<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, wb: &Whisker
         .max()
         .unwrap_or(100)
         + 24;
-    let mut chart = ChartBuilder::on(area)
-        .margin_left(12)
-        .margin_right(30)
-        .margin_top(10)
-        .margin_bottom(6)
-        .x_label_area_size(62)
-        .y_label_area_size(label_w)
-        .build_cartesian_2d(lo..hi, keyed(-0.5..g as f64 - 0.5, keys))
-        .map_err(de)?;
+    let frame = Frame {
+        left: 12,
+        right: 30,
+        top: 10,
+        y_area: label_w,
+    };
+    let mut chart = frame.build(area, lo..hi, keyed(-0.5..g as f64 - 0.5, keys))?;
     let percent = wb.percent;
-    chart
-        .configure_mesh()
+    house_style(&mut chart.configure_mesh(), TICK + 1)
         .x_label_formatter(&|v| {
             if percent {
                 format!("{:.0}%", v * 100.0)
@@ -941,53 +976,46 @@ fn draw_whiskers<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, wb: &Whisker
         })
         .x_labels(10)
         .x_desc(&wb.x_label)
-        .label_style(font(TICK + 1))
-        .axis_desc_style(font(AXIS))
-        .bold_line_style(GRID)
-        .light_line_style(TRANSPARENT)
         .disable_y_mesh()
-        .axis_style(RGBColor(90, 90, 90))
         .draw()
         .map_err(de)?;
     // Separators between groups.
     for i in 1..g {
         let y = i as f64 - 0.5;
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(lo, y), (hi, y)],
-                GRID.stroke_width(1),
-            )))
-            .map_err(de)?;
+        put(
+            &mut chart,
+            PathElement::new(vec![(lo, y), (hi, y)], GRID.stroke_width(1)),
+        )?;
     }
-    chart
-        .draw_series(std::iter::once(PathElement::new(
+    put(
+        &mut chart,
+        PathElement::new(
             vec![(0.0, -0.5), (0.0, g as f64 - 0.5)],
             INK.stroke_width(1),
-        )))
-        .map_err(de)?;
+        ),
+    )?;
     let band = 0.8 / k as f64;
     for (j, (color, vals)) in wb.series.iter().enumerate() {
         for (gi, &(mean, p05, p95)) in vals.iter().enumerate() {
             let yc = (g - 1 - gi) as f64 + 0.4 - (j as f64 + 0.5) * band;
             let h = band * 0.36;
             if !mean.is_finite() {
-                chart
-                    .draw_series(std::iter::once(Text::new(
+                put(
+                    &mut chart,
+                    Text::new(
                         "n/a (no displacement)".to_string(),
                         (0.0, yc),
                         font(NOTE)
                             .color(&MARK)
                             .pos(Pos::new(HPos::Left, VPos::Center)),
-                    )))
-                    .map_err(de)?;
+                    ),
+                )?;
                 continue;
             }
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(0.0, yc - h), (mean, yc + h)],
-                    color.mix(0.85).filled(),
-                )))
-                .map_err(de)?;
+            put(
+                &mut chart,
+                Rectangle::new([(0.0, yc - h), (mean, yc + h)], color.mix(0.85).filled()),
+            )?;
             let (a, b) = (
                 if p05.is_finite() { p05 } else { mean },
                 if p95.is_finite() { p95 } else { mean },
@@ -997,21 +1025,18 @@ fn draw_whiskers<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, wb: &Whisker
                 vec![(a, yc - h * 0.7), (a, yc + h * 0.7)],
                 vec![(b, yc - h * 0.7), (b, yc + h * 0.7)],
             ] {
-                chart
-                    .draw_series(std::iter::once(PathElement::new(path, INK.stroke_width(2))))
-                    .map_err(de)?;
+                put(&mut chart, PathElement::new(path, INK.stroke_width(2)))?;
             }
             let right = a.max(b).max(mean).max(0.0);
-            chart
-                .draw_series(std::iter::once(
-                    EmptyElement::at((right, yc))
-                        + Text::new(
-                            fmt_share(mean, percent),
-                            (7, 0),
-                            font(NOTE).pos(Pos::new(HPos::Left, VPos::Center)),
-                        ),
-                ))
-                .map_err(de)?;
+            put(
+                &mut chart,
+                EmptyElement::at((right, yc))
+                    + Text::new(
+                        fmt_share(mean, percent),
+                        (7, 0),
+                        font(NOTE).pos(Pos::new(HPos::Left, VPos::Center)),
+                    ),
+            )?;
         }
     }
     Ok(())
@@ -1056,21 +1081,20 @@ fn draw_chart<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -
 pub fn save(chart: &Chart, dir: &Path, stem: &str) -> Result<Vec<String>> {
     register_font();
     let size = chart.size();
-    let png = dir.join(format!("{stem}.png"));
-    draw_chart(BitMapBackend::new(&png, size).into_drawing_area(), chart).map_err(|m| {
-        Error::Output {
-            path: png.clone(),
-            message: m,
-        }
-    })?;
-    let svg = dir.join(format!("{stem}.svg"));
-    draw_chart(SVGBackend::new(&svg, size).into_drawing_area(), chart).map_err(|m| {
-        Error::Output {
-            path: svg.clone(),
-            message: m,
-        }
-    })?;
-    Ok(vec![format!("{stem}.png"), format!("{stem}.svg")])
+    let (png, svg) = (format!("{stem}.png"), format!("{stem}.svg"));
+    let path = dir.join(&png);
+    draw_chart(BitMapBackend::new(&path, size).into_drawing_area(), chart)
+        .map_err(failed(&path))?;
+    let path = dir.join(&svg);
+    draw_chart(SVGBackend::new(&path, size).into_drawing_area(), chart).map_err(failed(&path))?;
+    Ok(vec![png, svg])
+}
+
+fn failed(path: &Path) -> impl FnOnce(String) -> Error + '_ {
+    move |message| Error::Output {
+        path: path.to_path_buf(),
+        message,
+    }
 }
 
 #[cfg(test)]

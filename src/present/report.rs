@@ -127,6 +127,32 @@ fn section_open(h: &mut String, id: &str) {
     let _ = write!(h, "<section id=\"{id}\">\n<h2>{}</h2>\n", esc(heading));
 }
 
+/// Opens a table with a header row of `cells` (each a whole `<th>` element).
+fn table_head(h: &mut String, cells: impl IntoIterator<Item = String>) {
+    h.push_str("<table>\n<thead><tr>");
+    h.extend(cells);
+    h.push_str("</tr></thead>\n<tbody>\n");
+}
+
+/// A row of `cells` (each a whole `<td>` or `<th>` element).
+fn table_row(h: &mut String, cells: impl IntoIterator<Item = String>) {
+    h.push_str("<tr>");
+    h.extend(cells);
+    h.push_str("</tr>\n");
+}
+
+fn table_end(h: &mut String) {
+    h.push_str("</tbody>\n</table>\n");
+}
+
+fn th(html: &str) -> String {
+    format!("<th>{html}</th>")
+}
+
+fn td(html: &str) -> String {
+    format!("<td>{html}</td>")
+}
+
 fn kv(h: &mut String, key: &str, value: &str) {
     let _ = writeln!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(key), value);
 }
@@ -213,7 +239,9 @@ fn summary(h: &mut String, c: &Comparison, name: &str, description: &str) {
     if !version.is_empty() {
         kv(h, "northbound version", &esc(&version));
     }
-    h.push_str("</table>\n<h3>Places</h3>\n<table>\n<thead><tr><th>place</th><th>kind</th><th>crossing</th><th>country</th><th>province or state</th></tr></thead>\n<tbody>\n");
+    h.push_str("</table>\n<h3>Places</h3>\n");
+    let heads = ["place", "kind", "crossing", "country", "province or state"];
+    table_head(h, heads.map(th));
     for p in &c.places {
         let crossing = match p.class() {
             Some(CrossingClass::Irregular) => "irregular",
@@ -221,17 +249,11 @@ fn summary(h: &mut String, c: &Comparison, name: &str, description: &str) {
             Some(CrossingClass::Airport) => "airport (port without the STCA)",
             None => "",
         };
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&p.place),
-            esc(&p.kind),
-            esc(crossing),
-            esc(&p.country),
-            esc(&p.province)
-        );
+        let cells = [&p.place, &p.kind, crossing, &p.country, &p.province];
+        table_row(h, cells.map(|t| td(&esc(t))));
     }
-    h.push_str("</tbody>\n</table>\n</section>\n");
+    table_end(h);
+    h.push_str("</section>\n");
 }
 
 /// The window as dates: the manifest's, else the months of the summary.
@@ -392,40 +414,49 @@ fn timeline(h: &mut String, c: &Comparison) {
         }
         h.push_str("</svg></div>\n");
     }
-    h.push_str("<table>\n<thead><tr><th>policy</th><th>start</th><th>end</th>");
-    for v in &c.order {
-        let _ = write!(h, "<th><code>{}</code></th>", esc(v));
-    }
-    h.push_str("</tr></thead>\n<tbody>\n");
+    let variants = c
+        .order
+        .iter()
+        .map(|v| th(&format!("<code>{}</code>", esc(v))));
+    table_head(
+        h,
+        ["policy", "start", "end"]
+            .map(th)
+            .into_iter()
+            .chain(variants),
+    );
     for (p, start, end, on) in &policies {
-        let _ = write!(
-            h,
-            "<tr><td>{} <code>{}</code></td><td>{start}</td><td>{}</td>",
-            esc(&policy_label(p)),
-            esc(p),
-            end.map_or(String::from("—"), |e| e.to_string())
-        );
-        for v in &c.order {
-            let _ = write!(
-                h,
-                "<td>{}</td>",
-                if on.contains(&v.as_str()) {
-                    "<span class=\"on\">on</span>"
-                } else {
-                    "<span class=\"off\">off</span>"
-                }
-            );
-        }
-        h.push_str("</tr>\n");
+        let dates = [
+            td(&format!(
+                "{} <code>{}</code>",
+                esc(&policy_label(p)),
+                esc(p)
+            )),
+            td(&start.to_string()),
+            td(&end.map_or(String::from("—"), |e| e.to_string())),
+        ];
+        let cells = c.order.iter().map(|v| {
+            td(if on.contains(&v.as_str()) {
+                "<span class=\"on\">on</span>"
+            } else {
+                "<span class=\"off\">off</span>"
+            })
+        });
+        table_row(h, dates.into_iter().chain(cells));
     }
-    h.push_str("</tbody>\n</table>\n</section>\n");
+    table_end(h);
+    h.push_str("</section>\n");
 }
 
 fn variants(h: &mut String, c: &Comparison) {
     section_open(h, "variants");
     h.push_str(
         "<p>Each variant is the scenario with the overrides shown; the effects below compare \
-         each with <code>neither</code>.</p>\n<table>\n<thead><tr><th>variant</th><th>description</th><th>overrides of the scenario</th></tr></thead>\n<tbody>\n",
+         each with <code>neither</code>.</p>\n",
+    );
+    table_head(
+        h,
+        ["variant", "description", "overrides of the scenario"].map(th),
     );
     for v in &c.variants {
         let overrides = v
@@ -440,15 +471,11 @@ fn variants(h: &mut String, c: &Comparison) {
         } else {
             ""
         };
-        let _ = writeln!(
-            h,
-            "<tr><td><code>{}</code>{reference}</td><td>{}</td><td>{}</td></tr>",
-            esc(&v.variant),
-            esc(&v.description),
-            overrides
-        );
+        let name = format!("<code>{}</code>{reference}", esc(&v.variant));
+        table_row(h, [td(&name), td(&esc(&v.description)), td(&overrides)]);
     }
-    h.push_str("</tbody>\n</table>\n</section>\n");
+    table_end(h);
+    h.push_str("</section>\n");
 }
 
 /// A readable name for an effect of `effects.csv`.
@@ -523,11 +550,10 @@ fn effects(h: &mut String, c: &Comparison) {
             names.push(&e.effect);
         }
     }
-    h.push_str("<table>\n<thead><tr><th>effect</th>");
-    for v in &variants {
-        let _ = write!(h, "<th class=\"num\"><code>{}</code></th>", esc(v));
-    }
-    h.push_str("</tr></thead>\n<tbody>\n");
+    let heads = variants
+        .iter()
+        .map(|v| format!("<th class=\"num\"><code>{}</code></th>", esc(v)));
+    table_head(h, std::iter::once(th("effect")).chain(heads));
     let groups = [
         (
             "diff_",
@@ -538,63 +564,71 @@ fn effects(h: &mut String, c: &Comparison) {
             format!("Shares of the demand displaced from {focus}"),
         ),
     ];
-    for (prefix, heading) in &groups {
-        let mine: Vec<&&str> = names.iter().filter(|n| n.starts_with(prefix)).collect();
-        if mine.is_empty() {
-            continue;
-        }
-        let _ = writeln!(
-            h,
-            "<tr class=\"group\"><th colspan=\"{}\">{}</th></tr>",
-            variants.len() + 1,
-            esc(heading)
-        );
-        for name in mine {
-            let share = prefix == &"share_to_";
-            let _ = write!(
-                h,
-                "<tr><td>{} <code>{}</code></td>",
-                esc(&effect_label(name, &focus)),
-                esc(name)
-            );
-            for v in &variants {
-                let cell = c
-                    .effects
-                    .iter()
-                    .find(|e| &e.variant == *v && e.effect == **name)
-                    .map_or("—".to_string(), |e| {
-                        format!(
-                            "{} <span class=\"muted\">[{}, {}]</span>",
-                            signed(e.mean, share),
-                            signed(e.p05, share),
-                            signed(e.p95, share)
-                        )
-                    });
-                let _ = write!(h, "<td class=\"num\">{cell}</td>");
-            }
-            h.push_str("</tr>\n");
-        }
-    }
-    // Anything else effects.csv holds, as it is.
-    let other: Vec<&&str> = names
+    // The effects this version names, by group; then anything else effects.csv holds, as
+    // it is.
+    let other: Vec<&str> = names
         .iter()
+        .copied()
         .filter(|n| !groups.iter().any(|g| n.starts_with(g.0)))
         .collect();
-    for name in other {
-        let _ = write!(h, "<tr><td><code>{}</code></td>", esc(name));
-        for v in &variants {
-            let cell = c
-                .effects
+    let sections = groups
+        .iter()
+        .map(|(prefix, heading)| {
+            let mine: Vec<&str> = names
                 .iter()
-                .find(|e| &e.variant == *v && e.effect == **name)
-                .map_or("—".to_string(), |e| {
-                    format!("{} [{}, {}]", e.mean, e.p05, e.p95)
-                });
-            let _ = write!(h, "<td class=\"num\">{}</td>", esc(&cell));
+                .copied()
+                .filter(|n| n.starts_with(prefix))
+                .collect();
+            (Some(heading), mine, Some(*prefix == "share_to_"))
+        })
+        .chain(std::iter::once((None, other, None)));
+    for (heading, mine, share) in sections {
+        if let Some(heading) = heading.filter(|_| !mine.is_empty()) {
+            let _ = writeln!(
+                h,
+                "<tr class=\"group\"><th colspan=\"{}\">{}</th></tr>",
+                variants.len() + 1,
+                esc(heading)
+            );
         }
-        h.push_str("</tr>\n");
+        for name in mine {
+            let label = match share {
+                Some(_) => format!(
+                    "{} <code>{}</code>",
+                    esc(&effect_label(name, &focus)),
+                    esc(name)
+                ),
+                None => format!("<code>{}</code>", esc(name)),
+            };
+            let cells = variants
+                .iter()
+                .map(|v| format!("<td class=\"num\">{}</td>", effect_cell(c, v, name, share)));
+            table_row(h, std::iter::once(td(&label)).chain(cells));
+        }
     }
-    h.push_str("</tbody>\n</table>\n</section>\n");
+    table_end(h);
+    h.push_str("</section>\n");
+}
+
+/// A cell of the effects table: the mean and the 90% interval in brackets, as signed
+/// numbers of people or shares (`share`), or as the file has them (`None`).
+fn effect_cell(c: &Comparison, variant: &str, effect: &str, share: Option<bool>) -> String {
+    let Some(e) = c
+        .effects
+        .iter()
+        .find(|e| e.variant == variant && e.effect == effect)
+    else {
+        return "—".into();
+    };
+    match share {
+        Some(share) => format!(
+            "{} <span class=\"muted\">[{}, {}]</span>",
+            signed(e.mean, share),
+            signed(e.p05, share),
+            signed(e.p95, share)
+        ),
+        None => esc(&format!("{} [{}, {}]", e.mean, e.p05, e.p95)),
+    }
 }
 
 /// The `<svg ...>...</svg>` element of an SVG file, with a viewBox so that it scales.
