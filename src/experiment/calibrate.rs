@@ -10,9 +10,10 @@
 use crate::experiment::ensemble;
 use crate::experiment::validation;
 use crate::scenario::{Scenario, paths};
-use crate::util::date::Month;
+use crate::util::date::{Date, Month};
 use crate::util::error::{Error, Result};
-use std::path::Path;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use toml_edit::{DocumentMut, Value};
 
 /// A parameter to fit: a path into the scenario and its range.
@@ -57,6 +58,41 @@ pub struct Settings {
     pub budget: usize,
     pub replicates: u32,
     pub seed: u64,
+}
+
+impl Settings {
+    /// Settings from the command's words: `--fit PATH=LO..HI` and `--window FROM..TO`
+    /// specs, each problem with them reported at once, naming the scenario.
+    pub fn parse(
+        sc: &Scenario,
+        fit: &[String],
+        targets: &[String],
+        windows: &[String],
+        budget: usize,
+        replicates: u32,
+        seed: u64,
+    ) -> Result<Settings> {
+        let mut problems = Vec::new();
+        let params: Vec<Param> = fit
+            .iter()
+            .filter_map(|f| Param::parse(f).map_err(|e| problems.push(e)).ok())
+            .collect();
+        let windows: Vec<(Month, Month)> = windows
+            .iter()
+            .filter_map(|w| parse_window(w).map_err(|e| problems.push(e)).ok())
+            .collect();
+        if !problems.is_empty() {
+            return Err(invalid(sc, problems));
+        }
+        Ok(Settings {
+            params,
+            targets: targets.to_vec(),
+            windows,
+            budget,
+            replicates,
+            seed,
+        })
+    }
 }
 
 /// One evaluated parameter set.
@@ -118,6 +154,13 @@ pub fn calibrate(
         return Err(invalid(
             base,
             vec!["calibrate: give at least one --fit PATH=LO..HI".into()],
+        ));
+    }
+    if s.budget == 0 {
+        // The fitted scenario and its header are the best of the trials: there must be one.
+        return Err(invalid(
+            base,
+            vec!["calibrate: --budget must allow at least one trial".into()],
         ));
     }
     let mut problems = Vec::new();
@@ -450,6 +493,104 @@ pub fn fitted_text(
     text.push('\n');
     text.push_str(&doc.to_string());
     Ok(text)
+}
+
+/// How a fitted scenario says it was made: the comment block on top of its text, with the
+/// date it was made and the `command` that made it.
+pub fn header(s: &Settings, cal: &Calibration, date: Date, command: &str) -> String {
+    let best = &cal.trials[cal.best];
+    let windows: Vec<String> = s
+        .windows
+        .iter()
+        .map(|w| format!("{}..{}", w.0, w.1))
+        .collect();
+    let ards: Vec<String> = s
+        .targets
+        .iter()
+        .zip(&best.ard)
+        .map(|(t, a)| format!("{t} ARD {a:.4}"))
+        .collect();
+    let mut header = format!(
+        "Calibrated by `northbound calibrate` (northbound {}) on {date}.\n\
+         Command: {command}\n\
+         Method: Nelder-Mead on the box of the fitted parameters, {} trials, {} replicates per trial\n\
+         with common random numbers (seed {}); objective: the mean ARD of the targets over {}.\n\
+         Best trial {}: objective {:.4} ({}).\n",
+        env!("CARGO_PKG_VERSION"),
+        cal.trials.len(),
+        s.replicates,
+        s.seed,
+        windows.join(" and "),
+        cal.best,
+        best.score,
+        ards.join(", ")
+    );
+    for (p, v) in s.params.iter().zip(&best.values) {
+        let _ = writeln!(
+            header,
+            "Fitted: {} = {v} (range {}..{})",
+            p.path, p.lo, p.hi
+        );
+    }
+    header
+}
+
+/// Where the fitted scenario goes, and the folder its data paths must resolve from: the
+/// `fitted` file asked for, else `fitted.toml` in the output folder being written (`tmp`),
+/// whose paths resolve from where that folder will be (`target`).
+pub fn fitted_place(fitted: Option<&Path>, tmp: &Path, target: &Path) -> (PathBuf, PathBuf) {
+    match fitted {
+        None => (tmp.join("fitted.toml"), target.to_path_buf()),
+        Some(f) => (
+            f.to_path_buf(),
+            match f.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            },
+        ),
+    }
+}
+
+/// Writes `trials.csv`: one row per parameter set tried, with its score and each target's
+/// ARD.
+pub fn write_trials(path: &Path, s: &Settings, cal: &Calibration) -> Result<()> {
+    let failed = |message: String| Error::Output {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut w = csv::Writer::from_path(path).map_err(|e| failed(e.to_string()))?;
+    let mut header = vec!["trial".to_string()];
+    header.extend(s.params.iter().map(|p| p.path.clone()));
+    header.push("score".into());
+    header.extend(s.targets.iter().map(|t| format!("ard_{t}")));
+    header.push("error".into());
+    w.write_record(&header).map_err(|e| failed(e.to_string()))?;
+    for (i, t) in cal.trials.iter().enumerate() {
+        let mut rec = vec![i.to_string()];
+        rec.extend(t.values.iter().map(|v| v.to_string()));
+        rec.push(t.score.to_string());
+        rec.extend(t.ard.iter().map(|v| v.to_string()));
+        rec.push(t.error.clone().unwrap_or_default());
+        w.write_record(&rec).map_err(|e| failed(e.to_string()))?;
+    }
+    w.flush().map_err(|e| failed(e.to_string()))
+}
+
+/// Writes the fitted scenario ([`fitted_text`]) to `path`, its data paths relative to
+/// `folder`.
+pub fn write_fitted(
+    path: &Path,
+    folder: &Path,
+    base: &Scenario,
+    s: &Settings,
+    cal: &Calibration,
+    header: &str,
+) -> Result<()> {
+    let text = fitted_text(base, s, cal, header, folder)?;
+    std::fs::write(path, text).map_err(|e| Error::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// The white space before a value (after `=`), to keep the layout.

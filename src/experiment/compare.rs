@@ -467,6 +467,23 @@ pub fn compare(
     Ok(out)
 }
 
+/// Writes a comparison's tables into `dir`, beside its `series.csv`: `summary.csv`,
+/// `effects.csv`, `overlay.csv`, `variants.csv`, `policies.csv`, `places.csv`, and the
+/// scenario's text as `scenario.toml`, everything its figures and report are drawn from.
+pub fn write(dir: &Path, sc: &Scenario, cmp: &Comparison) -> Result<()> {
+    output::write_csv(&dir.join("summary.csv"), &cmp.summary)?;
+    output::write_csv(&dir.join("effects.csv"), &cmp.effects)?;
+    output::write_csv(&dir.join("overlay.csv"), &cmp.overlay)?;
+    output::write_csv(&dir.join("variants.csv"), &cmp.variants)?;
+    output::write_csv(&dir.join("policies.csv"), &cmp.policies)?;
+    output::write_csv(&dir.join("places.csv"), &output::place_rows(sc))?;
+    let path = dir.join("scenario.toml");
+    std::fs::write(&path, &sc.source).map_err(|e| Error::Output {
+        path,
+        message: e.to_string(),
+    })
+}
+
 /// Effects of one variant against the reference, replicate by replicate (common random
 /// numbers pair them), summarised with 90% intervals.
 pub fn effects(variant: &str, with: &[Totals], reference: &[Totals]) -> Vec<EffectRow> {

@@ -6,7 +6,7 @@ use crate::experiment::ensemble;
 use crate::model::engine::Results;
 use crate::output;
 use crate::scenario::{Observed, Scenario, Target};
-use crate::util::error::Result;
+use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -226,16 +226,55 @@ pub fn observed_rows(sc: &Scenario) -> Vec<ObservedRow> {
         .collect()
 }
 
+/// What a validation found: the rows of `validation.csv` and `metrics.csv`, and the work
+/// it took.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    pub rows: Vec<ValidationRow>,
+    pub metrics: Vec<MetricsRow>,
+    pub agents: u64,
+    pub agent_days: u64,
+}
+
+/// Refuses a scenario that declares no observed series, before any work is done.
+pub fn require_observed(sc: &Scenario) -> Result<()> {
+    if sc.observed.is_empty() {
+        return Err(Error::Invalid {
+            path: sc.path.clone(),
+            problems: vec!["declares no [[observed]] series to validate against (see the README, \"Validation and calibration\")".into()],
+        });
+    }
+    Ok(())
+}
+
+/// Runs `replicates` replicates of `sc` in the current rayon pool, calling `done` as each
+/// finishes, and compares them with the scenario's observed series.
+pub fn validate(sc: &Scenario, seed: u64, replicates: u32, done: &(dyn Fn() + Sync)) -> Validation {
+    let reps: Vec<u32> = (0..replicates).collect();
+    let sims = ensemble::map(
+        sc,
+        seed,
+        &reps,
+        |_, res| (simulated_points(sc, res), res.agents, res.agent_days),
+        done,
+    );
+    let agents = sims.iter().map(|s| s.1).sum();
+    let agent_days = sims.iter().map(|s| s.2).sum();
+    let points: Vec<Vec<Vec<f64>>> = sims.into_iter().map(|s| s.0).collect();
+    let (rows, metrics) = summarise(sc, &points);
+    Validation {
+        rows,
+        metrics,
+        agents,
+        agent_days,
+    }
+}
+
 /// Writes a validation's tables into `dir`: `validation.csv` and `metrics.csv`, and for its
 /// figures `observed.csv` and `policies.csv` (the scenario's policies, as a run writes them).
-pub fn write(
-    dir: &Path,
-    sc: &Scenario,
-    rows: &[ValidationRow],
-    metrics: &[MetricsRow],
-) -> Result<()> {
-    output::write_csv(&dir.join("validation.csv"), rows)?;
-    output::write_csv(&dir.join("metrics.csv"), metrics)?;
+pub fn write(dir: &Path, sc: &Scenario, v: &Validation) -> Result<()> {
+    output::write_csv(&dir.join("validation.csv"), &v.rows)?;
+    output::write_csv(&dir.join("metrics.csv"), &v.metrics)?;
     output::write_csv(&dir.join("observed.csv"), &observed_rows(sc))?;
     output::write_csv(&dir.join("policies.csv"), &output::policy_rows(sc))
 }

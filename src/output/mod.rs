@@ -214,6 +214,46 @@ impl Manifest {
         self.wall_seconds = wall_seconds;
         self.agent_days_per_second = agent_days as f64 / wall_seconds.max(1e-9);
     }
+
+    /// Writes `manifest.json` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join("manifest.json");
+        let json = serde_json::to_string_pretty(self).map_err(|e| Error::Output {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        std::fs::write(&path, json + "\n").map_err(|e| Error::write(&path, e))
+    }
+}
+
+/// A command as a user would type it: `northbound` and the arguments `args`, quoted where
+/// a shell needs it.
+pub fn command_line(args: impl IntoIterator<Item = String>) -> String {
+    let quote = |a: String| {
+        if !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c))
+        {
+            a
+        } else {
+            format!("'{}'", a.replace('\'', r"'\''"))
+        }
+    };
+    std::iter::once("northbound".to_string())
+        .chain(args.into_iter().map(quote))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Refuses to replace the file `path` unless `force`.
+pub fn check_new_file(path: &Path, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        return Err(Error::Output {
+            path: path.to_path_buf(),
+            message: "already exists; pass --force to replace it".into(),
+        });
+    }
+    Ok(())
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -366,6 +406,11 @@ fn remove_stale_partials(parent: &Path, name: &str) {
 }
 
 impl Staged {
+    /// Where the folder goes when it is finished.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
     /// Writes `manifest.json` (listing every file of the folder), then commits.
     pub fn finish(self, mut manifest: Manifest) -> Result<PathBuf> {
         let mut files: Vec<String> = std::fs::read_dir(&self.tmp)
@@ -376,12 +421,7 @@ impl Staged {
         files.sort();
         files.dedup();
         manifest.files = files;
-        let path = self.tmp.join("manifest.json");
-        let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Output {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        std::fs::write(&path, json + "\n").map_err(|e| Error::write(&path, e))?;
+        manifest.write(&self.tmp)?;
         self.commit()
     }
 
@@ -426,4 +466,18 @@ pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
         w.serialize(r).map_err(|e| csv_err(path, e))?;
     }
     w.flush().map_err(|e| Error::write(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_line_is_quoted_where_a_shell_needs_it() {
+        let args = ["run", "a b.toml", "--fit=x[\"y\"]=1..2", "it's", ""].map(String::from);
+        assert_eq!(
+            command_line(args),
+            r#"northbound run 'a b.toml' '--fit=x["y"]=1..2' 'it'\''s' ''"#
+        );
+    }
 }

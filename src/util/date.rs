@@ -42,6 +42,14 @@ impl Date {
         (y, m, d)
     }
 
+    /// Today, in UTC, by the system clock (a clock set before 1970 gives 1970-01-01).
+    pub fn today() -> Date {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Date((secs / 86_400) as i32)
+    }
+
     /// Parses `YYYY-MM-DD`.
     pub fn parse(s: &str) -> Option<Date> {
         let b = s.as_bytes();

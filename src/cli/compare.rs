@@ -1,0 +1,84 @@
+//! `northbound compare`: the policy experiment, variants x replicates, its tables, figures
+//! and report.
+
+use super::{Common, Progress, print_out, timed};
+use clap::Args;
+use northbound::experiment::compare::{self, Comparison};
+use northbound::experiment::ensemble;
+use northbound::output::{self, Manifest};
+use northbound::{Error, Scenario, present};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The scenario file (TOML) [default: the bundled corridor-2022-2024].
+    scenario: Option<PathBuf>,
+    /// Replicates per variant.
+    #[arg(long, short = 'r', value_name = "R", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    replicates: u32,
+    /// Only these variants, comma-separated (e.g. both,neither) [default: all].
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    variants: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+pub fn compare(a: CompareArgs) -> Result<(), Error> {
+    let c = &a.common;
+    let sc = match &a.scenario {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::bundled_default()?,
+    };
+    let specs = compare::select(compare::design(&sc)?, &a.variants, &sc)?;
+    let staged = output::stage(&c.out_dir("compare"), c.force)?;
+    let seed = c.seed.unwrap_or(sc.seed);
+    let pool = ensemble::pool(c.threads());
+    let bar = Progress::new(
+        specs.len() as u64 * u64::from(a.replicates),
+        c.quiet,
+        "{spinner} {bar:40} run {pos}/{len} (variants x replicates)  {elapsed} (eta {eta})",
+    );
+    let series = staged.tmp.join("series.csv");
+    let (cmp, wall) = timed(&bar, || {
+        pool.install(|| compare::compare(&sc, &specs, a.replicates, seed, &series, &|| bar.inc()))
+    });
+    let cmp = cmp?;
+    compare::write(&staged.tmp, &sc, &cmp)?;
+    let mut manifest = Manifest::new("compare", &sc, seed, pool.current_num_threads());
+    manifest.replicates = Some(a.replicates);
+    manifest.variants = Some(specs.iter().map(|v| v.name.clone()).collect());
+    manifest.timed(cmp.agents, cmp.agent_days, wall);
+    // The report says how the comparison was made: it reads the manifest from the folder.
+    manifest.write(&staged.tmp)?;
+    present::draw(&staged.tmp)?;
+    let dir = staged.finish(manifest)?;
+    if !c.quiet {
+        print_out(&summary(&sc, specs.len(), a.replicates, &cmp, wall, &dir));
+    }
+    Ok(())
+}
+
+/// What the comparison ran, and each variant's effect on Roxham Road.
+fn summary(
+    sc: &Scenario,
+    variants: usize,
+    replicates: u32,
+    cmp: &Comparison,
+    wall: f64,
+    dir: &Path,
+) -> String {
+    let mut text = format!(
+        "{}: {} variants x {} replicates in {:.1} s\n",
+        sc.name, variants, replicates, wall
+    );
+    for e in cmp.effects.iter().filter(|e| e.effect == "diff_roxham") {
+        let _ = writeln!(
+            text,
+            "  {:<16} Roxham Road attempts vs neither: {:+.0} (90% interval {:+.0} to {:+.0})",
+            e.variant, e.mean, e.p05, e.p95
+        );
+    }
+    let _ = writeln!(text, "report: {}", dir.join("report.html").display());
+    text
+}
