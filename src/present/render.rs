@@ -550,6 +550,39 @@ fn marker_layout(p: &TimePanel, w: u32) -> (Vec<Placed>, usize) {
     (placed, row_ends.len())
 }
 
+/// Draws the labels of `placed` markers in a strip of `rows` rows above a time panel's plot,
+/// so that they never cover the data; returns the area below it.
+fn draw_marker_strip<DB: DrawingBackend>(
+    area: DrawingArea<DB, Shift>,
+    placed: &[Placed],
+    rows: usize,
+) -> Res<DrawingArea<DB, Shift>> {
+    if rows == 0 {
+        return Ok(area);
+    }
+    let line_h = (NOTE + 6) as i32;
+    let strip_h = rows as i32 * line_h + 4;
+    let (strip, rest) = area.split_vertically(strip_h);
+    for (_, x, x0, row, label) in placed {
+        let (x, x0, row) = (*x, *x0, *row);
+        let y = row as i32 * line_h + 2;
+        strip
+            .draw_text(
+                label,
+                &font(NOTE).color(&MARK).pos(Pos::new(HPos::Left, VPos::Top)),
+                (x0, y),
+            )
+            .map_err(de)?;
+        strip
+            .draw(&PathElement::new(
+                vec![(x, y), (x, strip_h)],
+                MARK.stroke_width(1),
+            ))
+            .map_err(de)?;
+    }
+    Ok(rest)
+}
+
 /// Draws a time panel; `pad` is the least (title lines, marker rows) to leave room for,
 /// so that the plots of panels side by side line up.
 fn draw_time<DB: DrawingBackend>(
@@ -571,35 +604,9 @@ fn draw_time<DB: DrawingBackend>(
         .unwrap_or(if data_max > 0.0 { data_max * 1.08 } else { 1.0 });
     let (w, _) = area.dim_in_pixel();
     let plot_w = f64::from(w.saturating_sub(TIME_LEFT + TIME_RIGHT).max(1));
-    // Marker labels go in a strip above the plot, in as many rows as they need not to
-    // overlap, so they never cover the data.
     let (placed, rows) = marker_layout(p, w);
     let rows = rows.max(pad.1);
-    let line_h = (NOTE + 6) as i32;
-    let area = if rows == 0 {
-        area
-    } else {
-        let strip_h = rows as i32 * line_h + 4;
-        let (strip, rest) = area.split_vertically(strip_h);
-        for (_, x, x0, row, label) in &placed {
-            let (x, x0, row) = (*x, *x0, *row);
-            let y = row as i32 * line_h + 2;
-            strip
-                .draw_text(
-                    label,
-                    &font(NOTE).color(&MARK).pos(Pos::new(HPos::Left, VPos::Top)),
-                    (x0, y),
-                )
-                .map_err(de)?;
-            strip
-                .draw(&PathElement::new(
-                    vec![(x, y), (x, strip_h)],
-                    MARK.stroke_width(1),
-                ))
-                .map_err(de)?;
-        }
-        rest
-    };
+    let area = draw_marker_strip(area, &placed, rows)?;
     let ticks = month_ticks(lo, hi, plot_w as u32);
     let frame = Frame {
         left: 8,
@@ -888,27 +895,33 @@ fn draw_stacked<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &StackedBa
                 ),
         )?;
     }
-    // The legend, top to bottom as the segments are stacked.
+    draw_segment_legend(&legend, &s.segments)
+}
+
+/// The legend of stacked bars, beside them, top to bottom as the segments are stacked.
+fn draw_segment_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    segments: &[Segment],
+) -> Res {
     let mut y = 40;
-    for seg in s.segments.iter().rev() {
-        let lines = wrap(&seg.label, LEGEND, legend_w - GLYPH_W - 30);
+    for seg in segments.iter().rev() {
+        let lines = wrap(&seg.label, LEGEND, area.dim_in_pixel().0 - GLYPH_W - 30);
         let item = LegendItem {
             label: String::new(),
             color: seg.color,
             glyph: Glyph::Block,
         };
-        draw_glyph(&legend, &item, 10, y, LEGEND as i32)?;
+        draw_glyph(area, &item, 10, y, LEGEND as i32)?;
         for (k, line) in lines.iter().enumerate() {
-            legend
-                .draw_text(
-                    line,
-                    &font(LEGEND).pos(Pos::new(HPos::Left, VPos::Center)),
-                    (
-                        10 + GLYPH_W as i32 + 8,
-                        y + LEGEND as i32 / 2 + k as i32 * (LEGEND as i32 + 4),
-                    ),
-                )
-                .map_err(de)?;
+            area.draw_text(
+                line,
+                &font(LEGEND).pos(Pos::new(HPos::Left, VPos::Center)),
+                (
+                    10 + GLYPH_W as i32 + 8,
+                    y + LEGEND as i32 / 2 + k as i32 * (LEGEND as i32 + 4),
+                ),
+            )
+            .map_err(de)?;
         }
         y += lines.len().max(1) as i32 * (LEGEND as i32 + 4) + 14;
     }

@@ -271,10 +271,13 @@ fn window(c: &Comparison) -> Option<(Date, Date)> {
     }
 }
 
+/// A policy of the comparison, its dates, and the variants in which it is on.
+type PolicyOn<'c> = (&'c str, Date, Option<Date>, Vec<&'c str>);
+
 fn timeline(h: &mut String, c: &Comparison) {
     section_open(h, "timeline");
     // The policies, in order of first mention, with the variants that enable them.
-    let mut policies: Vec<(&str, Date, Option<Date>, Vec<&str>)> = Vec::new();
+    let mut policies: Vec<PolicyOn> = Vec::new();
     for p in &c.policies {
         let i = match policies.iter().position(|q| q.0 == p.policy) {
             Some(i) => i,
@@ -291,128 +294,14 @@ fn timeline(h: &mut String, c: &Comparison) {
         h.push_str("<p>The scenario has no policies.</p>\n</section>\n");
         return;
     }
-    let n_variants = c.order.len();
     let _ = writeln!(
         h,
         "<p>Each policy's dates in the window, and the variants in which it is on. Dark bars: \
          on in some variants only (what the comparison varies); grey bars: on in every \
          variant. A policy whose dates start before the window is in force from its first day.</p>"
     );
-    if let Some((ws, we)) = window(c) {
-        let (width, left, right) = (1100.0, 190.0, 20.0);
-        let row_h = 34.0;
-        let top = 40.0;
-        let height = top + row_h * policies.len() as f64 + 10.0;
-        let span = f64::from(we.0 - ws.0 + 1);
-        let x = |d: Date| {
-            left + (f64::from(d.0 - ws.0) / span).clamp(0.0, 1.0) * (width - left - right)
-        };
-        let _ = writeln!(
-            h,
-            "<div class=\"timeline\"><svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"policy timeline\" font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, Arial, 'Liberation Sans', sans-serif\" font-size=\"13\">"
-        );
-        // Year (or quarter) ticks.
-        let (y0, y1) = (ws.year(), we.year());
-        let quarterly = y1 - y0 < 2;
-        for y in y0..=y1 + 1 {
-            for q in 0..(if quarterly { 4 } else { 1 }) {
-                let Some(d) = Date::from_ymd(y, 1 + 3 * q, 1) else {
-                    continue;
-                };
-                if d < ws || d > we {
-                    continue;
-                }
-                let xx = x(d);
-                let label = if quarterly {
-                    format!("{}-{:02}", y, 1 + 3 * q)
-                } else {
-                    y.to_string()
-                };
-                let _ = writeln!(
-                    h,
-                    "<line x1=\"{xx:.1}\" y1=\"{:.1}\" x2=\"{xx:.1}\" y2=\"{:.1}\" stroke=\"#ddd\"/><text x=\"{xx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#555\">{}</text>",
-                    top - 8.0,
-                    height - 6.0,
-                    top - 14.0,
-                    esc(&label)
-                );
-            }
-        }
-        let _ = writeln!(
-            h,
-            "<rect x=\"{left}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"none\" stroke=\"#bbb\"/>",
-            top - 8.0,
-            width - left - right,
-            height - top + 2.0
-        );
-        for (i, (p, start, end, on)) in policies.iter().enumerate() {
-            let yc = top + row_h * i as f64 + row_h / 2.0;
-            let _ = writeln!(
-                h,
-                "<text x=\"{:.1}\" y=\"{yc:.1}\" dominant-baseline=\"middle\" text-anchor=\"end\" fill=\"#1e1e1e\">{}</text>",
-                left - 10.0,
-                esc(&policy_label(p))
-            );
-            let who = if on.is_empty() {
-                "off in every variant".to_string()
-            } else if on.len() == n_variants {
-                "on in every variant".to_string()
-            } else {
-                format!("on in {}", on.join(", "))
-            };
-            let dates = match end {
-                Some(e) => format!("{start} to {e}"),
-                None => format!("from {start}"),
-            };
-            let end_d = end.unwrap_or(we);
-            if end_d < ws {
-                let _ = writeln!(
-                    h,
-                    "<text x=\"{:.1}\" y=\"{yc:.1}\" dominant-baseline=\"middle\" fill=\"#888\">{} (ended before the window; {})</text>",
-                    left + 8.0,
-                    esc(&dates),
-                    esc(&who)
-                );
-                continue;
-            }
-            if *start > we {
-                continue;
-            }
-            let (x0, x1) = (x(*start), x(end_d.min(we).add_days(1)));
-            let fill = if on.is_empty() {
-                "#e6e6e6"
-            } else if on.len() == n_variants {
-                "#9a9a9a"
-            } else {
-                "#0b5c95"
-            };
-            let _ = writeln!(
-                h,
-                "<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"3\" fill=\"{fill}\"/>",
-                yc - row_h * 0.32,
-                (x1 - x0).max(2.0),
-                row_h * 0.64
-            );
-            let text = format!("{dates}: {who}");
-            let est = 7.0 * text.chars().count() as f64;
-            let (tx, anchor, color) = if x1 - x0 > est + 16.0 {
-                (
-                    x0 + 8.0,
-                    "start",
-                    if on.is_empty() { "#555" } else { "#fff" },
-                )
-            } else if x0 - left > est + 16.0 {
-                (x0 - 8.0, "end", "#1e1e1e")
-            } else {
-                (x1 + 8.0, "start", "#1e1e1e")
-            };
-            let _ = writeln!(
-                h,
-                "<text x=\"{tx:.1}\" y=\"{yc:.1}\" dominant-baseline=\"middle\" text-anchor=\"{anchor}\" fill=\"{color}\">{}</text>",
-                esc(&text)
-            );
-        }
-        h.push_str("</svg></div>\n");
+    if let Some(window) = window(c) {
+        timeline_svg(h, &policies, c.order.len(), window);
     }
     let variants = c
         .order
@@ -446,6 +335,123 @@ fn timeline(h: &mut String, c: &Comparison) {
     }
     table_end(h);
     h.push_str("</section>\n");
+}
+
+/// The policies as bars on the window's dates, in an inline SVG.
+fn timeline_svg(h: &mut String, policies: &[PolicyOn], n_variants: usize, (ws, we): (Date, Date)) {
+    let (width, left, right) = (1100.0, 190.0, 20.0);
+    let row_h = 34.0;
+    let top = 40.0;
+    let height = top + row_h * policies.len() as f64 + 10.0;
+    let span = f64::from(we.0 - ws.0 + 1);
+    let x =
+        |d: Date| left + (f64::from(d.0 - ws.0) / span).clamp(0.0, 1.0) * (width - left - right);
+    let _ = writeln!(
+        h,
+        "<div class=\"timeline\"><svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"policy timeline\" font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, Arial, 'Liberation Sans', sans-serif\" font-size=\"13\">"
+    );
+    // Year (or quarter) ticks.
+    let (y0, y1) = (ws.year(), we.year());
+    let quarterly = y1 - y0 < 2;
+    for y in y0..=y1 + 1 {
+        for q in 0..(if quarterly { 4 } else { 1 }) {
+            let Some(d) = Date::from_ymd(y, 1 + 3 * q, 1) else {
+                continue;
+            };
+            if d < ws || d > we {
+                continue;
+            }
+            let xx = x(d);
+            let label = if quarterly {
+                format!("{}-{:02}", y, 1 + 3 * q)
+            } else {
+                y.to_string()
+            };
+            let _ = writeln!(
+                h,
+                "<line x1=\"{xx:.1}\" y1=\"{:.1}\" x2=\"{xx:.1}\" y2=\"{:.1}\" stroke=\"#ddd\"/><text x=\"{xx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#555\">{}</text>",
+                top - 8.0,
+                height - 6.0,
+                top - 14.0,
+                esc(&label)
+            );
+        }
+    }
+    let _ = writeln!(
+        h,
+        "<rect x=\"{left}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"none\" stroke=\"#bbb\"/>",
+        top - 8.0,
+        width - left - right,
+        height - top + 2.0
+    );
+    for (i, (p, start, end, on)) in policies.iter().enumerate() {
+        let yc = top + row_h * i as f64 + row_h / 2.0;
+        let _ = writeln!(
+            h,
+            "<text x=\"{:.1}\" y=\"{yc:.1}\" dominant-baseline=\"middle\" text-anchor=\"end\" fill=\"#1e1e1e\">{}</text>",
+            left - 10.0,
+            esc(&policy_label(p))
+        );
+        let who = if on.is_empty() {
+            "off in every variant".to_string()
+        } else if on.len() == n_variants {
+            "on in every variant".to_string()
+        } else {
+            format!("on in {}", on.join(", "))
+        };
+        let dates = match end {
+            Some(e) => format!("{start} to {e}"),
+            None => format!("from {start}"),
+        };
+        let end_d = end.unwrap_or(we);
+        if end_d < ws {
+            let _ = writeln!(
+                h,
+                "<text x=\"{:.1}\" y=\"{yc:.1}\" dominant-baseline=\"middle\" fill=\"#888\">{} (ended before the window; {})</text>",
+                left + 8.0,
+                esc(&dates),
+                esc(&who)
+            );
+            continue;
+        }
+        if *start > we {
+            continue;
+        }
+        let (x0, x1) = (x(*start), x(end_d.min(we).add_days(1)));
+        let fill = if on.is_empty() {
+            "#e6e6e6"
+        } else if on.len() == n_variants {
+            "#9a9a9a"
+        } else {
+            "#0b5c95"
+        };
+        let _ = writeln!(
+            h,
+            "<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"3\" fill=\"{fill}\"/>",
+            yc - row_h * 0.32,
+            (x1 - x0).max(2.0),
+            row_h * 0.64
+        );
+        let text = format!("{dates}: {who}");
+        let est = 7.0 * text.chars().count() as f64;
+        let (tx, anchor, color) = if x1 - x0 > est + 16.0 {
+            (
+                x0 + 8.0,
+                "start",
+                if on.is_empty() { "#555" } else { "#fff" },
+            )
+        } else if x0 - left > est + 16.0 {
+            (x0 - 8.0, "end", "#1e1e1e")
+        } else {
+            (x1 + 8.0, "start", "#1e1e1e")
+        };
+        let _ = writeln!(
+            h,
+            "<text x=\"{tx:.1}\" y=\"{yc:.1}\" dominant-baseline=\"middle\" text-anchor=\"{anchor}\" fill=\"{color}\">{}</text>",
+            esc(&text)
+        );
+    }
+    h.push_str("</svg></div>\n");
 }
 
 fn variants(h: &mut String, c: &Comparison) {
