@@ -1,7 +1,7 @@
 //! Scenarios: the TOML file a researcher writes, and the validated form the engine runs.
 //!
 //! [`Scenario::load`] reads a file into [`raw::RawScenario`] (types checked by serde, unknown
-//! keys refused), then [`validate`] checks the meaning (dates in the window and in order,
+//! keys refused), then `validate` checks the meaning (dates in the window and in order,
 //! probabilities in [0, 1], shares summing to 1, every name known, every place reachable)
 //! and resolves names to ids. Every problem is reported with its TOML path, all at once.
 

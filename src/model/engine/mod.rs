@@ -28,7 +28,7 @@
 //!   extension's window, resettlement, and, for a waiting agent, the first day its keyed
 //!   daily draw falls below its hazard of giving up or moving on. That day is known in
 //!   advance, because the hazards depend only on the place, the days waited, the work
-//!   permit and the date's shelter limit ([`hazards::HazardBook::next_act`] makes the
+//!   permit and the date's shelter limit (`hazards::HazardBook::next_act` makes the
 //!   draws in one tight loop, with the hazards tabulated as integer thresholds that compare
 //!   exactly as the plain loop's floating-point numbers do). Until then the agent costs a
 //!   comparison a day. Evading agents are stepped every day.
