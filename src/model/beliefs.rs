@@ -1,4 +1,4 @@
-//! What agents believe about each crossing, and the route choice that follows from it.
+//! What agents believe about each crossing: the chance of being allowed to claim there.
 //!
 //! Each crossing has two beliefs: the chance of success for a person with an STCA
 //! exception and for one without. They start at what the rules in force on the first day
@@ -8,7 +8,7 @@
 //! This is what makes the response to a policy change gradual.
 
 use crate::model::rules::Rules;
-use crate::scenario::{CrossingKind, PlaceKind, Scenario};
+use crate::scenario::{CrossingKind, Scenario};
 use crate::util::rng::{self, Purpose};
 
 /// Outcomes at one crossing for one type of person: `[successes, failures]`.
@@ -154,122 +154,6 @@ impl Beliefs {
     }
 }
 
-/// The choice types: bit 0, an STCA exception; bit 1, a visa to fly to Canada.
-pub const CHOICE_TYPES: usize = 4;
-
-/// The route-choice type of a person with these flags.
-#[inline]
-pub fn choice_type(f: u8) -> usize {
-    usize::from(crate::scenario::policy::has_exception(f))
-        | (usize::from(f & crate::scenario::policy::flags::VISA != 0) << 1)
-}
-
-/// For each place and choice type, the routes open today with cumulative probabilities.
-pub type ChoiceTable = Vec<[Vec<(f64, u32)>; CHOICE_TYPES]>;
-
-/// Multinomial (logit) route choice. A route's utility is its travel time, cost and risk,
-/// weighted, plus the value of where it leads: `success * perceived success` at a crossing,
-/// the destination's `value`, or the log-sum of the routes onward from a waiting place.
-pub fn choice_table(
-    sc: &Scenario,
-    out_routes: &[Vec<u32>],
-    perceived: &[[f64; 2]],
-    day: crate::util::date::Date,
-) -> ChoiceTable {
-    let b = &sc.behaviour;
-    let n = sc.places.len();
-    let open: Vec<bool> = sc.routes.iter().map(|r| r.open_on(day)).collect();
-    let base: Vec<f64> = sc
-        .routes
-        .iter()
-        .map(|r| -b.choice_time * r.travel.mean() - b.choice_cost * r.cost - b.choice_risk * r.risk)
-        .collect();
-    let mut table = Vec::with_capacity(n);
-    // Route r is open today to type k.
-    let usable = |r: u32, k: usize| {
-        let route = &sc.routes[r as usize];
-        open[r as usize] && (!route.requires_visa || k & 2 != 0)
-    };
-    let mut value = vec![[f64::NEG_INFINITY; CHOICE_TYPES]; n];
-    for (i, p) in sc.places.iter().enumerate() {
-        match p.kind {
-            PlaceKind::Crossing => {
-                value[i] = std::array::from_fn(|k| b.choice_success * perceived[i][k & 1])
-            }
-            PlaceKind::Destination => value[i] = [p.value; CHOICE_TYPES],
-            _ => {}
-        }
-    }
-    // Values of waiting places by repeated log-sums; bounded by the number of places so
-    // that a cycle of routes cannot run away.
-    for _ in 0..n {
-        let mut next = value.clone();
-        for (i, p) in sc.places.iter().enumerate() {
-            if !matches!(
-                p.kind,
-                PlaceKind::Entry | PlaceKind::City | PlaceKind::Staging
-            ) {
-                continue;
-            }
-            for k in 0..CHOICE_TYPES {
-                let us: Vec<f64> = out_routes[i]
-                    .iter()
-                    .filter(|&&r| usable(r, k))
-                    .map(|&r| base[r as usize] + value[sc.routes[r as usize].to as usize][k])
-                    .collect();
-                next[i][k] = logsumexp(&us);
-            }
-        }
-        if next == value {
-            break;
-        }
-        value = next;
-    }
-    for routes in out_routes.iter().take(n) {
-        let row = std::array::from_fn(|k| {
-            let us: Vec<(f64, u32)> = routes
-                .iter()
-                .filter(|&&r| usable(r, k))
-                .map(|&r| {
-                    (
-                        base[r as usize] + value[sc.routes[r as usize].to as usize][k],
-                        r,
-                    )
-                })
-                .filter(|(u, _)| u.is_finite())
-                .collect();
-            let m = us.iter().map(|u| u.0).fold(f64::NEG_INFINITY, f64::max);
-            let total: f64 = us.iter().map(|u| (u.0 - m).exp()).sum();
-            let mut cum = 0.0;
-            us.iter()
-                .map(|&(u, r)| {
-                    cum += (u - m).exp() / total;
-                    (cum, r)
-                })
-                .collect()
-        });
-        table.push(row);
-    }
-    table
-}
-
-fn logsumexp(us: &[f64]) -> f64 {
-    let m = us.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !m.is_finite() {
-        return m;
-    }
-    m + us.iter().map(|u| (u - m).exp()).sum::<f64>().ln()
-}
-
-/// Picks from a cumulative table with a uniform `u`.
-#[inline]
-pub fn pick(row: &[(f64, u32)], u: f64) -> Option<u32> {
-    row.iter()
-        .find(|(c, _)| u < *c)
-        .or(row.last())
-        .map(|(_, r)| *r)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,13 +238,5 @@ mod tests {
             "{:?}",
             b.belief
         );
-    }
-
-    #[test]
-    fn pick_walks_the_cumulative_row() {
-        let row = [(0.25, 7), (1.0, 9)];
-        assert_eq!(pick(&row, 0.1), Some(7));
-        assert_eq!(pick(&row, 0.5), Some(9));
-        assert_eq!(pick(&[], 0.5), None);
     }
 }

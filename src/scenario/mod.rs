@@ -92,6 +92,10 @@ pub struct Place {
     /// Ports: whether the STCA applies (false at airports).
     pub stca: bool,
     pub value: f64,
+    /// Crossings: the burden of presenting here, in utility.
+    pub crossing_cost: f64,
+    /// Waiting places: the utility of waiting another day, if that is an option here.
+    pub wait_value: Option<f64>,
 }
 
 /// A travel time in days.
@@ -172,6 +176,8 @@ pub struct Behaviour {
     pub choice_cost: f64,
     pub choice_risk: f64,
     pub choice_success: f64,
+    pub choice_returned: f64,
+    pub choice_scale: f64,
     pub belief_lag_days: u32,
     pub belief_inertia: f64,
     pub belief_noise_sd: f64,

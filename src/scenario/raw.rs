@@ -138,6 +138,12 @@ pub struct RawPlace {
     pub stca: Option<bool>,
     /// Destinations: utility of settling here, on the scale of the route utilities.
     pub value: Option<f64>,
+    /// Crossings: the burden of presenting here, in utility (for an irregular crossing: the
+    /// walk, the arrest, the processing, the charge). Default 0.
+    pub crossing_cost: Option<f64>,
+    /// Waiting places: the utility of waiting here one more day rather than moving on, as
+    /// one of the options of a person who decides to move. Absent: no such option.
+    pub wait_value: Option<f64>,
 }
 
 /// A travel time in days. `dist` is `fixed` (`days`), `uniform` (`min`, `max`) or
@@ -253,6 +259,12 @@ pub struct RawChoice {
     pub risk: f64,
     /// Utility of a sure success at a crossing.
     pub success: f64,
+    /// Utility lost by being returned to the US from a crossing. Default 0.
+    #[serde(default)]
+    pub returned: f64,
+    /// Scale of the logit: utilities are multiplied by it. Default 1.
+    #[serde(default = "one")]
+    pub scale: f64,
 }
 
 /// `[behaviour.beliefs]`: how perceived success at each crossing is learned.

@@ -58,7 +58,8 @@ mod tally;
 pub use inflows::create_agents;
 
 use crate::model::agent::{Agent, State};
-use crate::model::beliefs::{self, Beliefs};
+use crate::model::beliefs::Beliefs;
+use crate::model::choice::{self, Ways};
 use crate::model::rules::Rules;
 use crate::scenario::{Metric, Scenario};
 use crate::util::date::Date;
@@ -159,7 +160,8 @@ pub struct Simulation<'a> {
     seed: u64,
     plain: bool,
     t: u32,
-    out_routes: Vec<Vec<u32>>,
+    /// The cheapest ways to every end over the routes open on the last day they changed.
+    ways: Ways,
     /// Who enters when; the next month to draw; its agents, in order of entry, from `next`
     /// on not yet entered; scratch space for drawing them.
     plan: Plan,
@@ -189,10 +191,6 @@ impl<'a> Simulation<'a> {
         let days = sc.days();
         let np = sc.places.len();
         let plan = Plan::new(sc, seed);
-        let mut out_routes: Vec<Vec<u32>> = vec![Vec::new(); np];
-        for (i, r) in sc.routes.iter().enumerate() {
-            out_routes[r.from as usize].push(i as u32);
-        }
         let res = Results {
             start: sc.start,
             days,
@@ -211,7 +209,7 @@ impl<'a> Simulation<'a> {
             seed,
             plain: opts.plain,
             t: 0,
-            out_routes,
+            ways: Ways::new(sc, sc.routes.iter().map(|r| r.open_on(sc.start)).collect()),
             plan,
             month: 0,
             pending: Vec::new(),
@@ -313,12 +311,16 @@ impl<'a> Simulation<'a> {
             .beliefs
             .perceived(self.seed, t, sc.behaviour.belief_noise_sd);
         let rules = Rules::on(&sc.policies, date);
+        let open: Vec<bool> = sc.routes.iter().map(|r| r.open_on(date)).collect();
+        if open != self.ways.open {
+            self.ways = Ways::new(sc, open);
+        }
         let view = DayView {
             sc,
             seed: self.seed,
             t,
             rules,
-            table: beliefs::choice_table(sc, &self.out_routes, &perceived, date),
+            table: choice::choice_table(sc, &self.ways, &perceived),
             hazards: &self.hazards,
             arrive_at: rules.quota.map(|q| q.arrive_at),
         };

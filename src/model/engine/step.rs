@@ -13,7 +13,7 @@ use super::hazards::{HazardBook, hazards};
 use super::store::Pos;
 use super::tally::Tallies;
 use crate::model::agent::{Agent, State};
-use crate::model::beliefs::{self, ChoiceTable};
+use crate::model::choice::{self, ChoiceTable};
 use crate::model::rules::{self, Outcome, Rules};
 use crate::scenario::{CrossingKind, Duration, Metric, PlaceKind, Scenario};
 use crate::util::rng::{self, Purpose};
@@ -152,9 +152,9 @@ fn enter(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
 
 /// A person moving on picks a route, and departs or asks for a seat.
 fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
-    let k = beliefs::choice_type(a.flags);
+    let k = choice::choice_type(a.flags);
     let ur = rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Route);
-    if let Some(r) = beliefs::pick(&v.table[a.place as usize][k], ur) {
+    if let Some(r) = choice::pick(&v.table[a.place as usize][k], ur) {
         let route = &v.sc.routes[r as usize];
         if route.capacity.is_some() {
             acc.requests.push(Request {

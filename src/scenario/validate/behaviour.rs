@@ -22,6 +22,8 @@ pub(super) fn behaviour(c: &mut Checker, b: &RawBehaviour, places: &Places) -> B
         choice_cost: c.non_negative("behaviour.choice.cost", b.choice.cost),
         choice_risk: c.non_negative("behaviour.choice.risk", b.choice.risk),
         choice_success: c.non_negative("behaviour.choice.success", b.choice.success),
+        choice_returned: c.non_negative("behaviour.choice.returned", b.choice.returned),
+        choice_scale: c.positive("behaviour.choice.scale", b.choice.scale),
         belief_lag_days: b.beliefs.lag_days,
         belief_inertia: c.non_negative("behaviour.beliefs.inertia", b.beliefs.inertia),
         belief_noise_sd: c.non_negative("behaviour.beliefs.noise_sd", b.beliefs.noise_sd),

@@ -52,6 +52,20 @@ impl Checker {
         v
     }
 
+    fn finite(&mut self, field: impl std::fmt::Display, v: f64) -> f64 {
+        if !v.is_finite() {
+            self.err(field, format!("{v}: expected a finite number"));
+        }
+        v
+    }
+
+    fn positive(&mut self, field: impl std::fmt::Display, v: f64) -> f64 {
+        if !(v.is_finite() && v > 0.0) {
+            self.err(field, format!("{v}: expected a positive number"));
+        }
+        v
+    }
+
     fn date(&mut self, field: impl std::fmt::Display, d: &Datetime) -> Date {
         match (d.date, d.time, d.offset) {
             (Some(x), None, None) => {

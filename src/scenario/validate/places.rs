@@ -106,6 +106,7 @@ fn place(c: &mut Checker, i: usize, p: &RawPlace, places: &Places) -> Place {
     let detection = detection(c, i, p);
     let return_to = return_to(c, i, p, places);
     let value = value(c, i, p);
+    let (crossing_cost, wait_value) = choice_values(c, i, p);
     if p.shelter && !waits(p.kind) {
         c.err(
             f("shelter"),
@@ -124,7 +125,35 @@ fn place(c: &mut Checker, i: usize, p: &RawPlace, places: &Places) -> Place {
         return_to,
         stca,
         value,
+        crossing_cost,
+        wait_value,
     }
+}
+
+/// `places[i].crossing_cost` (crossings only, default 0) and `places[i].wait_value` (waiting
+/// places only, absent: no option to wait).
+fn choice_values(c: &mut Checker, i: usize, p: &RawPlace) -> (f64, Option<f64>) {
+    let f = |k: &str| format!("places[{i}].{k}");
+    let crossing_cost = match (p.kind == PlaceKind::Crossing, p.crossing_cost) {
+        (true, Some(v)) => c.finite(f("crossing_cost"), v),
+        (false, Some(_)) => {
+            c.err(f("crossing_cost"), "only crossings take `crossing_cost`");
+            0.0
+        }
+        (_, None) => 0.0,
+    };
+    let wait_value = match (waits(p.kind), p.wait_value) {
+        (true, Some(v)) => Some(c.finite(f("wait_value"), v)),
+        (false, Some(_)) => {
+            c.err(
+                f("wait_value"),
+                "only entry, city and staging places take `wait_value`",
+            );
+            None
+        }
+        (_, None) => None,
+    };
+    (crossing_cost, wait_value)
 }
 
 /// `places[i].stca`: ports only (true where not given).

@@ -1,0 +1,451 @@
+//! Where a person who moves on goes: the choice among the ends of a journey.
+//!
+//! A person deciding at a waiting place (an entry, a city, a staging place) chooses among
+//! the ends reachable from there, and, where the place allows it, waiting another day:
+//!
+//! * a **crossing**, judged by what presenting there means for this person under the rules
+//!   as they believe them: `success x p - returned x (1 - p) - crossing_cost`, with `p` the
+//!   perceived chance of being allowed to claim (learned, see `beliefs`), `returned` the loss
+//!   of being sent back to the US, and `crossing_cost` the crossing's own burden (for an
+//!   irregular crossing: the walk, the arrest, the processing, the charge);
+//! * a **destination** in the US, at its `value`;
+//! * **waiting** one more day, at the place's `wait_value` (only where the scenario gives
+//!   one).
+//!
+//! An end's utility is its value less the cost of the cheapest way there (time, money and
+//! risk summed over the routes, each weighted), and the choice is a multinomial logit with
+//! the scale `choice.scale`. The person then takes the first route of that cheapest way,
+//! and chooses afresh at the next waiting place, with what they believe on that day.
+//!
+//! Two artefacts of an earlier formulation are absent by construction. It valued a waiting
+//! place by the log-sum of its onward routes, iterated around the network, so a route back
+//! to where one came from (New York ↔ Plattsburgh) added option value at every turn; here
+//! the cost of reaching an end is a shortest path, and a cycle can only make a way dearer.
+//! And a hopeless option drew a fixed share of every departure whatever the stakes; here its
+//! share is what the logit with the fitted scale gives to its utility, which counts the loss
+//! of being returned.
+
+use crate::scenario::policy::{flags, has_exception};
+use crate::scenario::{PlaceKind, Scenario};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// The choice types: bit 0, an STCA exception; bit 1, a visa to fly to Canada.
+pub const CHOICE_TYPES: usize = 4;
+
+/// A row entry whose "route" means: wait another day.
+pub const WAIT: u32 = u32::MAX;
+
+/// The route-choice type of a person with these flags.
+#[inline]
+pub fn choice_type(f: u8) -> usize {
+    usize::from(has_exception(f)) | (usize::from(f & flags::VISA != 0) << 1)
+}
+
+/// For each place and choice type, the choices open today with cumulative probabilities:
+/// `(cumulative probability, route)`, with [`WAIT`] for waiting another day.
+pub type ChoiceTable = Vec<[Vec<(f64, u32)>; CHOICE_TYPES]>;
+
+/// The cheapest way from a waiting place to an end of a journey.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Way {
+    /// The end: a crossing or a destination.
+    pub end: u16,
+    /// The weighted cost of the way (time, money, risk).
+    pub cost: f64,
+    /// The first route to take.
+    pub first: u32,
+}
+
+/// The cheapest ways to every reachable end, by place, for people without (index 0) and
+/// with (index 1) a visa for a flight to Canada. They depend only on which routes are open,
+/// so they are recomputed only when that changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ways {
+    pub open: Vec<bool>,
+    pub by_visa: [Vec<Vec<Way>>; 2],
+}
+
+/// A waiting place: where people decide each day whether to move on.
+fn waits(k: PlaceKind) -> bool {
+    matches!(k, PlaceKind::Entry | PlaceKind::City | PlaceKind::Staging)
+}
+
+/// A route's weighted cost: never negative, since the weights are not.
+pub fn route_cost(sc: &Scenario, r: usize) -> f64 {
+    let b = &sc.behaviour;
+    let route = &sc.routes[r];
+    b.choice_time * route.travel.mean() + b.choice_cost * route.cost + b.choice_risk * route.risk
+}
+
+/// Dijkstra's queue entry: the smallest cost first, ties by place.
+#[derive(PartialEq)]
+struct Next(f64, u16);
+
+impl Eq for Next {}
+
+impl Ord for Next {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.0.total_cmp(&self.0).then(o.1.cmp(&self.1))
+    }
+}
+
+impl PartialOrd for Next {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ways {
+    /// The cheapest ways over the routes `open` today. Work grows with ends x routes: one
+    /// search backwards from each end, through waiting places only (a crossing or a
+    /// destination ends a journey).
+    pub fn new(sc: &Scenario, open: Vec<bool>) -> Ways {
+        let n = sc.places.len();
+        let cost: Vec<f64> = (0..sc.routes.len()).map(|r| route_cost(sc, r)).collect();
+        let mut into: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (r, route) in sc.routes.iter().enumerate() {
+            if open[r] && waits(sc.places[route.from as usize].kind) {
+                into[route.to as usize].push(r as u32);
+            }
+        }
+        let by_visa = [false, true].map(|visa| {
+            let mut ways: Vec<Vec<Way>> = vec![Vec::new(); n];
+            let mut best = vec![f64::INFINITY; n];
+            let mut first = vec![u32::MAX; n];
+            for (end, p) in sc.places.iter().enumerate() {
+                if waits(p.kind) {
+                    continue;
+                }
+                best.fill(f64::INFINITY);
+                first.fill(u32::MAX);
+                let mut heap = BinaryHeap::new();
+                best[end] = 0.0;
+                heap.push(Next(0.0, end as u16));
+                while let Some(Next(d, x)) = heap.pop() {
+                    if d > best[x as usize] {
+                        continue;
+                    }
+                    for &r in &into[x as usize] {
+                        let route = &sc.routes[r as usize];
+                        if route.requires_visa && !visa {
+                            continue;
+                        }
+                        let y = route.from as usize;
+                        let c = d + cost[r as usize];
+                        // Ties go to the lower route index, whatever the search order.
+                        if c < best[y] || (c == best[y] && r < first[y]) {
+                            best[y] = c;
+                            first[y] = r;
+                            heap.push(Next(c, y as u16));
+                        }
+                    }
+                }
+                for (y, w) in ways.iter_mut().enumerate() {
+                    if y != end && best[y].is_finite() {
+                        w.push(Way {
+                            end: end as u16,
+                            cost: best[y],
+                            first: first[y],
+                        });
+                    }
+                }
+            }
+            ways
+        });
+        Ways { open, by_visa }
+    }
+}
+
+/// The value of ending a journey at `end` for a person of choice type `k`, who perceives
+/// success (being allowed to claim) at crossing `c` as `perceived[c][exception]`.
+pub fn end_value(sc: &Scenario, end: usize, k: usize, perceived: &[[f64; 2]]) -> f64 {
+    let p = &sc.places[end];
+    let b = &sc.behaviour;
+    match p.kind {
+        PlaceKind::Crossing => {
+            let s = perceived[end][k & 1];
+            b.choice_success * s - b.choice_returned * (1.0 - s) - p.crossing_cost
+        }
+        _ => p.value,
+    }
+}
+
+/// The day's choice table: for each waiting place and choice type, the probability of each
+/// first route (the sum over the ends whose cheapest way starts with it) and of waiting.
+pub fn choice_table(sc: &Scenario, ways: &Ways, perceived: &[[f64; 2]]) -> ChoiceTable {
+    let scale = sc.behaviour.choice_scale;
+    let values: Vec<[f64; CHOICE_TYPES]> = (0..sc.places.len())
+        .map(|j| std::array::from_fn(|k| end_value(sc, j, k, perceived)))
+        .collect();
+    let mut weights: Vec<(u32, f64)> = Vec::new();
+    sc.places
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            std::array::from_fn(|k| {
+                if !waits(p.kind) {
+                    return Vec::new();
+                }
+                let options = &ways.by_visa[k >> 1][i];
+                let utility = |w: &Way| values[w.end as usize][k] - w.cost;
+                let top = options
+                    .iter()
+                    .map(utility)
+                    .chain(p.wait_value)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                if !top.is_finite() {
+                    return Vec::new();
+                }
+                weights.clear();
+                for w in options {
+                    let x = (scale * (utility(w) - top)).exp();
+                    match weights.iter_mut().find(|(r, _)| *r == w.first) {
+                        Some(e) => e.1 += x,
+                        None => weights.push((w.first, x)),
+                    }
+                }
+                weights.sort_by_key(|e| e.0);
+                if let Some(v) = p.wait_value {
+                    weights.push((WAIT, (scale * (v - top)).exp()));
+                }
+                let total: f64 = weights.iter().map(|e| e.1).sum();
+                let mut cum = 0.0;
+                weights
+                    .iter()
+                    .map(|&(r, x)| {
+                        cum += x / total;
+                        (cum, r)
+                    })
+                    .collect()
+            })
+        })
+        .collect()
+}
+
+/// Picks from a cumulative row with a uniform `u`: a route, or `None` to wait (or where
+/// nothing is open).
+#[inline]
+pub fn pick(row: &[(f64, u32)], u: f64) -> Option<u32> {
+    row.iter()
+        .find(|(c, _)| u < *c)
+        .or(row.last())
+        .map(|(_, r)| *r)
+        .filter(|&r| r != WAIT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// New York, Plattsburgh, Roxham Road, Lacolle and a US destination; `extra` adds
+    /// routes and `choice` sets `[behaviour.choice]`.
+    fn corridor(extra: &str, choice: &str, roxham_cost: f64, wait: &str) -> Scenario {
+        let text = format!(
+            r#"
+[scenario]
+name = "choice"
+start = 2023-01-01
+end = 2023-01-31
+seed = 1
+[[places]]
+name = "New York City"
+kind = "city"
+country = "US"
+region = "NY"
+move_rate = 0.1
+{wait}
+[[places]]
+name = "Plattsburgh"
+kind = "staging"
+country = "US"
+region = "NY"
+move_rate = 0.9
+[[places]]
+name = "Roxham Road"
+kind = "crossing"
+crossing = "irregular"
+country = "CA"
+region = "QC"
+detection = 0.99
+return_to = "Plattsburgh"
+crossing_cost = {roxham_cost}
+[[places]]
+name = "Lacolle"
+kind = "crossing"
+crossing = "port"
+country = "CA"
+region = "QC"
+detection = 1.0
+return_to = "Plattsburgh"
+[[places]]
+name = "Elsewhere"
+kind = "destination"
+country = "US"
+region = "US"
+value = 2.0
+[[routes]]
+from = "New York City"
+to = "Plattsburgh"
+travel_days = {{ dist = "fixed", days = 1 }}
+cost = 66
+[[routes]]
+from = "Plattsburgh"
+to = "Roxham Road"
+travel_days = {{ dist = "fixed", days = 1 }}
+cost = 60
+[[routes]]
+from = "Plattsburgh"
+to = "Lacolle"
+travel_days = {{ dist = "fixed", days = 1 }}
+cost = 60
+[[routes]]
+from = "New York City"
+to = "Elsewhere"
+travel_days = {{ dist = "fixed", days = 1 }}
+cost = 100
+{extra}
+[[inflows]]
+entry = "New York City"
+monthly = {{ "2023-01" = 10 }}
+nationalities = {{ "A" = 1.0 }}
+p_family_in_canada = 0.5
+p_unaccompanied_minor = 0.0
+p_canadian_document = 0.0
+[behaviour]
+give_up_rate = 0.0
+wait_growth = 0.0
+wait_cap_days = 30
+work_permit_days = 180
+permit_move_factor = 1.0
+permit_give_up_factor = 1.0
+shelter_exit_factor = 1.0
+max_attempts = 2
+choice = {{ {choice} }}
+beliefs = {{ lag_days = 1, inertia = 10.0, noise_sd = 0.0 }}
+[policies.stca_ports]
+enabled = true
+start = 2004-12-29
+"#
+        );
+        Scenario::from_bytes(Path::new("choice.toml"), text.into_bytes()).unwrap()
+    }
+
+    const BACK: &str = r#"
+[[routes]]
+from = "Plattsburgh"
+to = "New York City"
+travel_days = { dist = "fixed", days = 1 }
+cost = 66
+"#;
+    const CHOICE: &str = "time = 0.1, cost = 0.002, risk = 3.0, success = 5.0";
+
+    /// Probabilities of each first route (and of waiting, as `WAIT`) from a row.
+    fn shares(row: &[(f64, u32)]) -> Vec<(u32, f64)> {
+        let mut last = 0.0;
+        row.iter()
+            .map(|&(c, r)| {
+                let p = c - last;
+                last = c;
+                (r, p)
+            })
+            .collect()
+    }
+
+    fn table(sc: &Scenario, perceived: &[[f64; 2]]) -> ChoiceTable {
+        let ways = Ways::new(sc, vec![true; sc.routes.len()]);
+        choice_table(sc, &ways, perceived)
+    }
+
+    /// Roxham open to everyone; Lacolle only to people with an exception.
+    const BEFORE_2023: [[f64; 2]; 5] = [[0.0; 2], [0.0; 2], [1.0, 1.0], [0.0, 1.0], [0.0; 2]];
+
+    #[test]
+    fn a_route_back_adds_no_value() {
+        let open = corridor("", CHOICE, 1.0, "");
+        let cycle = corridor(BACK, CHOICE, 1.0, "");
+        let (a, b) = (table(&open, &BEFORE_2023), table(&cycle, &BEFORE_2023));
+        // At New York the choices are the same with or without the way back: a cycle
+        // offers nothing that is not already reachable.
+        for k in 0..CHOICE_TYPES {
+            assert_eq!(a[0][k], b[0][k], "type {k}");
+        }
+        // From Plattsburgh, going back to New York is worth what it leads to (settling
+        // elsewhere), less the ride back, and no more.
+        let ways = Ways::new(&cycle, vec![true; 5]);
+        let back = ways.by_visa[0][1].iter().find(|w| w.end == 4).unwrap();
+        let ride = route_cost(&cycle, 4) + route_cost(&cycle, 3);
+        assert!((back.cost - ride).abs() < 1e-12);
+        let u = |v: f64| v.exp();
+        let (rox, lac, home) = (
+            5.0 - 1.0 - route_cost(&cycle, 1),
+            -route_cost(&cycle, 2),
+            2.0 - ride,
+        );
+        let p_back = u(home) / (u(rox) + u(lac) + u(home));
+        let got = shares(&b[1][0]).iter().find(|s| s.0 == 4).unwrap().1;
+        assert!((got - p_back).abs() < 1e-12, "{got} vs {p_back}");
+    }
+
+    #[test]
+    fn exception_holders_prefer_the_port_by_the_cost_of_walking_in() {
+        let sc = corridor("", CHOICE, 1.5, "");
+        let t = table(&sc, &BEFORE_2023);
+        let s = shares(&t[1][1]); // Plattsburgh, an exception, no visa
+        assert_eq!(s.iter().map(|x| x.0).collect::<Vec<_>>(), [1, 2]);
+        let (rox, lac) = (s[0].1, s[1].1);
+        assert!((lac / rox - 1.5f64.exp()).abs() < 1e-9, "{lac} / {rox}");
+        // Without an exception the port means being returned: Roxham Road, by the value of
+        // a claim less the cost of walking in.
+        let s0 = shares(&t[1][0]);
+        assert!((s0[1].1 / s0[0].1 - (-3.5f64).exp()).abs() < 1e-9, "{s0:?}");
+    }
+
+    #[test]
+    fn a_hopeless_crossing_draws_what_the_scale_says() {
+        // Nobody without an exception is let in at Lacolle: its value is the loss of being
+        // returned. Its share is the logit's, and shrinks with the scale.
+        let share = |scale: f64| {
+            let sc = corridor(
+                "",
+                &format!("{CHOICE}, returned = 1.0, scale = {scale}"),
+                1.0,
+                "",
+            );
+            shares(&table(&sc, &BEFORE_2023)[1][0])[1].1
+        };
+        let odds = |p: f64| p / (1.0 - p);
+        let (one, two) = (share(1.0), share(2.0));
+        // Roxham: 5 - 1 (walking in); Lacolle: -1 (returned); the same taxi to both.
+        assert!((odds(one) - (-5.0f64).exp()).abs() < 1e-12, "{one}");
+        assert!((odds(two) - odds(one).powi(2)).abs() < 1e-12, "{two}");
+    }
+
+    #[test]
+    fn waiting_is_an_option_only_where_the_place_gives_it_a_value() {
+        let sc = corridor("", CHOICE, 1.0, "wait_value = 2.5");
+        let t = table(&sc, &BEFORE_2023);
+        let s = shares(&t[0][0]);
+        assert_eq!(s.last().unwrap().0, WAIT);
+        let rox = 5.0 - 1.0 - route_cost(&sc, 0) - route_cost(&sc, 1);
+        let lac = -route_cost(&sc, 0) - route_cost(&sc, 2);
+        let home = 2.0 - route_cost(&sc, 3);
+        let p_wait = 2.5f64.exp() / (rox.exp() + lac.exp() + home.exp() + 2.5f64.exp());
+        assert!((s.last().unwrap().1 - p_wait).abs() < 1e-12);
+        assert!(
+            shares(&t[1][0]).iter().all(|x| x.0 != WAIT),
+            "not at Plattsburgh"
+        );
+    }
+
+    #[test]
+    fn pick_walks_the_cumulative_row() {
+        let row = [(0.25, 7), (1.0, 9)];
+        assert_eq!(pick(&row, 0.1), Some(7));
+        assert_eq!(pick(&row, 0.5), Some(9));
+        assert_eq!(pick(&[], 0.5), None);
+        let waiting = [(0.25, 7), (1.0, WAIT)];
+        assert_eq!(pick(&waiting, 0.5), None);
+    }
+}
