@@ -14,9 +14,8 @@ pub enum State {
     Travelling,
     /// Crossed between ports undetected under the extension; hiding until day `until`.
     Evading,
-    /// Applied to the resettlement quota instead of travelling north; waits up to `until`.
-    Applied,
-    /// Holds a quota place; arrives in Canada on day `until`.
+    /// Approved by the resettlement pathway (abroad, or where they waited in the US);
+    /// arrives in Canada on day `until`.
     Approved,
     /// Returned to the US, waiting at the crossing's `return_to` place; may try again.
     Returned,
@@ -35,11 +34,10 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 12] = [
+    pub const ALL: [State; 11] = [
         State::Waiting,
         State::Travelling,
         State::Evading,
-        State::Applied,
         State::Approved,
         State::Returned,
         State::ClaimedIrregular,
@@ -49,14 +47,13 @@ impl State {
         State::Settled,
         State::GaveUp,
     ];
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 11;
 
     pub fn name(self) -> &'static str {
         match self {
             State::Waiting => "waiting",
             State::Travelling => "travelling",
             State::Evading => "evading",
-            State::Applied => "quota_applicant",
             State::Approved => "quota_approved",
             State::Returned => "returned_to_us",
             State::ClaimedIrregular => "claimed_irregular",

@@ -84,7 +84,7 @@ pub fn while_evading(f: u8, found: bool) -> Option<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::policy::flags;
+    use crate::scenario::policy::{Applicants, flags};
 
     fn d(s: &str) -> Date {
         Date::parse(s).unwrap()
@@ -203,23 +203,28 @@ mod tests {
         assert_eq!(Rules::on(&p, d("2024-01-01")).shelter_max_stay, Some(30));
 
         let q = Quota {
-            start: d("2023-03-25"),
-            places_per_year: 15_000.0,
+            start: d("2023-03-24"),
+            intake_opens: d("2023-11-17"),
+            intake_closes: d("2023-12-30"),
+            places: 11_000,
             eligible: vec![true, false],
             family_required: true,
-            processing_days: 10,
+            applicants: Applicants::Abroad,
             apply_share: 0.5,
-            max_wait_days: 100,
+            processing_days: 10,
             arrive_at: 0,
         };
         assert!(q.eligible(0, flags::FAMILY_IN_CANADA));
         assert!(!q.eligible(0, 0));
         assert!(!q.eligible(1, flags::FAMILY_IN_CANADA));
-        assert_eq!(q.year_of(d("2024-03-24")), 0);
-        assert_eq!(q.year_of(d("2024-03-25")), 1);
-        let year: u32 = (0..366)
-            .map(|i| q.released_on(d("2023-03-25").add_days(i)))
-            .sum();
-        assert_eq!(year, 15_000);
+        assert!(!q.intake_open(d("2023-11-16")));
+        assert!(q.intake_open(d("2023-11-17")) && q.intake_open(d("2023-12-30")));
+        assert!(!q.intake_open(d("2023-12-31")));
+        assert!(q.takes(true) && !q.takes(false), "abroad only");
+        let anywhere = Quota {
+            applicants: Applicants::Anywhere,
+            ..q.clone()
+        };
+        assert!(anywhere.takes(true) && anywhere.takes(false));
     }
 }

@@ -67,7 +67,7 @@ pub fn metrics_for(kind: PlaceKind) -> &'static [Metric] {
     use Metric::*;
     match kind {
         PlaceKind::Entry => &[Arrivals, Departures, Waiting, GaveUp, Bused, Applied],
-        PlaceKind::City | PlaceKind::Staging => &[Arrivals, Departures, Waiting, GaveUp],
+        PlaceKind::City | PlaceKind::Staging => &[Arrivals, Departures, Waiting, GaveUp, Applied],
         PlaceKind::Crossing => &[Attempts, Intercepted, Claims, Returned, Evaded],
         PlaceKind::Destination => &[Arrivals, Resettled],
     }

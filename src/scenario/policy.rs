@@ -55,17 +55,35 @@ pub enum Rule {
     },
 }
 
+/// Who may apply to the resettlement pathway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applicants {
+    /// People who have not yet entered the US: they apply instead of travelling north.
+    Abroad,
+    /// People already in the US: they apply instead of moving on.
+    InUs,
+    /// Both.
+    Anywhere,
+}
+
+/// The humanitarian pathway of the 15,000 commitment: applications accepted over an intake
+/// window, approved in order of application up to a cap, and resettled after processing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quota {
+    /// The commitment is announced; the rule is in force from here (nothing happens until
+    /// the intake opens).
     pub start: Date,
-    /// Agents per policy year (people / scale).
-    pub places_per_year: f64,
+    /// Applications are taken from `intake_opens` to `intake_closes`, both included.
+    pub intake_opens: Date,
+    pub intake_closes: Date,
+    /// Approvals at most, in agents (people / scale).
+    pub places: u64,
     /// By nationality id.
     pub eligible: Vec<bool>,
     pub family_required: bool,
-    pub processing_days: u32,
+    pub applicants: Applicants,
     pub apply_share: f64,
-    pub max_wait_days: u32,
+    pub processing_days: u32,
     pub arrive_at: PlaceId,
 }
 
@@ -124,31 +142,17 @@ impl Quota {
             && (!self.family_required || f & flags::FAMILY_IN_CANADA != 0)
     }
 
-    /// The policy year (0 from `start`, counted by anniversaries) a day falls in.
-    pub fn year_of(&self, day: Date) -> i32 {
-        let (y0, m, d) = self.start.ymd();
-        let anniversary = |k: i32| {
-            Date::from_ymd(y0 + k, m, d).unwrap_or_else(|| Date::from_ymd(y0 + k, 3, 1).unwrap())
-        };
-        let mut k = (day.0 - self.start.0).div_euclid(366);
-        while anniversary(k + 1) <= day {
-            k += 1;
-        }
-        k
+    /// Whether applications are taken on `day`.
+    pub fn intake_open(&self, day: Date) -> bool {
+        (self.intake_opens..=self.intake_closes).contains(&day)
     }
 
-    /// Places released on `day`: the year's places spread evenly over its days, so that
-    /// exactly `places_per_year` (rounded down) are released by the year's end.
-    pub fn released_on(&self, day: Date) -> u32 {
-        let k = self.year_of(day);
-        let (y0, m, d) = self.start.ymd();
-        let first =
-            Date::from_ymd(y0 + k, m, d).unwrap_or_else(|| Date::from_ymd(y0 + k, 3, 1).unwrap());
-        let next = Date::from_ymd(y0 + k + 1, m, d)
-            .unwrap_or_else(|| Date::from_ymd(y0 + k + 1, 3, 1).unwrap());
-        let len = f64::from(next.0 - first.0);
-        let i = f64::from(day.0 - first.0);
-        let cum = |j: f64| (self.places_per_year * j / len).floor();
-        (cum(i + 1.0) - cum(i)) as u32
+    /// Whether a person applies from abroad (`abroad`) or from inside the US.
+    pub fn takes(&self, abroad: bool) -> bool {
+        match self.applicants {
+            Applicants::Abroad => abroad,
+            Applicants::InUs => !abroad,
+            Applicants::Anywhere => true,
+        }
     }
 }

@@ -196,6 +196,10 @@ pub struct RawInflow {
     /// Fraction of the file's (or inline) rate that enters this corridor.
     #[serde(default = "one")]
     pub share: f64,
+    /// Monthly multipliers of the rate, `{ "2019-04" = 0.09, ... }`: linear between the
+    /// months given, carried flat beyond the first and the last. Absent: 1.
+    #[serde(default)]
+    pub weights: BTreeMap<String, f64>,
     /// Months of the window the rates do not give: `error` (default), `zero`, `last`
     /// (carry the nearest earlier month forward) or `interpolate` (linearly between the
     /// nearest known months; the nearest one at either end).
@@ -321,15 +325,22 @@ pub struct RawStcaExtension {
 #[serde(deny_unknown_fields)]
 pub struct RawQuota {
     pub enabled: bool,
+    /// The commitment announced (the rule is in force from here).
     pub start: Datetime,
-    pub places_per_year: f64,
+    /// Applications are taken from `intake_opens` to `intake_closes`, both included.
+    pub intake_opens: Datetime,
+    pub intake_closes: Datetime,
+    /// Approvals at most, in people.
+    pub places: f64,
     pub eligible_nationalities: Vec<String>,
     pub family_required: bool,
-    pub processing_days: u32,
-    /// Share of eligible people, entering after the start, who apply instead of travelling.
+    /// `abroad` (people who have not entered the US), `in_us` or `anywhere`.
+    pub applicants: String,
+    /// Share of eligible people who apply, when the intake is open and they are where it
+    /// takes applications (on entry from abroad, or when moving on in the US).
     pub apply_share: f64,
-    /// An applicant without a place after this many days travels north after all.
-    pub max_wait_days: u32,
+    /// Days from approval to arrival in Canada.
+    pub processing_days: u32,
     /// The Canadian destination where the resettled are counted.
     pub arrive_at: String,
 }

@@ -7,12 +7,11 @@
 //! ties by lottery) and granted up to capacity: the same winners whatever the threads.
 
 use super::step::{DayView, depart};
-use super::store::{Chunk, Pos, find};
+use super::store::{Chunk, Pos};
 use super::tally::Tallies;
 use crate::model::agent::State;
 use crate::scenario::Metric;
 use crate::util::rng::{self, Purpose};
-use std::collections::VecDeque;
 
 /// A resource id for bus seats in capacity requests (routes use their index).
 pub(super) const BUS: u32 = u32::MAX;
@@ -25,13 +24,10 @@ pub(super) struct Request {
     pub(super) pos: Pos,
 }
 
-/// The quota's queue (agent ids in order of application) and this policy year's count.
+/// Places of the resettlement pathway granted so far.
 #[derive(Debug, Clone, Default)]
 pub(super) struct QuotaBook {
-    queue: VecDeque<u32>,
-    year: i32,
-    available: u64,
-    pub(super) granted: Vec<u64>,
+    pub(super) granted: u64,
 }
 
 pub(super) fn grant_seats(chunks: &mut [Chunk], day: &mut Tallies, v: &DayView) {
@@ -80,6 +76,9 @@ pub(super) fn grant_seats(chunks: &mut [Chunk], day: &mut Tallies, v: &DayView) 
     }
 }
 
+/// The day's applicants to the pathway, in a lottery order keyed by id, are approved while
+/// places remain; the approved are resettled after processing. A refused applicant from
+/// abroad enters the US today after all; one in the US keeps waiting.
 pub(super) fn grant_quota(
     chunks: &mut [Chunk],
     day: &mut Tallies,
@@ -87,36 +86,23 @@ pub(super) fn grant_quota(
     book: &mut QuotaBook,
 ) {
     let mut applicants = std::mem::take(&mut day.applicants);
-    applicants
-        .sort_by_cached_key(|&id| (rng::key(v.seed, u64::from(id), v.t, Purpose::Lottery), id));
-    book.queue.extend(applicants);
     let Some(q) = v.rules.quota else { return };
-    let date = v.sc.start.add_days(v.t as i32);
-    let year = q.year_of(date);
-    if year != book.year || book.granted.is_empty() {
-        book.year = year;
-        book.available = 0;
-        if book.granted.len() <= year as usize {
-            book.granted.resize(year as usize + 1, 0);
+    let id = |p: &Pos| chunks[p.chunk as usize].agents[p.idx as usize].id;
+    applicants.sort_by_cached_key(|(p, _)| {
+        let id = id(p);
+        (rng::key(v.seed, u64::from(id), v.t, Purpose::Lottery), id)
+    });
+    for (pos, abroad) in applicants {
+        let a = &mut chunks[pos.chunk as usize].agents[pos.idx as usize];
+        if book.granted < q.places {
+            let (s0, p0) = (a.state, a.place);
+            a.state = State::Approved;
+            a.since = v.t as u16;
+            a.until = (v.t as u16).saturating_add(q.processing_days.min(60_000) as u16);
+            day.moved(s0, p0, a.state, a.place);
+            book.granted += 1;
+        } else if abroad {
+            day.add(a.place, Metric::Arrivals);
         }
-    }
-    book.available += u64::from(q.released_on(date));
-    while book.available > 0 {
-        let Some(id) = book.queue.pop_front() else {
-            break;
-        };
-        let Some(pos) = find(chunks, id) else {
-            continue;
-        };
-        let chunk = &mut chunks[pos.chunk as usize];
-        let a = &mut chunk.agents[pos.idx as usize];
-        if a.state != State::Applied {
-            continue;
-        }
-        a.state = State::Approved;
-        a.until = (v.t as u16).saturating_add(q.processing_days.min(60_000) as u16);
-        day.moved(State::Applied, a.place, State::Approved, a.place);
-        book.available -= 1;
-        book.granted[year as usize] += 1;
     }
 }

@@ -101,7 +101,7 @@ pub struct Results {
     /// Agent-days simulated: the sum over days of agents present (the plain loop's work).
     pub agent_days: u64,
     /// Quota places granted in each policy year.
-    pub quota_granted: Vec<u64>,
+    pub quota_granted: u64,
 }
 
 impl Results {
@@ -202,7 +202,7 @@ impl<'a> Simulation<'a> {
             agents: plan.total as u64,
             created: vec![0; days as usize],
             agent_days: 0,
-            quota_granted: Vec::new(),
+            quota_granted: 0,
         };
         Simulation {
             sc,
@@ -323,6 +323,9 @@ impl<'a> Simulation<'a> {
             table: choice::choice_table(sc, &self.ways, &perceived),
             hazards: &self.hazards,
             arrive_at: rules.quota.map(|q| q.arrive_at),
+            intake: rules
+                .quota
+                .is_some_and(|q| q.intake_open(date) && self.book.granted < q.places),
         };
 
         // 1. Decide, in parallel, slice by slice.
@@ -389,7 +392,7 @@ impl<'a> Simulation<'a> {
 
     /// The results so far (complete once [`Simulation::done`]).
     pub fn finish(mut self) -> Results {
-        self.res.quota_granted = std::mem::take(&mut self.book.granted);
+        self.res.quota_granted = self.book.granted;
         self.res
     }
 }

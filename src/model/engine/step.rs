@@ -29,6 +29,21 @@ pub(super) struct DayView<'a> {
     pub(super) hazards: &'a HazardBook,
     /// Where the resettled arrive, while the quota is in force.
     pub(super) arrive_at: Option<u16>,
+    /// Whether the pathway takes applications today: its intake is open and places remain.
+    pub(super) intake: bool,
+}
+
+/// Whether a person applies to the resettlement pathway today, from abroad (on the day
+/// they would have entered the US) or from where they wait in the US (instead of moving on).
+fn applies(a: &Agent, v: &DayView, abroad: bool) -> bool {
+    match v.rules.quota {
+        Some(q) if v.intake => {
+            q.takes(abroad)
+                && q.eligible(a.nationality, a.flags)
+                && rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::QuotaApply) < q.apply_share
+        }
+        _ => false,
+    }
 }
 
 fn travel_days(d: &Duration, seed: u64, id: u32, t: u32) -> u16 {
@@ -124,17 +139,13 @@ fn evade(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
     }
 }
 
-/// The first day in the US: apply to the quota, ask for a bus seat, or just arrive.
+/// The first day: apply to the resettlement pathway from abroad (and enter the US only if
+/// refused, see `grants`), or arrive, and ask for a bus seat.
 fn enter(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
     let id = a.id;
-    if let Some(q) = v.rules.quota
-        && q.eligible(a.nationality, a.flags)
-        && rng::uniform(v.seed, u64::from(id), v.t, Purpose::QuotaApply) < q.apply_share
-    {
+    if applies(a, v, true) {
         acc.add(a.place, Metric::Applied);
-        acc.applicants.push(id);
-        a.state = State::Applied;
-        a.until = (v.t as u16).saturating_add(q.max_wait_days.min(60_000) as u16);
+        acc.applicants.push((pos, true));
         return;
     }
     acc.add(a.place, Metric::Arrivals);
@@ -152,6 +163,11 @@ fn enter(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
 
 /// A person moving on picks a route, and departs or asks for a seat.
 fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
+    if applies(a, v, false) {
+        acc.add(a.place, Metric::Applied);
+        acc.applicants.push((pos, false));
+        return;
+    }
     let k = choice::choice_type(a.flags);
     let ur = rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Route);
     if let Some(r) = choice::pick(&v.table[a.place as usize][k], ur) {
@@ -223,13 +239,6 @@ fn step_with(
         }
         State::Travelling if u32::from(a.until) <= t => arrive(a, v, acc),
         State::Evading if t > u32::from(a.since) => evade(a, v, acc),
-        State::Applied if u32::from(a.until) <= t => {
-            // No place in time: travels north after all, entering the US today.
-            a.state = State::Waiting;
-            a.entry = t as u16;
-            a.since = t as u16;
-            acc.add(a.place, Metric::Arrivals);
-        }
         State::Approved if u32::from(a.until) <= t => {
             a.place = v.arrive_at.unwrap_or(a.place);
             a.state = State::Resettled;

@@ -35,20 +35,6 @@ impl Chunk {
     }
 }
 
-/// The agent with this id, if it is still stored (chunks and agents are in id order).
-pub(super) fn find(chunks: &[Chunk], id: u32) -> Option<Pos> {
-    let c = chunks.partition_point(|c| c.agents.last().is_some_and(|a| a.id < id));
-    let i = chunks
-        .get(c)?
-        .agents
-        .binary_search_by_key(&id, |a| a.id)
-        .ok()?;
-    Some(Pos {
-        chunk: c as u32,
-        idx: i as u32,
-    })
-}
-
 /// Removes terminal agents where they take more than a quarter of a chunk, and joins
 /// neighbouring chunks that have become small (emptied ones go to `spare`). Keeps id order.
 pub(super) fn tidy(chunks: &mut Vec<Chunk>, spare: &mut Vec<Chunk>) {

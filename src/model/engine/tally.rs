@@ -6,6 +6,7 @@
 //! which is why the stocks here are signed.
 
 use super::grants::Request;
+use super::store::Pos;
 use crate::model::agent::{Agent, State};
 use crate::model::beliefs::Tally;
 use crate::scenario::Metric;
@@ -21,7 +22,8 @@ pub(super) struct Tallies {
     pub(super) waiting: Vec<i64>,
     pub(super) outcomes: Vec<[Tally; 2]>,
     pub(super) requests: Vec<Request>,
-    pub(super) applicants: Vec<u32>,
+    /// Applicants to the resettlement pathway today: where they are, and whether abroad.
+    pub(super) applicants: Vec<(Pos, bool)>,
     /// Scratch: the agents of a slice with something to do today.
     pub(super) due: Vec<u32>,
     /// Agents that became terminal today, by chunk.

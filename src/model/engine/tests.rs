@@ -148,10 +148,10 @@ fn skipping_agents_changes_nothing_whatever_the_rules() {
             "quota, evasion, first day",
             Box::new(move |s| {
                 big(s)
-                    .replace("places_per_year = 15000", "places_per_year = 300")
+                    .replace("places = 11000", "places = 300")
+                    .replace("applicants = \"abroad\"", "applicants = \"anywhere\"")
                     .replace("apply_share = 0.3", "apply_share = 0.9")
                     .replace("processing_days = 120", "processing_days = 7")
-                    .replace("max_wait_days = 365", "max_wait_days = 30")
                     .replace("detection = 0.99 ", "detection = 0.3 ")
                     .replace("p_family_in_canada = 0.2 ", "p_family_in_canada = 0.6 ")
                     .replace(
@@ -194,31 +194,65 @@ fn skipping_agents_changes_nothing_whatever_the_rules() {
     }
 }
 
+/// Applications to the pathway by day, summed over places.
+fn applications(sc: &Scenario, res: &Results) -> Vec<u64> {
+    (0..res.days)
+        .map(|d| {
+            (0..sc.places.len())
+                .map(|p| res.count(d, p, Metric::Applied))
+                .sum()
+        })
+        .collect()
+}
+
 #[test]
-fn quota_places_never_exceed_the_annual_size() {
-    // A tiny quota that everyone eligible wants: it must bind.
+fn the_pathway_takes_applications_only_in_its_intake_and_never_exceeds_its_cap() {
+    // A tiny pathway that everyone eligible wants: it must bind.
     let sc = minimal_with(|s| {
-        s.replace("places_per_year = 15000", "places_per_year = 40")
+        s.replace("places = 11000", "places = 40")
             .replace("apply_share = 0.3", "apply_share = 1.0")
             .replace("p_family_in_canada = 0.2 ", "p_family_in_canada = 1.0 ")
-            .replace("end = 2023-06-30", "end = 2024-12-31")
             .replace("processing_days = 120", "processing_days = 5")
-            .replace("\"2023-06\" = 60 }", "\"2023-06\" = 60 }\nfill = \"last\"")
     });
     let res = run_quiet(&sc, 2);
-    assert!(res.quota_granted.len() >= 2, "{:?}", res.quota_granted);
-    for (year, &g) in res.quota_granted.iter().enumerate() {
-        assert!(g <= 40, "year {year}: {g} places granted");
-    }
-    assert_eq!(
-        res.quota_granted[0], 40,
-        "the quota binds in its first year"
-    );
+    assert_eq!(res.quota_granted, 40, "the cap binds");
     let resettled: u64 = (0..res.places)
         .map(|p| res.total(p, Metric::Resettled))
         .sum();
-    assert!(resettled <= res.quota_granted.iter().sum::<u64>());
-    assert!(resettled > 0);
+    assert_eq!(resettled, 40, "all approved arrive within the window");
+    let by_day = applications(&sc, &res);
+    let day = |s: &str| (Date::parse(s).unwrap().0 - sc.start.0) as usize;
+    assert!(by_day[..day("2023-04-01")].iter().all(|&n| n == 0));
+    assert!(
+        by_day[day("2023-04-01")..day("2023-04-08")]
+            .iter()
+            .sum::<u64>()
+            > 0
+    );
+    // Once the cap is reached nobody else applies (and never after the intake closes).
+    let mut total = 0;
+    let full = by_day
+        .iter()
+        .position(|&n| {
+            total += n;
+            total >= 40
+        })
+        .unwrap();
+    assert!(full < day("2023-05-31"), "the cap binds inside the intake");
+    assert!(by_day[full + 1..].iter().all(|&n| n == 0));
+    // From abroad only: applications are counted at the entry, never in New York.
+    let nyc = sc.place_id("New York City").unwrap() as usize;
+    assert_eq!(res.total(nyc, Metric::Applied), 0);
+
+    // Offered to people already in the US, they apply where they wait.
+    let in_us = minimal_with(|s| {
+        s.replace("apply_share = 0.3", "apply_share = 1.0")
+            .replace("p_family_in_canada = 0.2 ", "p_family_in_canada = 1.0 ")
+            .replace("applicants = \"abroad\"", "applicants = \"in_us\"")
+    });
+    let res = run_quiet(&in_us, 2);
+    assert!(res.total(nyc, Metric::Applied) > 0);
+    assert!(res.quota_granted > 0);
 }
 
 #[test]

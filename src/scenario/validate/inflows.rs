@@ -74,6 +74,7 @@ fn inflow(
         );
     }
     let share = c.non_negative(f("share"), inf.share);
+    let weights = weights(c, i, inf);
     let (rates, rates_ok) = rates(c, i, inf, frame);
     let mut monthly = Vec::new();
     let mut missing = Vec::new();
@@ -83,7 +84,10 @@ fn inflow(
             .copied()
             .or_else(|| fill(&rates, m, &inf.fill))
         {
-            Some(r) => monthly.push((m, r * share / frame.scale)),
+            Some(r) => {
+                let w = fill(&weights, m, "interpolate").unwrap_or(1.0);
+                monthly.push((m, r * w * share / frame.scale))
+            }
             None => missing.push(m.to_string()),
         }
     }
@@ -174,6 +178,21 @@ fn rates(
         (None, None) => {}
     }
     (rates, rates_ok)
+}
+
+/// `inflows[i].weights`: monthly multipliers of the rate, by month.
+fn weights(c: &mut Checker, i: usize, inf: &RawInflow) -> BTreeMap<Month, f64> {
+    let mut w = BTreeMap::new();
+    for (k, v) in &inf.weights {
+        let field = format!("inflows[{i}].weights.\"{k}\"");
+        match Month::parse(k) {
+            Some(m) => {
+                w.insert(m, c.non_negative(field, *v));
+            }
+            None => c.err(field, "expected a month as \"YYYY-MM\""),
+        }
+    }
+    w
 }
 
 /// The rate of a month the rates do not give, by the `fill` rule (none for "error" or an

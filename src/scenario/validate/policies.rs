@@ -4,7 +4,7 @@
 
 use super::places::Places;
 use super::{Checker, Frame};
-use crate::scenario::policy::{Busing, Policy, Quota, Rule};
+use crate::scenario::policy::{Applicants, Busing, Policy, Quota, Rule};
 use crate::scenario::raw::{
     RawBusing, RawDirectBack, RawPolicies, RawQuota, RawShelterLimit, RawStcaExtension,
     RawStcaPorts,
@@ -114,7 +114,33 @@ fn resettlement_quota(
     let f = |k: &str| format!("policies.resettlement_quota.{k}");
     let s = c.date(f("start"), &q.start);
     in_window(c, &f("start"), s, frame.end);
-    c.non_negative(f("places_per_year"), q.places_per_year);
+    let opens = c.date(f("intake_opens"), &q.intake_opens);
+    let closes = c.date(f("intake_closes"), &q.intake_closes);
+    if opens < s {
+        c.err(
+            f("intake_opens"),
+            format!("{opens} is before the commitment's start {s}: expected it on or after"),
+        );
+    }
+    if closes < opens {
+        c.err(
+            f("intake_closes"),
+            format!("{closes} is before intake_opens {opens}"),
+        );
+    }
+    let places_agents = c.non_negative(f("places"), q.places) / frame.scale;
+    let applicants = match q.applicants.as_str() {
+        "abroad" => Applicants::Abroad,
+        "in_us" => Applicants::InUs,
+        "anywhere" => Applicants::Anywhere,
+        other => {
+            c.err(
+                f("applicants"),
+                format!("\"{other}\": expected \"abroad\", \"in_us\" or \"anywhere\""),
+            );
+            Applicants::Abroad
+        }
+    };
     let mut eligible = vec![false; nationalities.len()];
     for (i, n) in q.eligible_nationalities.iter().enumerate() {
         match nationalities.iter().position(|x| x == n) {
@@ -143,12 +169,15 @@ fn resettlement_quota(
         enabled: q.enabled,
         rule: Rule::ResettlementQuota(Quota {
             start: s,
-            places_per_year: q.places_per_year / frame.scale,
+            intake_opens: opens,
+            intake_closes: closes,
+            // Whole agents; a cap beyond any run's agents is as good as none.
+            places: places_agents.round().min(u64::MAX as f64) as u64,
             eligible,
             family_required: q.family_required,
-            processing_days: q.processing_days,
+            applicants,
             apply_share: c.prob(f("apply_share"), q.apply_share),
-            max_wait_days: q.max_wait_days,
+            processing_days: q.processing_days,
             arrive_at,
         }),
     }
@@ -267,12 +296,14 @@ mod tests {
         [policies.resettlement_quota]
         enabled = true
         start = 2023-03-24
-        places_per_year = 15000
+        intake_opens = 2023-04-01
+        intake_closes = 2023-05-31
+        places = 15000
         eligible_nationalities = ["Haiti"]
         family_required = true
+        applicants = "in_us"
         processing_days = 120
         apply_share = 0.3
-        max_wait_days = 365
         arrive_at = "Canada"
 
         [policies.busing]
@@ -312,7 +343,8 @@ mod tests {
         let Rule::ResettlementQuota(q) = &policies[2].rule else {
             panic!("{:?}", policies[2].rule)
         };
-        assert_eq!((q.places_per_year, q.arrive_at), (7500.0, 4));
+        assert_eq!((q.places, q.arrive_at), (7500, 4));
+        assert_eq!(q.applicants, crate::scenario::policy::Applicants::InUs);
         assert_eq!(q.eligible, [false, true]);
         let Rule::Busing(b) = &policies[3].rule else {
             panic!("{:?}", policies[3].rule)
