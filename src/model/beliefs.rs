@@ -17,8 +17,9 @@ pub type Tally = [u64; 2];
 /// Beliefs by crossing place id and type (0: no exception, 1: an exception).
 ///
 /// Besides outcomes, official news can move beliefs: each day a belief moves by `news`
-/// towards what the rules in force `lag` days earlier imply (0: word of mouth only). Without
-/// it, a crossing nobody tries any more is never learned to have reopened.
+/// towards what the rules in force `news_lag` days earlier imply (0: word of mouth only).
+/// Without it, a crossing nobody tries any more is never learned to have reopened; with a
+/// lag of its own, an announced rule can travel faster than word of outcomes.
 #[derive(Debug, Clone)]
 pub struct Beliefs {
     pub belief: Vec<[f64; 2]>,
@@ -27,8 +28,9 @@ pub struct Beliefs {
     lag: usize,
     inertia: f64,
     /// Daily weight of official news: how far a belief moves each day towards what the
-    /// rules in force `lag` days ago imply.
+    /// rules in force `news_lag` days ago imply.
     news: f64,
+    news_lag: usize,
     /// What the rules imply, by day of the window and crossing (empty without news).
     implied: Vec<Vec<[f64; 2]>>,
 }
@@ -104,11 +106,13 @@ impl Beliefs {
             lag: sc.behaviour.belief_lag_days as usize,
             inertia: sc.behaviour.belief_inertia,
             news,
+            news_lag: sc.behaviour.belief_news_lag_days as usize,
             implied,
         }
     }
 
-    /// Records day `t`'s outcomes and learns from the day whose lag has now passed.
+    /// Records day `t`'s outcomes and learns from the day whose lag has now passed, and
+    /// from the news of the rules in force `news_lag` days ago.
     pub fn observe(&mut self, day_outcomes: Vec<[Tally; 2]>) {
         self.history.push(day_outcomes);
         if self.history.len() > self.lag {
@@ -124,11 +128,16 @@ impl Beliefs {
                     }
                 }
             }
-            if let Some(rules) = self.implied.get(idx) {
-                for (b, r) in self.belief.iter_mut().zip(rules) {
-                    for k in 0..2 {
-                        b[k] += self.news * (r[k] - b[k]);
-                    }
+        }
+        if let Some(rules) = self
+            .history
+            .len()
+            .checked_sub(1 + self.news_lag)
+            .and_then(|d| self.implied.get(d))
+        {
+            for (b, r) in self.belief.iter_mut().zip(rules) {
+                for k in 0..2 {
+                    b[k] += self.news * (r[k] - b[k]);
                 }
             }
         }
@@ -204,6 +213,7 @@ mod tests {
             lag: 2,
             inertia: 10.0,
             news: 0.0,
+            news_lag: 2,
             implied: vec![],
         };
         b.observe(vec![[[0, 10], [0, 0]]]);
@@ -223,6 +233,7 @@ mod tests {
             lag: 1,
             inertia: 10.0,
             news: 0.1,
+            news_lag: 1,
             implied: vec![vec![[1.0, 1.0]]; 40],
         };
         let none = || vec![[[0, 0], [0, 0]]];
@@ -237,6 +248,30 @@ mod tests {
             (b.belief[0][0] - (1.0 - 0.9f64.powi(31))).abs() < 1e-9,
             "{:?}",
             b.belief
+        );
+    }
+
+    #[test]
+    fn news_of_a_rule_can_travel_faster_than_word_of_outcomes() {
+        // A crossing closes on day 0; outcomes are known after 10 days, the news after 2.
+        let mut b = Beliefs {
+            belief: vec![[1.0, 1.0]],
+            history: vec![],
+            lag: 10,
+            inertia: 10.0,
+            news: 0.5,
+            news_lag: 2,
+            implied: vec![vec![[0.0, 1.0]]; 40],
+        };
+        let returned = || vec![[[0, 10], [0, 0]]];
+        b.observe(returned());
+        b.observe(returned());
+        assert_eq!(b.belief[0][0], 1.0, "not before the news lag");
+        b.observe(returned());
+        assert_eq!(b.belief[0][0], 0.5, "the news of day 0, on day 2");
+        assert_eq!(
+            b.belief[0][1], 1.0,
+            "people with an exception are still let in"
         );
     }
 }

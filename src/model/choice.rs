@@ -9,13 +9,21 @@
 //!   of being sent back to the US, and `crossing_cost` the crossing's own burden (for an
 //!   irregular crossing: the walk, the arrest, the processing, the charge);
 //! * a **destination** in the US, at its `value`;
-//! * **waiting** one more day, at the place's `wait_value` (only where the scenario gives
-//!   one).
+//! * **waiting**, at a place's `wait_value` (only where the scenario gives one): one more
+//!   day where the person is, or going to wait at such a place (New York, say, while the
+//!   crossings look closed).
 //!
 //! An end's utility is its value less the cost of the cheapest way there (time, money and
-//! risk summed over the routes, each weighted), and the choice is a multinomial logit with
-//! the scale `choice.scale`. The person then takes the first route of that cheapest way,
-//! and chooses afresh at the next waiting place, with what they believe on that day.
+//! risk summed over the routes, each weighted), times the scale `choice.scale`, plus the
+//! person's own taste for it: a Gumbel draw keyed by the person, the end and the journey (it
+//! is drawn anew after each return to the US). The person goes for the end of the highest
+//! total and takes the first route of its cheapest way. Over people this is the
+//! multinomial logit; for one person it is consistent along the way: at the next waiting
+//! place the ends ahead have kept their order (the cheapest way from there is the rest of
+//! the same way), so a person changes their mind only when what they believe changes (the
+//! news of a rule, outcomes heard of), not by drawing again. A person who prefers to wait
+//! keeps waiting until the crossings look better, which is what makes the demand pent up by
+//! a closure come back when it reopens.
 //!
 //! Two artefacts of an earlier formulation are absent by construction. It valued a waiting
 //! place by the log-sum of its onward routes, iterated around the network, so a route back
@@ -42,11 +50,20 @@ pub fn choice_type(f: u8) -> usize {
     usize::from(has_exception(f)) | (usize::from(f & flags::VISA != 0) << 1)
 }
 
-/// For each place and choice type, the choices open today with cumulative probabilities:
-/// `(cumulative probability, route)`, with [`WAIT`] for waiting another day.
-pub type ChoiceTable = Vec<[Vec<(f64, u32)>; CHOICE_TYPES]>;
+/// One option of a person deciding at a place: an end of a journey with its scaled
+/// utility (without the person's taste), and the first route of its cheapest way ([`WAIT`]
+/// for waiting where one is).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Choice {
+    pub utility: f64,
+    pub end: u16,
+    pub first: u32,
+}
 
-/// The cheapest way from a waiting place to an end of a journey.
+/// For each place and choice type, the options open today.
+pub type ChoiceTable = Vec<[Vec<Choice>; CHOICE_TYPES]>;
+
+/// The cheapest way from a waiting place to an end of a journey (or to a place to wait at).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Way {
     /// The end: a crossing or a destination.
@@ -114,7 +131,7 @@ impl Ways {
             let mut best = vec![f64::INFINITY; n];
             let mut first = vec![u32::MAX; n];
             for (end, p) in sc.places.iter().enumerate() {
-                if waits(p.kind) {
+                if waits(p.kind) && p.wait_value.is_none() {
                     continue;
                 }
                 best.fill(f64::INFINITY);
@@ -167,18 +184,18 @@ pub fn end_value(sc: &Scenario, end: usize, k: usize, perceived: &[[f64; 2]]) ->
             let s = perceived[end][k & 1];
             b.choice_success * s - b.choice_returned * (1.0 - s) - p.crossing_cost
         }
-        _ => p.value,
+        PlaceKind::Destination => p.value,
+        _ => p.wait_value.unwrap_or(f64::NEG_INFINITY),
     }
 }
 
-/// The day's choice table: for each waiting place and choice type, the probability of each
-/// first route (the sum over the ends whose cheapest way starts with it) and of waiting.
+/// The day's choice table: for each waiting place and choice type, every end reachable
+/// today with its scaled utility and first route, and waiting where the place allows it.
 pub fn choice_table(sc: &Scenario, ways: &Ways, perceived: &[[f64; 2]]) -> ChoiceTable {
     let scale = sc.behaviour.choice_scale;
     let values: Vec<[f64; CHOICE_TYPES]> = (0..sc.places.len())
         .map(|j| std::array::from_fn(|k| end_value(sc, j, k, perceived)))
         .collect();
-    let mut weights: Vec<(u32, f64)> = Vec::new();
     sc.places
         .iter()
         .enumerate()
@@ -187,51 +204,47 @@ pub fn choice_table(sc: &Scenario, ways: &Ways, perceived: &[[f64; 2]]) -> Choic
                 if !waits(p.kind) {
                     return Vec::new();
                 }
-                let options = &ways.by_visa[k >> 1][i];
-                let utility = |w: &Way| values[w.end as usize][k] - w.cost;
-                let top = options
+                let mut row: Vec<Choice> = ways.by_visa[k >> 1][i]
                     .iter()
-                    .map(utility)
-                    .chain(p.wait_value)
-                    .fold(f64::NEG_INFINITY, f64::max);
-                if !top.is_finite() {
-                    return Vec::new();
-                }
-                weights.clear();
-                for w in options {
-                    let x = (scale * (utility(w) - top)).exp();
-                    match weights.iter_mut().find(|(r, _)| *r == w.first) {
-                        Some(e) => e.1 += x,
-                        None => weights.push((w.first, x)),
-                    }
-                }
-                weights.sort_by_key(|e| e.0);
-                if let Some(v) = p.wait_value {
-                    weights.push((WAIT, (scale * (v - top)).exp()));
-                }
-                let total: f64 = weights.iter().map(|e| e.1).sum();
-                let mut cum = 0.0;
-                weights
-                    .iter()
-                    .map(|&(r, x)| {
-                        cum += x / total;
-                        (cum, r)
+                    .map(|w| Choice {
+                        utility: scale * (values[w.end as usize][k] - w.cost),
+                        end: w.end,
+                        first: w.first,
                     })
-                    .collect()
+                    .filter(|c| c.utility.is_finite())
+                    .collect();
+                if let Some(v) = p.wait_value {
+                    row.push(Choice {
+                        utility: scale * v,
+                        end: i as u16,
+                        first: WAIT,
+                    });
+                }
+                row
             })
         })
         .collect()
 }
 
-/// Picks from a cumulative row with a uniform `u`: a route, or `None` to wait (or where
-/// nothing is open).
+/// The option with the highest utility plus taste (`taste(end)`, a standard Gumbel draw):
+/// the first route to take, or `None` to wait (or where nothing is open). Ties go to the
+/// earlier option.
 #[inline]
-pub fn pick(row: &[(f64, u32)], u: f64) -> Option<u32> {
-    row.iter()
-        .find(|(c, _)| u < *c)
-        .or(row.last())
-        .map(|(_, r)| *r)
-        .filter(|&r| r != WAIT)
+pub fn pick(row: &[Choice], taste: impl Fn(u16) -> f64) -> Option<u32> {
+    let mut best: Option<(f64, u32)> = None;
+    for c in row {
+        let x = c.utility + taste(c.end);
+        if best.is_none_or(|(b, _)| x > b) {
+            best = Some((x, c.first));
+        }
+    }
+    best.map(|b| b.1).filter(|&r| r != WAIT)
+}
+
+/// The taste slot of an end on a journey: journeys are counted by returns to the US.
+#[inline]
+pub fn taste_slot(end: u16, returns: u8) -> u32 {
+    u32::from(end) | (u32::from(returns) << 16)
 }
 
 #[cfg(test)]
@@ -341,16 +354,19 @@ cost = 66
 "#;
     const CHOICE: &str = "time = 0.1, cost = 0.002, risk = 3.0, success = 5.0";
 
-    /// Probabilities of each first route (and of waiting, as `WAIT`) from a row.
-    fn shares(row: &[(f64, u32)]) -> Vec<(u32, f64)> {
-        let mut last = 0.0;
-        row.iter()
-            .map(|&(c, r)| {
-                let p = c - last;
-                last = c;
-                (r, p)
-            })
-            .collect()
+    /// The logit probability of each first route (and of waiting, as `WAIT`) in a row,
+    /// in order of first appearance.
+    fn shares(row: &[Choice]) -> Vec<(u32, f64)> {
+        let total: f64 = row.iter().map(|c| c.utility.exp()).sum();
+        let mut out: Vec<(u32, f64)> = Vec::new();
+        for c in row {
+            let p = c.utility.exp() / total;
+            match out.iter_mut().find(|o| o.0 == c.first) {
+                Some(o) => o.1 += p,
+                None => out.push((c.first, p)),
+            }
+        }
+        out
     }
 
     fn table(sc: &Scenario, perceived: &[[f64; 2]]) -> ChoiceTable {
@@ -439,13 +455,82 @@ cost = 66
         );
     }
 
+    /// Taste draws for person `id` as the engine makes them.
+    fn taste(id: u32) -> impl Fn(u16) -> f64 {
+        move |end| {
+            crate::util::rng::gumbel(
+                7,
+                u64::from(id),
+                taste_slot(end, 0),
+                crate::util::rng::Purpose::Taste,
+            )
+        }
+    }
+
     #[test]
-    fn pick_walks_the_cumulative_row() {
-        let row = [(0.25, 7), (1.0, 9)];
-        assert_eq!(pick(&row, 0.1), Some(7));
-        assert_eq!(pick(&row, 0.5), Some(9));
-        assert_eq!(pick(&[], 0.5), None);
-        let waiting = [(0.25, 7), (1.0, WAIT)];
-        assert_eq!(pick(&waiting, 0.5), None);
+    fn tastes_give_the_logit_over_people() {
+        let sc = corridor(BACK, CHOICE, 1.0, "wait_value = 3.0");
+        let t = table(&sc, &BEFORE_2023);
+        let row = &t[0][0];
+        let n = 40_000;
+        let mut counts = std::collections::BTreeMap::new();
+        for id in 0..n {
+            *counts
+                .entry(pick(row, taste(id)).unwrap_or(WAIT))
+                .or_insert(0.0) += 1.0 / f64::from(n);
+        }
+        for (first, p) in shares(row) {
+            let got = counts.get(&first).copied().unwrap_or(0.0);
+            assert!((got - p).abs() < 0.01, "route {first}: {got} vs {p}");
+        }
+    }
+
+    #[test]
+    fn a_person_keeps_to_their_choice_along_the_way() {
+        // Whoever leaves New York for Plattsburgh chooses at Plattsburgh, on the same day's
+        // beliefs, the end they set out for: nobody rides back for nothing.
+        let sc = corridor(BACK, CHOICE, 1.0, "wait_value = 3.0");
+        let t = table(&sc, &BEFORE_2023);
+        let mut went = 0;
+        for id in 0..20_000 {
+            if pick(&t[0][0], taste(id)) == Some(0) {
+                went += 1;
+                let at = pick(&t[1][0], taste(id));
+                assert!(
+                    at == Some(1) || at == Some(2),
+                    "person {id} turns back: {at:?}"
+                );
+            }
+        }
+        assert!(went > 1000, "{went}");
+    }
+
+    #[test]
+    fn pick_takes_the_best_utility_plus_taste() {
+        let row = [
+            Choice {
+                utility: 1.0,
+                end: 3,
+                first: 7,
+            },
+            Choice {
+                utility: 2.0,
+                end: 4,
+                first: 9,
+            },
+            Choice {
+                utility: 1.5,
+                end: 5,
+                first: WAIT,
+            },
+        ];
+        assert_eq!(pick(&row, |_| 0.0), Some(9));
+        assert_eq!(pick(&row, |e| if e == 3 { 1.1 } else { 0.0 }), Some(7));
+        assert_eq!(
+            pick(&row, |e| if e == 5 { 1.0 } else { 0.0 }),
+            None,
+            "waits"
+        );
+        assert_eq!(pick(&[], |_| 0.0), None);
     }
 }

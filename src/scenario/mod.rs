@@ -179,6 +179,8 @@ pub struct Behaviour {
     pub choice_returned: f64,
     pub choice_scale: f64,
     pub belief_lag_days: u32,
+    /// Days before official news of the rules reaches those deciding.
+    pub belief_news_lag_days: u32,
     pub belief_inertia: f64,
     pub belief_noise_sd: f64,
     pub belief_news: f64,

@@ -283,9 +283,11 @@ pub struct RawBeliefs {
     /// Standard deviation of the daily rumour noise on the logit of each belief.
     pub noise_sd: f64,
     /// Daily weight of official news: each day a belief moves this far towards what the
-    /// rules in force `lag_days` earlier imply (0, the default: word of mouth only).
+    /// rules in force `news_lag_days` earlier imply (0, the default: word of mouth only).
     #[serde(default)]
     pub news: f64,
+    /// Days before official news reaches those deciding (default: `lag_days`).
+    pub news_lag_days: Option<u32>,
     /// Starting beliefs (success for a person without an exception) by crossing name.
     /// Absent crossings start at what the rules in force on the first day imply.
     #[serde(default)]

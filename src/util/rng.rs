@@ -24,6 +24,9 @@ pub enum Purpose {
     QuotaApply = 10,
     BeliefNoise = 11,
     Replicate = 12,
+    /// A person's taste for an end of a journey: keyed by the end and the journey, not by
+    /// a day (see `model::choice`).
+    Taste = 13,
 }
 
 /// SplitMix64's finaliser, the one mixer behind every key (the engine reuses it for
@@ -46,6 +49,12 @@ pub fn key(seed: u64, subject: u64, day: u32, purpose: Purpose) -> u64 {
 #[inline(always)]
 pub fn uniform(seed: u64, subject: u64, day: u32, purpose: Purpose) -> f64 {
     (key(seed, subject, day, purpose) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// A standard Gumbel number, `-ln(-ln u)` with `u` in (0, 1).
+pub fn gumbel(seed: u64, subject: u64, slot: u32, purpose: Purpose) -> f64 {
+    let u = ((key(seed, subject, slot, purpose) >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
+    -(-u.ln()).ln()
 }
 
 /// A standard normal number (Box-Muller on two keyed uniforms).

@@ -169,8 +169,11 @@ fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
         return;
     }
     let k = choice::choice_type(a.flags);
-    let ur = rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Route);
-    if let Some(r) = choice::pick(&v.table[a.place as usize][k], ur) {
+    let taste = |end| {
+        let slot = choice::taste_slot(end, a.returns);
+        rng::gumbel(v.seed, u64::from(a.id), slot, Purpose::Taste)
+    };
+    if let Some(r) = choice::pick(&v.table[a.place as usize][k], taste) {
         let route = &v.sc.routes[r as usize];
         if route.capacity.is_some() {
             acc.requests.push(Request {

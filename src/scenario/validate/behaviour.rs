@@ -25,6 +25,7 @@ pub(super) fn behaviour(c: &mut Checker, b: &RawBehaviour, places: &Places) -> B
         choice_returned: c.non_negative("behaviour.choice.returned", b.choice.returned),
         choice_scale: c.positive("behaviour.choice.scale", b.choice.scale),
         belief_lag_days: b.beliefs.lag_days,
+        belief_news_lag_days: b.beliefs.news_lag_days.unwrap_or(b.beliefs.lag_days),
         belief_inertia: c.non_negative("behaviour.beliefs.inertia", b.beliefs.inertia),
         belief_noise_sd: c.non_negative("behaviour.beliefs.noise_sd", b.beliefs.noise_sd),
         belief_initial: vec![None; places.list.len()],
