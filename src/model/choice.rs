@@ -17,7 +17,8 @@
 //! risk summed over the routes, each weighted), times the scale `choice.scale`, plus the
 //! person's own taste for it: a Gumbel draw keyed by the person, the end and the journey (it
 //! is drawn anew after each return to the US). The person goes for the end of the highest
-//! total and takes the first route of its cheapest way. Over people this is the
+//! total and takes the first route of its cheapest way. (It is computed as the equivalent
+//! race of exponential clocks, `argmin -ln(u) / exp(utility)`, one logarithm per end.) Over people this is the
 //! multinomial logit; for one person it is consistent along the way: at the next waiting
 //! place the ends ahead have kept their order (the cheapest way from there is the rest of
 //! the same way), so a person changes their mind only when what they believe changes (the
@@ -56,6 +57,9 @@ pub fn choice_type(f: u8) -> usize {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Choice {
     pub utility: f64,
+    /// `exp(top - utility)`, with `top` the row's highest utility: the pace of this end's
+    /// clock in the race that draws the choice.
+    pub pace: f64,
     pub end: u16,
     pub first: u32,
 }
@@ -208,6 +212,7 @@ pub fn choice_table(sc: &Scenario, ways: &Ways, perceived: &[[f64; 2]]) -> Choic
                     .iter()
                     .map(|w| Choice {
                         utility: scale * (values[w.end as usize][k] - w.cost),
+                        pace: 1.0,
                         end: w.end,
                         first: w.first,
                     })
@@ -216,9 +221,17 @@ pub fn choice_table(sc: &Scenario, ways: &Ways, perceived: &[[f64; 2]]) -> Choic
                 if let Some(v) = p.wait_value {
                     row.push(Choice {
                         utility: scale * v,
+                        pace: 1.0,
                         end: i as u16,
                         first: WAIT,
                     });
+                }
+                let top = row
+                    .iter()
+                    .map(|c| c.utility)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                for c in &mut row {
+                    c.pace = (top - c.utility).exp();
                 }
                 row
             })
@@ -226,15 +239,16 @@ pub fn choice_table(sc: &Scenario, ways: &Ways, perceived: &[[f64; 2]]) -> Choic
         .collect()
 }
 
-/// The option with the highest utility plus taste (`taste(end)`, a standard Gumbel draw):
-/// the first route to take, or `None` to wait (or where nothing is open). Ties go to the
-/// earlier option.
+/// The option with the highest utility plus taste, the taste of an end being
+/// `-ln(clock(end))` with `clock(end)` a standard exponential draw: the option whose clock,
+/// run at its pace, rings first. Returns the first route to take, or `None` to wait (or
+/// where nothing is open). Ties go to the earlier option.
 #[inline]
-pub fn pick(row: &[Choice], taste: impl Fn(u16) -> f64) -> Option<u32> {
+pub fn pick(row: &[Choice], clock: impl Fn(u16) -> f64) -> Option<u32> {
     let mut best: Option<(f64, u32)> = None;
     for c in row {
-        let x = c.utility + taste(c.end);
-        if best.is_none_or(|(b, _)| x > b) {
+        let x = clock(c.end) * c.pace;
+        if best.is_none_or(|(b, _)| x < b) {
             best = Some((x, c.first));
         }
     }
@@ -455,15 +469,11 @@ cost = 66
         );
     }
 
-    /// Taste draws for person `id` as the engine makes them.
+    /// The clocks of person `id` as the engine draws them.
     fn taste(id: u32) -> impl Fn(u16) -> f64 {
         move |end| {
-            crate::util::rng::gumbel(
-                7,
-                u64::from(id),
-                taste_slot(end, 0),
-                crate::util::rng::Purpose::Taste,
-            )
+            let slot = taste_slot(end, 0);
+            crate::util::rng::exponential(7, u64::from(id), slot, crate::util::rng::Purpose::Taste)
         }
     }
 
@@ -507,30 +517,26 @@ cost = 66
 
     #[test]
     fn pick_takes_the_best_utility_plus_taste() {
-        let row = [
-            Choice {
-                utility: 1.0,
-                end: 3,
-                first: 7,
-            },
-            Choice {
-                utility: 2.0,
-                end: 4,
-                first: 9,
-            },
-            Choice {
-                utility: 1.5,
-                end: 5,
-                first: WAIT,
-            },
-        ];
-        assert_eq!(pick(&row, |_| 0.0), Some(9));
-        assert_eq!(pick(&row, |e| if e == 3 { 1.1 } else { 0.0 }), Some(7));
+        let c = |utility: f64, end, first| Choice {
+            utility,
+            pace: (2.0 - utility).exp(),
+            end,
+            first,
+        };
+        let row = [c(1.0, 3, 7), c(2.0, 4, 9), c(1.5, 5, WAIT)];
+        // Tastes of 0 are clocks of 1: the best utility wins.
+        assert_eq!(pick(&row, |_| 1.0), Some(9));
+        // A taste of 1.1 for end 3 (a clock of e^-1.1) lifts it above end 4.
+        let taste = |t: f64| (-t).exp();
         assert_eq!(
-            pick(&row, |e| if e == 5 { 1.0 } else { 0.0 }),
+            pick(&row, |e| taste(if e == 3 { 1.1 } else { 0.0 })),
+            Some(7)
+        );
+        assert_eq!(
+            pick(&row, |e| taste(if e == 5 { 1.0 } else { 0.0 })),
             None,
             "waits"
         );
-        assert_eq!(pick(&[], |_| 0.0), None);
+        assert_eq!(pick(&[], |_| 1.0), None);
     }
 }

@@ -51,10 +51,11 @@ pub fn uniform(seed: u64, subject: u64, day: u32, purpose: Purpose) -> f64 {
     (key(seed, subject, day, purpose) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
-/// A standard Gumbel number, `-ln(-ln u)` with `u` in (0, 1).
-pub fn gumbel(seed: u64, subject: u64, slot: u32, purpose: Purpose) -> f64 {
+/// A standard exponential number, `-ln u` with `u` in (0, 1).
+#[inline]
+pub fn exponential(seed: u64, subject: u64, slot: u32, purpose: Purpose) -> f64 {
     let u = ((key(seed, subject, slot, purpose) >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
-    -(-u.ln()).ln()
+    -u.ln()
 }
 
 /// A standard normal number (Box-Muller on two keyed uniforms).

@@ -169,11 +169,11 @@ fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
         return;
     }
     let k = choice::choice_type(a.flags);
-    let taste = |end| {
+    let clock = |end| {
         let slot = choice::taste_slot(end, a.returns);
-        rng::gumbel(v.seed, u64::from(a.id), slot, Purpose::Taste)
+        rng::exponential(v.seed, u64::from(a.id), slot, Purpose::Taste)
     };
-    if let Some(r) = choice::pick(&v.table[a.place as usize][k], taste) {
+    if let Some(r) = choice::pick(&v.table[a.place as usize][k], clock) {
         let route = &v.sc.routes[r as usize];
         if route.capacity.is_some() {
             acc.requests.push(Request {
