@@ -5,4 +5,5 @@
 pub mod calibrate;
 pub mod compare;
 pub mod ensemble;
+pub mod posterior;
 pub mod validation;
