@@ -4,7 +4,7 @@
 //! * `day_step`: one day of [`Simulation::step`] with 10k, 1M and 10M agents present
 //!   (everyone in New York City from the first day, a few days in); throughput in agents
 //!   stepped.
-//! * `default_scenario`: `corridor-2022-2024.toml` end to end.
+//! * `default_scenario`: `corridor-2017-2024.toml` end to end.
 //! * `scale`: `bench-1m.toml` and `bench-10m.toml` end to end at 1 and 2 threads (the
 //!   thread speedup and the 1M-to-10M scaling).
 //! * `full_scale`: `full-2017-2024.toml`, every southern-border encounter FY2017-FY2024.
@@ -74,7 +74,7 @@ fn run(sc: &Scenario, threads: Option<usize>) -> Results {
 /// The default corridor with `n` agents (on average) all in New York City on the first
 /// day: the city where the corridor's people wait, which is most of any day's work.
 fn crowd(n: usize) -> Scenario {
-    let mut sc = scenario("corridor-2022-2024.toml");
+    let mut sc = scenario("corridor-2017-2024.toml");
     let nyc = sc
         .place_id("New York City")
         .expect("the corridor has New York City");
@@ -160,7 +160,7 @@ fn end_to_end(c: &mut Criterion, group: &str, file: &str, threads: &[Option<usiz
 }
 
 fn default_scenario(c: &mut Criterion) {
-    end_to_end(c, "default_scenario", "corridor-2022-2024.toml", &[None], 5);
+    end_to_end(c, "default_scenario", "corridor-2017-2024.toml", &[None], 5);
 }
 
 fn scale(c: &mut Criterion) {

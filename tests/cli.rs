@@ -1018,7 +1018,7 @@ fn compare_without_a_scenario_runs_the_bundled_default_from_any_folder() {
     assert!(stdout(&o).contains("report:"), "{}", show(&o));
     assert!(out.join("report.html").is_file());
     let m = read_manifest(&out);
-    assert_eq!(m["scenario_name"], "corridor-2022-2024");
+    assert_eq!(m["scenario_name"], "corridor-2017-2024");
     assert_eq!(m["variants"], serde_json::json!(["neither"]));
     assert_eq!(
         first_line(&out.join("series.csv")),

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
-    /// The scenario file (TOML) [default: the bundled corridor-2022-2024].
+    /// The scenario file (TOML) [default: the bundled corridor-2017-2024].
     scenario: Option<PathBuf>,
     /// Replicates per variant.
     #[arg(long, short = 'r', value_name = "R", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]

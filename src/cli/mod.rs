@@ -27,7 +27,7 @@ under the Safe Third Country Agreement, its 2023 extension, the resettlement quo
 other dated rules a scenario file switches on.\n\n\
 Typical session: `check` a scenario, `run` it, `validate` it against the observed \
 statistics it declares, and `calibrate` its uncertain parameters.",
-    after_help = "Examples:\n  northbound check scenarios/minimal.toml\n  northbound run scenarios/corridor-2022-2024.toml\n  northbound validate scenarios/corridor-2022-2024.toml --replicates 20\n  northbound run scenarios/minimal.toml --seed 7 --out /tmp/try --force"
+    after_help = "Examples:\n  northbound check scenarios/minimal.toml\n  northbound run scenarios/corridor-2017-2024.toml\n  northbound validate scenarios/corridor-2017-2024.toml --replicates 20\n  northbound run scenarios/minimal.toml --seed 7 --out /tmp/try --force"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,11 +41,11 @@ enum Command {
         after_help = "Writes daily.csv, monthly.csv, summary.csv, places.csv, policies.csv, \
 states.csv, manifest.json and the plots crossings.{png,svg} and outcomes.{png,svg} into\n\
 output/<scenario name>/ (or --out). The folder is written whole or not at all.\n\n\
-Examples:\n  northbound run scenarios/corridor-2022-2024.toml\n  northbound run scenarios/minimal.toml --seed 7 --threads 1 --out /tmp/minimal --force"
+Examples:\n  northbound run scenarios/corridor-2017-2024.toml\n  northbound run scenarios/minimal.toml --seed 7 --threads 1 --out /tmp/minimal --force"
     )]
     Run(run::RunArgs),
     /// Validate a scenario and print what it holds.
-    #[command(after_help = "Example:\n  northbound check scenarios/corridor-2022-2024.toml")]
+    #[command(after_help = "Example:\n  northbound check scenarios/corridor-2017-2024.toml")]
     Check(check::CheckArgs),
     /// Compare replicates of a scenario with the observed series it declares.
     #[command(
@@ -54,7 +54,7 @@ Writes validation.csv\n(series,period,observed,sim_mean,sim_p05,sim_p50,sim_p95,
 metrics.csv\n(series,n_periods,ard,mape,rmse,pearson_r,total_ratio), observed.csv and policies.csv \
 (what\nthe figures are drawn from), one overlay-<series>.{png,svg} per series and manifest.json\n\
 into output/<scenario name>-validate/ (or --out).\n\n\
-Example:\n  northbound validate scenarios/corridor-2022-2024.toml --replicates 20"
+Example:\n  northbound validate scenarios/corridor-2017-2024.toml --replicates 20"
     )]
     Validate(validate::ValidateArgs),
     /// Fit scenario parameters to observed series (Nelder-Mead, common random numbers).
@@ -66,18 +66,18 @@ with sim the mean of the replicates).\n\
 Writes fitted.toml (the scenario with the fitted values, saying how they were fitted), \
 trials.csv (every parameter set tried, with its score) and manifest.json into \
 output/<scenario name>-calibrate/ (or --out).\n\n\
-Example:\n  northbound calibrate scenarios/corridor-2022-2024.toml \\\n    --fit \"inflows[0].share=0.01..0.08\" --fit \"places[\\\"New York City\\\"].move_rate=0.005..0.1\" \\\n    --target qc_interceptions_monthly --window 2022-01..2023-02 --budget 60"
+Example:\n  northbound calibrate scenarios/corridor-2017-2024.toml \\\n    --fit \"inflows[0].share=0.01..0.08\" --fit \"places[\\\"New York City\\\"].move_rate=0.005..0.1\" \\\n    --target qc_interceptions_monthly --window 2017-03..2023-02 --budget 60"
     )]
     Calibrate(calibrate::CalibrateArgs),
     /// The policy experiment: variants x replicates, effects with 90% intervals, plots, report.
     #[command(
-        after_help = "Without a scenario, runs the bundled default (corridor-2022-2024, built into the binary). The default design is the 2 x 2 of policies.stca_extension.enabled x policies.resettlement_quota.enabled: variants both, extension_only, quota_only and neither; [[variant]] tables in the scenario add more. Replicate r of every variant uses the same seed (common random numbers).
+        after_help = "Without a scenario, runs the bundled default (corridor-2017-2024, built into the binary). The default design is the 2 x 2 of policies.stca_extension.enabled x policies.resettlement_quota.enabled: variants both, extension_only, quota_only and neither; [[variant]] tables in the scenario add more. Replicate r of every variant uses the same seed (common random numbers).
 
 Writes series.csv (variant,replicate,month,place,metric,value), summary.csv (variant,month,place,metric,mean,p05,p50,p95), effects.csv (each variant against neither), overlay.csv, variants.csv, policies.csv, places.csv, scenario.toml, the figures (PNG and SVG), report.html and manifest.json into output/compare/ (or --out).
 
 Examples:
   northbound compare
-  northbound compare scenarios/corridor-2022-2024.toml --replicates 50 --variants both,neither
+  northbound compare scenarios/corridor-2017-2024.toml --replicates 50 --variants both,neither
   northbound plot output/compare"
     )]
     Compare(compare::CompareArgs),

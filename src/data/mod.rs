@@ -21,8 +21,8 @@ pub const BUNDLED: &str = "(bundled)";
 /// the observed data, so that `northbound compare` runs from any folder.
 static BUNDLED_FILES: &[(&str, &str)] = &[
     (
-        "corridor-2022-2024.toml",
-        include_str!("../../scenarios/corridor-2022-2024.toml"),
+        "corridor-2017-2024.toml",
+        include_str!("../../scenarios/corridor-2017-2024.toml"),
     ),
     (
         "data/observed/asylum_claims_canada.csv",

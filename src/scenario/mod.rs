@@ -198,9 +198,9 @@ impl Scenario {
         Scenario::from_bytes(path, source)
     }
 
-    /// The default scenario, built into the binary (`corridor-2022-2024.toml`).
+    /// The default scenario, built into the binary (`corridor-2017-2024.toml`).
     pub fn bundled_default() -> Result<Scenario> {
-        let path = Path::new(crate::data::BUNDLED).join("corridor-2022-2024.toml");
+        let path = Path::new(crate::data::BUNDLED).join("corridor-2017-2024.toml");
         let text = crate::data::bundled(&path).expect("the default scenario is bundled");
         Scenario::from_bytes(&path, text.as_bytes().to_vec())
     }
