@@ -74,8 +74,8 @@ fn the_direct_back_closes_roxham_road_to_all_but_the_exceptions() {
         })
         .collect();
     let spring = total(
-        &sc,
-        &res,
+        sc,
+        res,
         &qc_irregular,
         Metric::Intercepted,
         "2020-04",
