@@ -5,5 +5,6 @@
 pub mod calibrate;
 pub mod compare;
 pub mod ensemble;
+pub mod identification;
 pub mod posterior;
 pub mod validation;
