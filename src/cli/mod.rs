@@ -5,6 +5,7 @@
 mod calibrate;
 mod check;
 mod compare;
+mod forecast;
 mod plot;
 mod run;
 mod validate;
@@ -26,8 +27,9 @@ to the Quebec crossings (Roxham Road and the official ports such as Lacolle), da
 under the Safe Third Country Agreement, its 2023 extension, the resettlement quota and the \
 other dated rules a scenario file switches on.\n\n\
 Typical session: `check` a scenario, `run` it, `validate` it against the observed \
-statistics it declares, and `calibrate` its uncertain parameters.",
-    after_help = "Examples:\n  northbound check scenarios/minimal.toml\n  northbound run scenarios/corridor-2017-2024.toml\n  northbound validate scenarios/corridor-2017-2024.toml --replicates 20\n  northbound run scenarios/minimal.toml --seed 7 --out /tmp/try --force"
+statistics it declares, `calibrate` its uncertain parameters, `compare` policies and \
+`forecast` the months after the STCA extension.",
+    after_help = "Examples:\n  northbound compare\n  northbound check scenarios/minimal.toml\n  northbound run scenarios/corridor-2017-2024.toml\n  northbound validate scenarios/corridor-2017-2024.toml --replicates 20\n  northbound forecast --replicates 50\n  northbound run scenarios/minimal.toml --seed 7 --out /tmp/try --force"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -81,7 +83,25 @@ Examples:
   northbound plot output/compare"
     )]
     Compare(compare::CompareArgs),
-    /// Redraw every figure (and the report) of an earlier run, validation or comparison from its CSVs.
+    /// Forecast the months from the STCA extension on, over replicates and a posterior.
+    #[command(
+        after_help = "Runs R replicates of the whole window and reports the months from --from on (by default the month the scenario's [policies.stca_extension] starts, 2023-03 in the bundled scenarios, which are fitted to data up to 2023-02 only: a blind forecast). Replicate r uses the seed the other commands give it and, with --posterior, the parameter set drawn r-th from the posterior (systematic resampling by weight, keyed by the seed); the results are the same whatever --threads.
+
+Writes into output/<scenario name>-forecast/ (or --out):
+  forecast.csv        month,place,metric,mean,p05,p50,p95: every month from --from, every crossing and the aggregates \"All irregular crossings\" and \"All land ports\" (ports where the STCA applies), metrics attempts, intercepted, claims, returned; quantiles over the replicates (type 7)
+  replicates.csv      replicate,particle,month,place,metric,value: the values behind forecast.csv
+  identification.csv  with --posterior: for a few totals (attempts at Roxham Road, claims at land ports, returns to the US, interceptions between ports in the first 12 months), their mean, p05 and p95, the R² of a regression on every parameter, and per parameter the Spearman rank correlation, the standardised coefficient and its share of the explained variance
+  forecast_attempts.png/.svg, observed.csv (observed months before --from, shown as context), policies.csv, places.csv, scenario.toml, posterior.csv (a copy), manifest.json
+
+Examples:
+  northbound forecast
+  northbound forecast scenarios/corridor-2017-2024.toml --replicates 20
+  northbound forecast scenarios/corridor-2017-2024.toml --posterior output/corridor-2017-2024-calibrate/posterior.csv
+  northbound forecast scenarios/minimal.toml --from 2023-04 --replicates 5 --out /tmp/fc --force
+  northbound plot output/corridor-2017-2024-forecast"
+    )]
+    Forecast(forecast::ForecastArgs),
+    /// Redraw every figure (and the report) of an earlier run, validation, comparison or forecast from its CSVs.
     #[command(after_help = "Example:
   northbound plot output/compare")]
     Plot(plot::PlotArgs),
@@ -127,6 +147,7 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::validate(a),
         Command::Calibrate(a) => calibrate::calibrate(a),
         Command::Compare(a) => compare::compare(a),
+        Command::Forecast(a) => forecast::forecast(a),
         Command::Plot(a) => plot::plot(&a.dir),
     };
     match result {

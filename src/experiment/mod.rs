@@ -1,9 +1,11 @@
 //! Experiments built on the engine: replicate ensembles, validation against observed series,
-//! calibration and the policy comparison. They produce rows and CSV files; figures are drawn
-//! from those files by `present`.
+//! calibration, the policy comparison and the forecast over a posterior. They produce rows
+//! and CSV files; figures are drawn from those files by `present`.
 
 pub mod calibrate;
 pub mod compare;
 pub mod ensemble;
+pub mod forecast;
+pub mod identification;
 pub mod posterior;
 pub mod validation;

@@ -157,7 +157,7 @@ pub fn state_rows(sc: &Scenario, res: &Results) -> Vec<(String, &'static str, f6
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
     pub northbound_version: &'static str,
-    /// `run`, `validate`, `calibrate` or `compare`.
+    /// `run`, `validate`, `calibrate`, `compare` or `forecast`.
     pub command: String,
     /// The command line, as given.
     pub arguments: Vec<String>,
@@ -173,6 +173,17 @@ pub struct Manifest {
     pub replicates: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variants: Option<Vec<String>>,
+    /// A forecast's first month.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast_from: Option<String>,
+    /// The posterior a command ran over, and its SHA-256.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub posterior_sha256: Option<String>,
+    /// What the intervals cover: `parameters and replicates` or `replicates`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<String>,
     /// Agents created (summed over every run the command made).
     pub agents: u64,
     /// Agent-days simulated (summed likewise).
@@ -199,6 +210,10 @@ impl Manifest {
             scale: sc.scale,
             replicates: None,
             variants: None,
+            forecast_from: None,
+            posterior: None,
+            posterior_sha256: None,
+            uncertainty: None,
             agents: 0,
             agent_days: 0,
             wall_seconds: 0.0,

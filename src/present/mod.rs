@@ -2,7 +2,8 @@
 //! so that `northbound plot DIR` redraws exactly what the command that wrote it drew.
 //!
 //! One way to draw: the figures of a run ([`run_figures`]), a validation
-//! ([`validation_figures`]) and a comparison ([`comparison_figures`]) are [`chart::Chart`]s,
+//! ([`validation_figures`]), a comparison ([`comparison_figures`]) and a forecast
+//! ([`forecast_figures`]) are [`chart::Chart`]s,
 //! built from the folder's CSV files ([`files`], [`comparison`]) and rendered as PNG and SVG
 //! by [`render`]; a comparison's `report.html` ([`report`]) inlines its SVGs. [`draw`], the
 //! one entry point, tells which kind of folder it is given.
@@ -11,6 +12,7 @@ pub mod chart;
 pub mod comparison;
 pub mod comparison_figures;
 pub mod files;
+pub mod forecast_figures;
 pub mod overlay;
 pub mod render;
 pub mod report;
@@ -20,36 +22,39 @@ pub mod validation_figures;
 use crate::util::error::{Error, Result};
 use std::path::Path;
 
-/// Draws every figure of a folder written by `run`, `validate` or `compare` (and, for a
+/// Draws every figure of a folder written by `run`, `validate`, `compare` or `forecast` (and, for a
 /// comparison, its report) from the folder's files, over any drawn before. Returns the names
 /// of the files drawn.
 pub fn draw(dir: &Path) -> Result<Vec<String>> {
     if !dir.is_dir() {
         return Err(Error::Output {
             path: dir.to_path_buf(),
-            message: "is not a folder written by `northbound run` or `northbound compare`".into(),
+            message: "is not a folder written by northbound (run, validate, compare or forecast)"
+                .into(),
         });
     }
     let summary = dir.join("summary.csv");
-    let (figures, folder) =
-        if summary.is_file() && files::header(&summary)?.iter().any(|h| h == "variant") {
-            let folder = comparison::Comparison::load(dir)?;
-            (
-                comparison_figures::comparison_figures(&folder),
-                Some(folder),
-            )
-        } else if dir.join("monthly.csv").is_file() {
-            (run_figures::run_figures(dir)?, None)
-        } else if dir.join("validation.csv").is_file() {
-            (validation_figures::validation_figures(dir)?, None)
-        } else {
-            return Err(Error::Output {
-                path: dir.to_path_buf(),
-                message: "holds neither a comparison (summary.csv with a variant column, from \
-                      `northbound compare`) nor a run (monthly.csv, from `northbound run`)"
-                    .into(),
-            });
-        };
+    let (figures, folder) = if dir.join("forecast.csv").is_file() {
+        (forecast_figures::forecast_figures(dir)?, None)
+    } else if summary.is_file() && files::header(&summary)?.iter().any(|h| h == "variant") {
+        let folder = comparison::Comparison::load(dir)?;
+        (
+            comparison_figures::comparison_figures(&folder),
+            Some(folder),
+        )
+    } else if dir.join("monthly.csv").is_file() {
+        (run_figures::run_figures(dir)?, None)
+    } else if dir.join("validation.csv").is_file() {
+        (validation_figures::validation_figures(dir)?, None)
+    } else {
+        return Err(Error::Output {
+            path: dir.to_path_buf(),
+            message: "holds neither a comparison (summary.csv with a variant column, from \
+                      `northbound compare`), a run (monthly.csv, from `northbound run`), a \
+                      validation (validation.csv) nor a forecast (forecast.csv)"
+                .into(),
+        });
+    };
     let mut drawn = Vec::new();
     for f in &figures {
         drawn.extend(render::save(&f.chart, dir, &f.stem)?);
