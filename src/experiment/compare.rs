@@ -544,6 +544,14 @@ mod tests {
     }
 
     #[test]
+    fn the_design_takes_the_names_validation_reserves() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let sc = Scenario::load(&path).unwrap();
+        let names: Vec<String> = design(&sc).unwrap().into_iter().map(|v| v.name).collect();
+        assert_eq!(names, crate::scenario::DESIGN_VARIANTS);
+    }
+
+    #[test]
     fn effects_on_a_case_with_a_known_answer() {
         // Three paired replicates: the variant displaces 100, 200 and 300 people from the
         // focus crossing; a quarter go to the ports and half stay in the US.
