@@ -1036,3 +1036,124 @@ fn compare_without_a_scenario_runs_the_bundled_default_from_any_folder() {
     assert_clean_failure(&o, "compare --variants nope");
     assert!(stderr(&o).contains("no variant \"nope\""), "{}", show(&o));
 }
+
+// ---------------------------------------------------------------------------------------
+// What a scenario may read
+// ---------------------------------------------------------------------------------------
+
+/// Runs a command that must end by itself: fails the test (instead of hanging) if it is
+/// still running after a minute, which a command blocked on a FIFO would be.
+fn northbound_bounded(cwd: &Path, args: &[OsString]) -> Output {
+    use std::process::Stdio;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the northbound binary starts");
+    for _ in 0..600 {
+        if child.try_wait().expect("waiting for northbound").is_some() {
+            return child.wait_with_output().expect("its output");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let o = child.wait_with_output().expect("its output");
+    panic!("northbound {args:?} did not end by itself\n{}", show(&o));
+}
+
+fn mkfifo(path: &Path) -> bool {
+    Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn scenario_files_that_are_not_small_regular_files_are_refused() {
+    let cwd = tmp();
+    let mut cases: Vec<(PathBuf, &str)> = vec![(PathBuf::from("/dev/zero"), "system file")];
+    let fifo = cwd.path().join("fifo.toml");
+    if mkfifo(&fifo) {
+        cases.push((fifo, "not a regular file"));
+    }
+    cases.push((cwd.path().to_path_buf(), "not a regular file"));
+    let big = cwd.path().join("big.toml");
+    let mut text = fs::read_to_string(minimal()).unwrap();
+    text.push_str(&format!("# {}\n", "x".repeat(17 << 20)));
+    fs::write(&big, text).unwrap();
+    cases.push((big, "more than the 16777216 bytes"));
+    for (file, fragment) in cases {
+        for cmd in ["check", "run"] {
+            let o = northbound_bounded(cwd.path(), &[cmd.into(), file.clone().into()]);
+            let what = format!("{cmd} {}", file.display());
+            assert_clean_failure(&o, &what);
+            assert!(stderr(&o).contains(fragment), "{what}\n{}", show(&o));
+        }
+    }
+    assert!(!cwd.path().join("output").exists());
+}
+
+#[test]
+fn data_files_must_be_regular_and_their_content_is_not_echoed() {
+    let cwd = tmp();
+    let dir = cwd.path();
+    let text = fs::read_to_string(minimal()).unwrap();
+    let monthly = text
+        .lines()
+        .find(|l| l.starts_with("monthly = "))
+        .expect("minimal.toml has inline monthly rates");
+    let with_file = |file: &str, column: &str| {
+        text.replace(
+            monthly,
+            &format!("file = \"{file}\"\ncolumn = \"{column}\""),
+        )
+    };
+    fs::write(
+        dir.join("header.csv"),
+        "month,secret_token_abc123\n2023-01,60\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("cells.csv"),
+        "month,x\n2023-01,60\nsecret_cell_def456,60\n2023-03,secret_value_789\n",
+    )
+    .unwrap();
+    let mut cases = vec![
+        (with_file("header.csv", "x"), vec!["no column `x`"]),
+        (with_file("cells.csv", "x"), vec!["cells.csv:3", "month"]),
+        (
+            with_file("/proc/self/environ", "x"),
+            vec!["inflows[0].file", "system file"],
+        ),
+        (
+            with_file("/etc/passwd", "x"),
+            vec!["inflows[0].file", "expected a `month` column"],
+        ),
+    ];
+    if mkfifo(&dir.join("fifo.csv")) {
+        cases.push((
+            with_file("fifo.csv", "x"),
+            vec!["inflows[0].file", "not a regular file"],
+        ));
+    }
+    for (i, (scenario, fragments)) in cases.into_iter().enumerate() {
+        let path = dir.join(format!("case{i}.toml"));
+        fs::write(&path, scenario).unwrap();
+        let o = northbound_bounded(dir, &["check".into(), path.clone().into()]);
+        let what = format!("check case{i}.toml");
+        assert_clean_failure(&o, &what);
+        let err = stderr(&o);
+        for f in fragments {
+            assert!(err.contains(f), "{what}: stderr lacks {f:?}\n{}", show(&o));
+        }
+        for secret in ["secret", "root:", "PATH="] {
+            assert!(
+                !err.contains(secret),
+                "{what}: stderr echoes the file's content ({secret:?})\n{}",
+                show(&o)
+            );
+        }
+    }
+}

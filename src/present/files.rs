@@ -5,13 +5,23 @@
 use crate::present::chart::{Marker, date_x};
 use crate::util::date::Date;
 use crate::util::error::{Error, Result};
+use crate::util::files::{Capped, DATA_LIMIT, open_regular};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
 
+/// A CSV reader of a result folder's file: a regular file, within the cap on data files.
+fn reader(path: &Path) -> Result<csv::Reader<Capped<std::fs::File>>> {
+    let file = open_regular(path, DATA_LIMIT).map_err(|e| Error::Output {
+        path: path.to_path_buf(),
+        message: format!("cannot read: {e}"),
+    })?;
+    Ok(csv::Reader::from_reader(file))
+}
+
 /// The header of a CSV file.
 pub fn header(path: &Path) -> Result<Vec<String>> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
+    let mut r = reader(path)?;
     Ok(r.headers()
         .map_err(|e| csv_error(path, e))?
         .iter()
@@ -39,7 +49,7 @@ fn csv_error(path: &Path, e: csv::Error) -> Error {
 /// Reads a CSV file with a header into rows, each with its line number. An empty file
 /// (an empty table is written without a header) has no rows.
 pub fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<(u64, T)>> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
+    let mut r = reader(path)?;
     let headers = r.headers().map_err(|e| csv_error(path, e))?.clone();
     let mut out = Vec::new();
     for rec in r.records() {

@@ -195,10 +195,12 @@ pub struct Behaviour {
 impl Scenario {
     /// Reads, parses and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario> {
-        let source = std::fs::read(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let limit = crate::util::files::SCENARIO_LIMIT;
+        let source =
+            crate::util::files::read_regular(path, limit).map_err(|source| Error::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Scenario::from_bytes(path, source)
     }
 

@@ -204,7 +204,7 @@ fn points(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let path = frame.base.join(file);
-    let all = if !data::is_file(&path) {
+    let all = if !data::exists(&path) {
         c.err(
             f("file"),
             format!(
