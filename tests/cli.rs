@@ -117,15 +117,21 @@ fn entries(dir: &Path) -> Vec<String> {
     v
 }
 
-/// Every file of a folder with its bytes.
+/// Every file of a folder with its bytes (a subfolder as `name/` with its own snapshot's).
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    entries(dir)
-        .into_iter()
-        .map(|n| {
-            let bytes = fs::read(dir.join(&n)).unwrap();
-            (n, bytes)
-        })
-        .collect()
+    let mut out = BTreeMap::new();
+    for n in entries(dir) {
+        let path = dir.join(&n);
+        if path.is_dir() {
+            for (k, v) in snapshot(&path) {
+                out.insert(format!("{n}/{k}"), v);
+            }
+            out.insert(format!("{n}/"), Vec::new());
+        } else {
+            out.insert(n, fs::read(path).unwrap());
+        }
+    }
+    out
 }
 
 /// Asserts that `dir` holds no hidden leftovers such as `.out.partial-123` or `.out.old`.
@@ -670,7 +676,7 @@ fn force_replaces_only_an_earlier_run_or_an_empty_folder() {
     let o = northbound(cwd.path(), &args);
     assert_clean_failure(&o, "run --force over a folder that is not a run");
     assert!(
-        stderr(&o).contains("neither empty nor an earlier northbound run"),
+        stderr(&o).contains("not a result northbound wrote"),
         "{}",
         show(&o)
     );
@@ -1156,4 +1162,186 @@ fn data_files_must_be_regular_and_their_content_is_not_echoed() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Replacing a result: --force, crashes, concurrent runs, signals
+// ---------------------------------------------------------------------------------------
+
+/// `run minimal.toml --out <out> --force` as arguments.
+fn force_args(out: &Path) -> Vec<OsString> {
+    vec![
+        "run".into(),
+        minimal().into(),
+        "--out".into(),
+        out.into(),
+        "--force".into(),
+        "--quiet".into(),
+    ]
+}
+
+#[test]
+fn force_never_replaces_a_folder_northbound_did_not_write_whole() {
+    let cwd = tmp();
+    // A web app's folder with a manifest.json of its own.
+    let public = cwd.path().join("public");
+    fs::create_dir_all(public.join("img")).unwrap();
+    fs::write(public.join("index.html"), "<html></html>").unwrap();
+    fs::write(public.join("app.js"), "main()").unwrap();
+    fs::write(public.join("manifest.json"), "{\"name\": \"my app\"}").unwrap();
+    let before = snapshot(&public);
+    let o = northbound(cwd.path(), force_args(&public));
+    assert_clean_failure(&o, "run --force over a web app's folder");
+    let err = stderr(&o);
+    for f in ["not northbound's", "app.js", "img/", "index.html"] {
+        assert!(err.contains(f), "stderr lacks {f:?}\n{}", show(&o));
+    }
+    assert!(snapshot(&public) == before, "the web app's files changed");
+
+    // An earlier run in which the user keeps notes.
+    let run = cwd.path().join("run");
+    run_minimal(cwd.path(), &run, &[]);
+    fs::write(run.join("notes.txt"), "what I saw").unwrap();
+    let before = snapshot(&run);
+    let o = northbound(cwd.path(), force_args(&run));
+    assert_clean_failure(&o, "run --force over a run holding notes.txt");
+    assert!(stderr(&o).contains("notes.txt"), "{}", show(&o));
+    assert!(snapshot(&run) == before, "the earlier run changed");
+    assert_no_leftovers(cwd.path());
+}
+
+/// A result whose replacement was cut short (the old result moved aside, the new one not yet
+/// in place) is restored by the next run; a lock left by a dead process is taken over.
+#[test]
+fn a_replacement_cut_short_is_recovered_by_the_next_run() {
+    let cwd = tmp();
+    let out = cwd.path().join("out");
+    run_minimal(cwd.path(), &out, &["--seed", "5"]);
+    // As a run killed between its two renames leaves it (4294967 is above Linux's pid_max).
+    let old = cwd.path().join(".out.old-4294967-0");
+    fs::rename(&out, &old).unwrap();
+    fs::write(cwd.path().join(".out.lock"), "4294967\n").unwrap();
+    let partial = cwd.path().join(".out.partial-4294967-0");
+    fs::create_dir(&partial).unwrap();
+    if !Path::new("/proc").is_dir() {
+        return;
+    }
+    let o = northbound(
+        cwd.path(),
+        [
+            OsStr::new("run"),
+            minimal().as_os_str(),
+            OsStr::new("--out"),
+            out.as_os_str(),
+        ],
+    );
+    assert_clean_failure(&o, "a run without --force next to a cut-short replacement");
+    assert!(stderr(&o).contains("already exists"), "{}", show(&o));
+    assert_eq!(read_manifest(&out)["seed"], 5, "the old result is back");
+    assert_eq!(entries(cwd.path()), ["out"]);
+    let o = northbound(cwd.path(), force_args(&out));
+    assert_ok(&o, "run --force after the recovery");
+    assert_eq!(read_manifest(&out)["seed"], 42);
+    assert_no_leftovers(cwd.path());
+}
+
+#[test]
+fn concurrent_forced_runs_to_one_folder_leave_one_whole_result() {
+    let cwd = tmp();
+    let out = cwd.path().join("out");
+    run_minimal(cwd.path(), &out, &[]);
+    let spawn = |seed: &str| {
+        let mut args = force_args(&out);
+        args.extend(["--seed".into(), seed.into(), "--threads".into(), "1".into()]);
+        Command::new(BIN)
+            .args(&args)
+            .current_dir(cwd.path())
+            .output()
+            .expect("northbound runs")
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("1"));
+        let b = s.spawn(|| spawn("2"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for o in [&a, &b] {
+        assert!(
+            o.status.success() || clean_failure(o).is_none(),
+            "{}",
+            show(o)
+        );
+    }
+    assert!(
+        a.status.success() || b.status.success(),
+        "{}\n{}",
+        show(&a),
+        show(&b)
+    );
+    let seed = read_manifest(&out)["seed"].as_u64().unwrap();
+    assert!(seed == 1 || seed == 2, "seed {seed}");
+    let listed = read_manifest(&out)["files"].as_array().unwrap().len();
+    assert_eq!(listed, entries(&out).len(), "a whole result");
+    assert_no_leftovers(cwd.path());
+}
+
+/// A run long enough to be interrupted: minimal.toml over 80 years.
+fn write_long_minimal(dir: &Path) -> PathBuf {
+    let text = fs::read_to_string(minimal())
+        .unwrap()
+        .replace("end = 2023-06-30", "end = 2102-12-31")
+        .replace(
+            "p_canadian_document = 0.01 ",
+            "fill = \"last\"\np_canadian_document = 0.01 ",
+        );
+    let path = dir.join("long.toml");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn an_interrupted_run_removes_its_partial_folder_and_says_so() {
+    let cwd = tmp();
+    let sc = write_long_minimal(cwd.path());
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let out = cwd.path().join("output").join("long");
+        let child = Command::new(BIN)
+            .args([
+                OsStr::new("run"),
+                sc.as_os_str(),
+                OsStr::new("--out"),
+                out.as_os_str(),
+            ])
+            .current_dir(cwd.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the run has started writing (its partial folder is there).
+        let parent = cwd.path().join("output");
+        let mut started = false;
+        for _ in 0..1200 {
+            if parent.is_dir()
+                && entries(&parent)
+                    .iter()
+                    .any(|n| n.starts_with(".long.partial-"))
+            {
+                started = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(started, "the run never created its partial folder");
+        let kill = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "SIG{signal}\n{}", show(&o));
+        let err = stderr(&o);
+        assert_eq!(err.trim().lines().count(), 1, "one line\n{}", show(&o));
+        assert!(err.contains("interrupted"), "{}", show(&o));
+        assert!(!parent.exists(), "SIG{signal} left {:?}", entries(&parent));
+    }
+    assert_eq!(entries(cwd.path()), ["long.toml"]);
 }

@@ -121,6 +121,7 @@ impl Common {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    on_interrupt();
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::Check(a) => check::check(&a.scenario),
@@ -136,6 +137,44 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// On Ctrl-C (SIGINT) or SIGTERM: removes the result folder being written, says so in one
+/// line and exits with 128 + the signal's number (130, 143), as a shell would report it.
+fn on_interrupt() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let name = if signal == SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            let removed = northbound::output::interrupted();
+            let what = match removed.as_slice() {
+                [] => "nothing was written".to_string(),
+                paths => format!(
+                    "removed the unfinished {}",
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            // A progress bar may hold the line: start a new one.
+            let start = if std::io::stderr().is_terminal() {
+                "\n"
+            } else {
+                ""
+            };
+            eprintln!("{start}northbound: interrupted ({name}); {what}");
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 /// A progress bar on stderr when it is a terminal and not `--quiet`; else nothing.

@@ -1,11 +1,13 @@
 //! Flat output rows and the run folder.
 //!
 //! Every table is long format (one number per row) so that it loads straight into pandas,
-//! R or polars. Values are people: agent counts times the scenario's scale. A run folder is
-//! written into a temporary sibling (`.NAME.partial-PID`) and renamed into place only when
-//! complete, so a failed run never leaves a partial folder in place of a result (a killed
-//! one leaves its hidden temporary folder, removed by the next run to the same place). An
-//! existing folder is replaced only when asked to, and only if it is an earlier run.
+//! R or polars. Values are people: agent counts times the scenario's scale. A result folder
+//! is written whole or not at all, and replaces only an earlier result of northbound's
+//! ([`staging`]).
+
+mod staging;
+
+pub use staging::{Staged, interrupted, stage};
 
 use crate::model::agent::State;
 use crate::model::engine::Results;
@@ -13,7 +15,7 @@ use crate::scenario::{Scenario, crossing_name, kind_name, metrics_for};
 use crate::util::date::{Date, Month};
 use crate::util::error::{Error, Result};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One row of `daily.csv` (`period` a date) or `monthly.csv` (`period` a month).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -322,136 +324,6 @@ pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<()> {
             .map_err(|e| csv_err(&p, e))?;
     }
     w.flush().map_err(|e| Error::write(&p, e))
-}
-
-/// A run folder being written: a temporary sibling of the target, renamed into place by
-/// [`Staged::commit`], removed if dropped before that.
-pub struct Staged {
-    pub tmp: PathBuf,
-    target: PathBuf,
-    force: bool,
-    committed: bool,
-}
-
-/// Checks that `target` may be written (absent, or `force`) and creates the temporary
-/// folder. Call it before the work, so that a refusal costs nothing.
-pub fn stage(target: &Path, force: bool) -> Result<Staged> {
-    if target.exists() && !force {
-        return Err(Error::Output {
-            path: target.to_path_buf(),
-            message: "already exists; pass --force to replace it, or --out to write elsewhere"
-                .into(),
-        });
-    }
-    if target.exists() && !target.is_dir() {
-        return Err(Error::Output {
-            path: target.to_path_buf(),
-            message: "exists and is not a folder".into(),
-        });
-    }
-    if target.is_dir() && !is_replaceable(target) {
-        return Err(Error::Output {
-            path: target.to_path_buf(),
-            message: "is a folder that is neither empty nor an earlier northbound run (no manifest.json); refusing to replace it even with --force".into(),
-        });
-    }
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| Error::write(&parent, e))?;
-    let name = target
-        .file_name()
-        .map_or("run".into(), |n| n.to_string_lossy().into_owned());
-    remove_stale_partials(&parent, &name);
-    let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| Error::write(&tmp, e))?;
-    }
-    std::fs::create_dir(&tmp).map_err(|e| Error::write(&tmp, e))?;
-    Ok(Staged {
-        tmp,
-        target: target.to_path_buf(),
-        force,
-        committed: false,
-    })
-}
-
-/// An empty folder or an earlier run (it has a manifest) may be replaced with `--force`.
-fn is_replaceable(dir: &Path) -> bool {
-    dir.join("manifest.json").is_file()
-        || std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
-}
-
-/// Removes `.NAME.partial-PID` folders left by runs that were killed, where that process
-/// is known to be gone (Linux's /proc says so); elsewhere leaves them be.
-fn remove_stale_partials(parent: &Path, name: &str) {
-    let prefix = format!(".{name}.partial-");
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let file = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file
-            .strip_prefix(&prefix)
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let proc = Path::new("/proc");
-        if proc.is_dir() && !proc.join(pid.to_string()).exists() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
-}
-
-impl Staged {
-    /// Where the folder goes when it is finished.
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
-    /// Writes `manifest.json` (listing every file of the folder), then commits.
-    pub fn finish(self, mut manifest: Manifest) -> Result<PathBuf> {
-        let mut files: Vec<String> = std::fs::read_dir(&self.tmp)
-            .map_err(|e| Error::write(&self.tmp, e))?
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-            .collect();
-        files.push("manifest.json".into());
-        files.sort();
-        files.dedup();
-        manifest.files = files;
-        manifest.write(&self.tmp)?;
-        self.commit()
-    }
-
-    /// Moves the finished folder into place, replacing an old one only with `force`.
-    pub fn commit(mut self) -> Result<PathBuf> {
-        if self.target.exists() {
-            if !self.force {
-                return Err(Error::Output {
-                    path: self.target.clone(),
-                    message: "appeared while the run was going; pass --force to replace it".into(),
-                });
-            }
-            let old = self.tmp.with_extension("old");
-            std::fs::rename(&self.target, &old).map_err(|e| Error::write(&self.target, e))?;
-            std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::write(&self.target, e))?;
-            std::fs::remove_dir_all(&old).map_err(|e| Error::write(&old, e))?;
-        } else {
-            std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::write(&self.target, e))?;
-        }
-        self.committed = true;
-        Ok(self.target.clone())
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_dir_all(&self.tmp);
-        }
-    }
 }
 
 /// The date a day index of a run stands for.
