@@ -1345,3 +1345,88 @@ fn an_interrupted_run_removes_its_partial_folder_and_says_so() {
     }
     assert_eq!(entries(cwd.path()), ["long.toml"]);
 }
+
+// ---------------------------------------------------------------------------------------
+// CSV injection
+// ---------------------------------------------------------------------------------------
+
+/// Every field of every CSV file of a folder: none that a spreadsheet would run as a
+/// formula (a text starting with `=`, `+`, `-` or `@`; numbers are numbers).
+fn assert_no_formulas(dir: &Path) {
+    for f in entries(dir).into_iter().filter(|f| f.ends_with(".csv")) {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(dir.join(&f))
+            .unwrap();
+        for rec in rdr.records() {
+            for field in rec.unwrap().iter() {
+                let formula = field.starts_with(['=', '+', '-', '@', '\t', '\r'])
+                    && field.parse::<f64>().is_err();
+                assert!(!formula, "{f}: a spreadsheet would run {field:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn names_a_spreadsheet_would_run_are_neutralised_in_every_csv() {
+    let cwd = tmp();
+    let dir = cwd.path();
+    fs::write(dir.join("obs.csv"), "month,count\n2023-01,20\n2023-02,25\n").unwrap();
+    let text = fs::read_to_string(minimal())
+        .unwrap()
+        .replace("\"Lacolle\"", "\"=HYPERLINK(1)\"")
+        .replace("\"New York City\"", "\"+New York\"")
+        .replace("\"Elsewhere in the US\"", "\"-2+3\"")
+        .replace("\"Canada (resettled)\"", "\"@SUM(A1)\"")
+        + "\n[[observed]]\nname = \"=cmd\"\nfile = \"obs.csv\"\nmetric = \"attempts\"\nplaces = [\"Roxham Road\"]\n\n[[variant]]\nname = \"-window\"\ndescription = \"=1+1\"\nset = { \"policies.stca_extension.window_days\" = 30 }\n";
+    let sc = dir.join("formulas.toml");
+    fs::write(&sc, text).unwrap();
+    let o = northbound(dir, [OsStr::new("check"), sc.as_os_str()]);
+    assert_ok(&o, "check formulas.toml");
+
+    let run = dir.join("run");
+    let o = northbound(
+        dir,
+        [
+            OsStr::new("run"),
+            sc.as_os_str(),
+            OsStr::new("--out"),
+            run.as_os_str(),
+            OsStr::new("-q"),
+        ],
+    );
+    assert_ok(&o, "run formulas.toml");
+    assert_no_formulas(&run);
+    let places = fs::read_to_string(run.join("places.csv")).unwrap();
+    assert!(places.contains("'=HYPERLINK"), "{places}");
+    assert!(places.contains("'-2+3"), "{places}");
+    // The figures are drawn from the CSVs, with the names as the scenario gives them.
+    let svg = fs::read_to_string(run.join("crossings.svg")).unwrap();
+    assert!(
+        svg.contains("=HYPERLINK") && !svg.contains("'=HYPERLINK"),
+        "the legend"
+    );
+    let o = northbound(dir, [OsStr::new("plot"), run.as_os_str()]);
+    assert_ok(&o, "plot the run");
+
+    for (cmd, out) in [("validate", "val"), ("compare", "cmp")] {
+        let out = dir.join(out);
+        let o = northbound(
+            dir,
+            [
+                OsStr::new(cmd),
+                sc.as_os_str(),
+                OsStr::new("--replicates"),
+                OsStr::new("1"),
+                OsStr::new("--out"),
+                out.as_os_str(),
+                OsStr::new("-q"),
+            ],
+        );
+        assert_ok(&o, &format!("{cmd} formulas.toml"));
+        assert_no_formulas(&out);
+        let o = northbound(dir, [OsStr::new("plot"), out.as_os_str()]);
+        assert_ok(&o, &format!("plot the {cmd} folder"));
+    }
+}

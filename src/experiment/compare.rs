@@ -378,10 +378,10 @@ pub fn compare(
             let (name, rs) = (&specs[v].name, r.to_string());
             for ((month, place, metric), value) in cells.iter().zip(&rep.monthly) {
                 w.write_record([
-                    name.as_str(),
-                    &rs,
+                    output::cell(name).as_ref(),
+                    rs.as_str(),
                     month,
-                    place,
+                    output::cell(place).as_ref(),
                     metric,
                     &output::fmt_value(*value),
                 ])

@@ -266,6 +266,25 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// A text as a CSV cell that a spreadsheet shows as text instead of running it as a formula,
+/// the way spreadsheet-aware exporters do (OWASP's advice): a text that starts with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return, and is not a number, gets a `'` in front; so
+/// does one that starts with `'`, so that [`uncell`] reads every cell back as it was.
+/// Names (places, series, variants) are the only texts a scenario puts in a CSV file.
+pub fn cell(s: &str) -> std::borrow::Cow<'_, str> {
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err();
+    if formula || s.starts_with('\'') {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// The text a cell written by [`cell`] stands for.
+pub fn uncell(s: &str) -> &str {
+    s.strip_prefix('\'').unwrap_or(s)
+}
+
 /// Numbers as CSV text: integers without a decimal point, others as Rust prints them.
 pub fn fmt_value(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
@@ -286,9 +305,10 @@ pub fn write_rows(path: &Path, period_name: Option<&str>, rows: &[Row]) -> Resul
     w.write_record(&header).map_err(|e| csv_err(path, e))?;
     for r in rows {
         let v = fmt_value(r.value);
+        let place = cell(&r.place);
         let rec: Vec<&str> = match period_name {
-            Some(_) => vec![&r.period, &r.place, r.metric, &v],
-            None => vec![&r.place, r.metric, &v],
+            Some(_) => vec![&r.period, &place, r.metric, &v],
+            None => vec![&place, r.metric, &v],
         };
         w.write_record(&rec).map_err(|e| csv_err(path, e))?;
     }
@@ -308,12 +328,7 @@ pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<()> {
     write_rows(&dir.join("daily.csv"), Some("date"), &daily_rows(sc, res))?;
     write_rows(&dir.join("monthly.csv"), Some("month"), &monthly)?;
     write_rows(&dir.join("summary.csv"), None, &summary_rows(sc, res))?;
-    let p = dir.join("places.csv");
-    let mut w = csv::Writer::from_path(&p).map_err(|e| csv_err(&p, e))?;
-    for r in place_rows(sc) {
-        w.serialize(r).map_err(|e| csv_err(&p, e))?;
-    }
-    w.flush().map_err(|e| Error::write(&p, e))?;
+    write_csv(&dir.join("places.csv"), &place_rows(sc))?;
     write_csv(&dir.join("policies.csv"), &policy_rows(sc))?;
     let p = dir.join("states.csv");
     let mut w = csv::Writer::from_path(&p).map_err(|e| csv_err(&p, e))?;
@@ -331,11 +346,25 @@ pub fn day_date(res: &Results, d: u32) -> Date {
     res.start.add_days(d as i32)
 }
 
-/// Writes serde rows as a CSV file with a header (an empty table gets no header).
+/// Writes serde rows as a CSV file with a header (an empty table gets no header), every
+/// cell through [`cell`].
 pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
-    let mut w = csv::Writer::from_path(path).map_err(|e| csv_err(path, e))?;
+    let mut mem = csv::Writer::from_writer(Vec::new());
     for r in rows {
-        w.serialize(r).map_err(|e| csv_err(path, e))?;
+        mem.serialize(r).map_err(|e| csv_err(path, e))?;
+    }
+    let bytes = mem.into_inner().map_err(|e| Error::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes.as_slice());
+    let mut w = csv::Writer::from_path(path).map_err(|e| csv_err(path, e))?;
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| csv_err(path, e))?;
+        w.write_record(rec.iter().map(|c| cell(c).into_owned()))
+            .map_err(|e| csv_err(path, e))?;
     }
     w.flush().map_err(|e| Error::write(path, e))
 }
@@ -343,6 +372,24 @@ pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised_and_read_back() {
+        for (text, written) in [
+            ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
+            ("+1+1", "'+1+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("'quoted", "''quoted"),
+            ("-1.5", "-1.5"),
+            ("Roxham Road", "Roxham Road"),
+            ("", ""),
+        ] {
+            assert_eq!(cell(text), written);
+            assert_eq!(uncell(&cell(text)), text);
+        }
+    }
 
     #[test]
     fn a_command_line_is_quoted_where_a_shell_needs_it() {

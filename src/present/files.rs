@@ -2,6 +2,7 @@
 //! error naming the file, the line and the column), the places of `places.csv` and the policy
 //! dates of `policies.csv`, which every kind of folder marks on its time axes.
 
+use crate::output::uncell;
 use crate::present::chart::{Marker, date_x};
 use crate::util::date::Date;
 use crate::util::error::{Error, Result};
@@ -25,7 +26,7 @@ pub fn header(path: &Path) -> Result<Vec<String>> {
     Ok(r.headers()
         .map_err(|e| csv_error(path, e))?
         .iter()
-        .map(str::to_string)
+        .map(|h| uncell(h).to_string())
         .collect())
 }
 
@@ -55,6 +56,8 @@ pub fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<(u64, T)>> {
     for rec in r.records() {
         let rec = rec.map_err(|e| csv_error(path, e))?;
         let line = rec.position().map_or(0, |p| p.line());
+        // Names were written through `output::cell`: read them back as they were.
+        let rec: csv::StringRecord = rec.iter().map(uncell).collect();
         let row: T = rec.deserialize(Some(&headers)).map_err(|e| {
             let message = match e.kind() {
                 csv::ErrorKind::Deserialize { err, .. } => match err.field() {
