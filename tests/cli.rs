@@ -1430,3 +1430,72 @@ fn names_a_spreadsheet_would_run_are_neutralised_in_every_csv() {
         assert_ok(&o, &format!("plot the {cmd} folder"));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Memory
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn check_prints_the_memory_estimate_and_a_run_too_large_is_refused_before_it_starts() {
+    let cwd = tmp();
+    let o = northbound(cwd.path(), [OsStr::new("check"), minimal().as_os_str()]);
+    assert_ok(&o, "check minimal.toml");
+    assert!(
+        stdout(&o).contains("memory   about") && stdout(&o).contains("at the peak of a run"),
+        "{}",
+        show(&o)
+    );
+    // 9.6e8 agents (the case): about 30 GiB.
+    let text = fs::read_to_string(minimal()).unwrap();
+    let monthly = text.lines().find(|l| l.starts_with("monthly = ")).unwrap();
+    let big = cwd.path().join("big.toml");
+    fs::write(
+        &big,
+        text.replace(monthly, &monthly.replace("= 60", "= 1.6e8")),
+    )
+    .unwrap();
+    let out = cwd.path().join("out");
+    for args in [
+        vec![OsStr::new("check"), big.as_os_str()],
+        vec![
+            OsStr::new("run"),
+            big.as_os_str(),
+            OsStr::new("--out"),
+            out.as_os_str(),
+        ],
+        vec![
+            OsStr::new("compare"),
+            big.as_os_str(),
+            OsStr::new("--out"),
+            out.as_os_str(),
+        ],
+    ] {
+        let mut args = args;
+        args.extend([OsStr::new("--memory"), OsStr::new("4")]);
+        let o = northbound_bounded(
+            cwd.path(),
+            &args.iter().map(|a| a.into()).collect::<Vec<OsString>>(),
+        );
+        assert_clean_failure(&o, "a run of 9.6e8 agents in 4 GiB");
+        let err = stderr(&o);
+        assert!(
+            err.contains("memory: this needs about")
+                && err.contains("GiB at its peak, more than the 4.0 GiB allowed by --memory"),
+            "{}",
+            show(&o)
+        );
+        assert!(err.contains("big.toml"), "{}", show(&o));
+    }
+    assert_eq!(entries(cwd.path()), ["big.toml"]);
+    // A day-long window with many places: the results alone are days x places x metrics.
+    let o = northbound(
+        cwd.path(),
+        [
+            OsStr::new("check"),
+            minimal().as_os_str(),
+            OsStr::new("--memory"),
+            OsStr::new("0.01"),
+        ],
+    );
+    assert_clean_failure(&o, "check minimal.toml --memory 0.01");
+}

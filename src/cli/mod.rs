@@ -104,6 +104,41 @@ pub struct Common {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub memory: MemoryArg,
+}
+
+#[derive(Args, Debug)]
+pub struct MemoryArg {
+    /// Memory the command may use, in GiB [default: what the system has available]. A
+    /// command whose estimated peak is larger is refused before it starts.
+    #[arg(long = "memory", value_name = "GIB", value_parser = parse_gib)]
+    pub gib: Option<u64>,
+}
+
+impl MemoryArg {
+    /// Refuses `work` if its estimated peak memory is more than allowed; the estimate.
+    fn ensure(
+        &self,
+        sc: &northbound::Scenario,
+        work: northbound::experiment::resources::Work,
+        threads: Option<usize>,
+    ) -> Result<u64, northbound::Error> {
+        let threads = threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        northbound::experiment::resources::ensure(sc, work, threads, self.gib)
+    }
+}
+
+/// A number of GiB above 0, as bytes.
+fn parse_gib(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(g) if g.is_finite() && g > 0.0 => Ok((g * f64::from(1u32 << 30)) as u64),
+        _ => Err(format!(
+            "'{s}': expected a number of GiB above 0, e.g. 16 or 0.5"
+        )),
+    }
 }
 
 impl Common {
@@ -124,7 +159,7 @@ pub fn main() -> ExitCode {
     on_interrupt();
     let result = match cli.command {
         Command::Run(a) => run::run(a),
-        Command::Check(a) => check::check(&a.scenario),
+        Command::Check(a) => check::check(&a),
         Command::Validate(a) => validate::validate(a),
         Command::Calibrate(a) => calibrate::calibrate(a),
         Command::Compare(a) => compare::compare(a),

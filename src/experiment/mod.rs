@@ -6,4 +6,5 @@ pub mod calibrate;
 pub mod compare;
 pub mod ensemble;
 pub mod posterior;
+pub mod resources;
 pub mod validation;

@@ -74,22 +74,20 @@ pub fn place_rows(sc: &Scenario) -> Vec<PlaceRow<'_>> {
         .collect()
 }
 
-pub fn daily_rows(sc: &Scenario, res: &Results) -> Vec<Row> {
-    let mut rows = Vec::new();
-    for d in 0..res.days {
+/// The rows of `daily.csv`, made as they are written (the longest table of a run).
+pub fn daily_rows<'a>(sc: &'a Scenario, res: &'a Results) -> impl Iterator<Item = Row> + 'a {
+    (0..res.days).flat_map(move |d| {
         let date = res.start.add_days(d as i32).to_string();
-        for (i, p) in sc.places.iter().enumerate() {
-            for &m in metrics_for(p.kind) {
-                rows.push(Row {
-                    period: date.clone(),
-                    place: p.name.clone(),
-                    metric: m.name(),
-                    value: res.count(d, i, m) as f64 * sc.scale,
-                });
-            }
-        }
-    }
-    rows
+        sc.places.iter().enumerate().flat_map(move |(i, p)| {
+            let date = date.clone();
+            metrics_for(p.kind).iter().map(move |&m| Row {
+                period: date.clone(),
+                place: p.name.clone(),
+                metric: m.name(),
+                value: res.count(d, i, m) as f64 * sc.scale,
+            })
+        })
+    })
 }
 
 /// Flows summed by calendar month; the `waiting` stock is the month's last day.
@@ -295,7 +293,11 @@ pub fn fmt_value(v: f64) -> String {
 }
 
 /// Writes rows with a header, period column named `period_name` (omitted when `None`).
-pub fn write_rows(path: &Path, period_name: Option<&str>, rows: &[Row]) -> Result<()> {
+pub fn write_rows(
+    path: &Path,
+    period_name: Option<&str>,
+    rows: impl IntoIterator<Item = impl std::borrow::Borrow<Row>>,
+) -> Result<()> {
     let mut w = csv::Writer::from_path(path).map_err(|e| csv_err(path, e))?;
     let mut header = Vec::new();
     if let Some(p) = period_name {
@@ -304,6 +306,7 @@ pub fn write_rows(path: &Path, period_name: Option<&str>, rows: &[Row]) -> Resul
     header.extend(["place", "metric", "value"]);
     w.write_record(&header).map_err(|e| csv_err(path, e))?;
     for r in rows {
+        let r = r.borrow();
         let v = fmt_value(r.value);
         let place = cell(&r.place);
         let rec: Vec<&str> = match period_name {
@@ -325,9 +328,9 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
 /// Writes every CSV of a run into `dir` (which exists and is empty).
 pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<()> {
     let monthly = monthly_rows(sc, res);
-    write_rows(&dir.join("daily.csv"), Some("date"), &daily_rows(sc, res))?;
+    write_rows(&dir.join("daily.csv"), Some("date"), daily_rows(sc, res))?;
     write_rows(&dir.join("monthly.csv"), Some("month"), &monthly)?;
-    write_rows(&dir.join("summary.csv"), None, &summary_rows(sc, res))?;
+    write_rows(&dir.join("summary.csv"), None, summary_rows(sc, res))?;
     write_csv(&dir.join("places.csv"), &place_rows(sc))?;
     write_csv(&dir.join("policies.csv"), &policy_rows(sc))?;
     let p = dir.join("states.csv");
