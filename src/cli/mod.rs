@@ -98,7 +98,7 @@ pub struct Common {
     /// Worker threads [default: one per core]. Results do not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
-    /// Replace the output folder if it holds an earlier result.
+    /// Replace the output folder if northbound wrote it and it holds nothing else.
     #[arg(long)]
     pub force: bool,
     /// Print nothing but errors.
