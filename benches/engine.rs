@@ -8,6 +8,9 @@
 //! * `scale`: `bench-1m.toml` and `bench-10m.toml` end to end at 1 and 2 threads (the
 //!   thread speedup and the 1M-to-10M scaling).
 //! * `full_scale`: `full-2017-2024.toml`, every southern-border encounter FY2017-FY2024.
+//! * `chain`: `minimal.toml` with Plattsburgh replaced by a chain of 1,000 and 2,000 staging
+//!   places (the route-choice case of issue 10: its cost must grow with the routes, not
+//!   with the square of the places).
 //!
 //! End-to-end groups count agent-days (the plain loop's work: the agents present, summed
 //! over days). Every benchmark checks what it computed, so that one that does less work
@@ -51,15 +54,20 @@ fn check_day(sc: &Scenario, res: &Results, d: u32, crossing: bool) {
 /// A whole run: agents conserved every day, crossings over the run, and exactly the
 /// agent-days of the first run.
 fn check_run(sc: &Scenario, res: &Results, agent_days: u64) {
-    for d in 0..res.days {
-        check_day(sc, res, d, false);
-    }
-    assert_eq!(*res.created.last().expect("a day"), res.agents);
+    check_conserved(sc, res, agent_days);
     let attempts: u64 = (0..sc.places.len())
         .filter(|&p| sc.places[p].kind == PlaceKind::Crossing)
         .map(|p| res.total(p, Metric::Attempts))
         .sum();
     assert!(attempts > 0, "nobody tried to cross");
+}
+
+/// Agents conserved every day, and exactly the agent-days of the first run.
+fn check_conserved(sc: &Scenario, res: &Results, agent_days: u64) {
+    for d in 0..res.days {
+        check_day(sc, res, d, false);
+    }
+    assert_eq!(*res.created.last().expect("a day"), res.agents);
     assert_eq!(res.agent_days, agent_days, "a different amount of work");
 }
 
@@ -179,10 +187,57 @@ fn full_scale(c: &mut Criterion) {
     );
 }
 
+/// `minimal.toml` with Plattsburgh replaced by `n` staging places in a line: New York City
+/// -> S1 -> ... -> Sn -> Roxham Road or Lacolle (returns to Sn).
+pub fn chain(n: usize) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+    let text = std::fs::read_to_string(&path).expect("minimal.toml");
+    let staging = "[[places]]\nname = \"Plattsburgh\"\nkind = \"staging\"\ncountry = \"US\"\nregion = \"NY\"\nmove_rate = 0.9";
+    let start = text.find(staging).expect("minimal.toml has Plattsburgh");
+    let end = start + text[start..].find("\n\n").expect("a blank line after it");
+    let places: String = (1..=n)
+        .map(|i| format!("[[places]]\nname = \"S{i}\"\nkind = \"staging\"\ncountry = \"US\"\nregion = \"NY\"\nmove_rate = 0.9\n\n"))
+        .collect();
+    let links: String = (1..n)
+        .map(|i| format!("[[routes]]\nfrom = \"S{i}\"\nto = \"S{}\"\ntravel_days = {{ dist = \"fixed\", days = 1 }}\n\n", i + 1))
+        .collect();
+    let last = format!("\"S{n}\"");
+    let text = format!("{}{}{}", &text[..start], places, &text[end + 2..])
+        .replace("to = \"Plattsburgh\"", "to = \"S1\"")
+        .replace("\"Plattsburgh\"", &last)
+        .replacen("[[inflows]]", &format!("{links}[[inflows]]"), 1);
+    Scenario::from_bytes(&path, text.into_bytes()).unwrap_or_else(|e| panic!("chain {n}: {e}"))
+}
+
+fn chain_bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("chain");
+    g.sampling_mode(SamplingMode::Flat);
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(10));
+    for n in [1000, 2000] {
+        let sc = chain(n);
+        assert_eq!(sc.places.len(), n + 6, "the chain has its places");
+        // Half a year is too short to walk a thousand staging places: nobody reaches a
+        // crossing, so only conservation and the amount of work are checked.
+        let first = run(&sc, None);
+        check_conserved(&sc, &first, first.agent_days);
+        g.throughput(Throughput::Elements(first.agent_days));
+        g.bench_function(BenchmarkId::from_parameter(format!("{n}-places")), |b| {
+            b.iter(|| {
+                let res = run(&sc, None);
+                check_conserved(&sc, &res, first.agent_days);
+                res
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     // No plots: plotters would look for system fonts, which northbound never needs.
     config = Criterion::default().without_plots();
-    targets = day_step, default_scenario, scale, full_scale
+    targets = day_step, default_scenario, scale, full_scale, chain_bench
 }
 criterion_main!(benches);

@@ -117,15 +117,21 @@ fn entries(dir: &Path) -> Vec<String> {
     v
 }
 
-/// Every file of a folder with its bytes.
+/// Every file of a folder with its bytes (a subfolder as `name/` with its own snapshot's).
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    entries(dir)
-        .into_iter()
-        .map(|n| {
-            let bytes = fs::read(dir.join(&n)).unwrap();
-            (n, bytes)
-        })
-        .collect()
+    let mut out = BTreeMap::new();
+    for n in entries(dir) {
+        let path = dir.join(&n);
+        if path.is_dir() {
+            for (k, v) in snapshot(&path) {
+                out.insert(format!("{n}/{k}"), v);
+            }
+            out.insert(format!("{n}/"), Vec::new());
+        } else {
+            out.insert(n, fs::read(path).unwrap());
+        }
+    }
+    out
 }
 
 /// Asserts that `dir` holds no hidden leftovers such as `.out.partial-123` or `.out.old`.
@@ -670,7 +676,7 @@ fn force_replaces_only_an_earlier_run_or_an_empty_folder() {
     let o = northbound(cwd.path(), &args);
     assert_clean_failure(&o, "run --force over a folder that is not a run");
     assert!(
-        stderr(&o).contains("neither empty nor an earlier northbound run"),
+        stderr(&o).contains("not a result northbound wrote"),
         "{}",
         show(&o)
     );
@@ -1035,4 +1041,461 @@ fn compare_without_a_scenario_runs_the_bundled_default_from_any_folder() {
     let o = northbound(cwd.path(), &bad);
     assert_clean_failure(&o, "compare --variants nope");
     assert!(stderr(&o).contains("no variant \"nope\""), "{}", show(&o));
+}
+
+// ---------------------------------------------------------------------------------------
+// What a scenario may read
+// ---------------------------------------------------------------------------------------
+
+/// Runs a command that must end by itself: fails the test (instead of hanging) if it is
+/// still running after a minute, which a command blocked on a FIFO would be.
+fn northbound_bounded(cwd: &Path, args: &[OsString]) -> Output {
+    use std::process::Stdio;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the northbound binary starts");
+    for _ in 0..600 {
+        if child.try_wait().expect("waiting for northbound").is_some() {
+            return child.wait_with_output().expect("its output");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let o = child.wait_with_output().expect("its output");
+    panic!("northbound {args:?} did not end by itself\n{}", show(&o));
+}
+
+fn mkfifo(path: &Path) -> bool {
+    Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn scenario_files_that_are_not_small_regular_files_are_refused() {
+    let cwd = tmp();
+    let mut cases: Vec<(PathBuf, &str)> = vec![(PathBuf::from("/dev/zero"), "system file")];
+    let fifo = cwd.path().join("fifo.toml");
+    if mkfifo(&fifo) {
+        cases.push((fifo, "not a regular file"));
+    }
+    cases.push((cwd.path().to_path_buf(), "not a regular file"));
+    let big = cwd.path().join("big.toml");
+    let mut text = fs::read_to_string(minimal()).unwrap();
+    text.push_str(&format!("# {}\n", "x".repeat(17 << 20)));
+    fs::write(&big, text).unwrap();
+    cases.push((big, "more than the 16777216 bytes"));
+    for (file, fragment) in cases {
+        for cmd in ["check", "run"] {
+            let o = northbound_bounded(cwd.path(), &[cmd.into(), file.clone().into()]);
+            let what = format!("{cmd} {}", file.display());
+            assert_clean_failure(&o, &what);
+            assert!(stderr(&o).contains(fragment), "{what}\n{}", show(&o));
+        }
+    }
+    assert!(!cwd.path().join("output").exists());
+}
+
+#[test]
+fn data_files_must_be_regular_and_their_content_is_not_echoed() {
+    let cwd = tmp();
+    let dir = cwd.path();
+    let text = fs::read_to_string(minimal()).unwrap();
+    let monthly = text
+        .lines()
+        .find(|l| l.starts_with("monthly = "))
+        .expect("minimal.toml has inline monthly rates");
+    let with_file = |file: &str, column: &str| {
+        text.replace(
+            monthly,
+            &format!("file = \"{file}\"\ncolumn = \"{column}\""),
+        )
+    };
+    fs::write(
+        dir.join("header.csv"),
+        "month,secret_token_abc123\n2023-01,60\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("cells.csv"),
+        "month,x\n2023-01,60\nsecret_cell_def456,60\n2023-03,secret_value_789\n",
+    )
+    .unwrap();
+    let mut cases = vec![
+        (with_file("header.csv", "x"), vec!["no column `x`"]),
+        (with_file("cells.csv", "x"), vec!["cells.csv:3", "month"]),
+        (
+            with_file("/proc/self/environ", "x"),
+            vec!["inflows[0].file", "system file"],
+        ),
+        (
+            with_file("/etc/passwd", "x"),
+            vec!["inflows[0].file", "expected a `month` column"],
+        ),
+    ];
+    if mkfifo(&dir.join("fifo.csv")) {
+        cases.push((
+            with_file("fifo.csv", "x"),
+            vec!["inflows[0].file", "not a regular file"],
+        ));
+    }
+    for (i, (scenario, fragments)) in cases.into_iter().enumerate() {
+        let path = dir.join(format!("case{i}.toml"));
+        fs::write(&path, scenario).unwrap();
+        let o = northbound_bounded(dir, &["check".into(), path.clone().into()]);
+        let what = format!("check case{i}.toml");
+        assert_clean_failure(&o, &what);
+        let err = stderr(&o);
+        for f in fragments {
+            assert!(err.contains(f), "{what}: stderr lacks {f:?}\n{}", show(&o));
+        }
+        for secret in ["secret", "root:", "PATH="] {
+            assert!(
+                !err.contains(secret),
+                "{what}: stderr echoes the file's content ({secret:?})\n{}",
+                show(&o)
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Replacing a result: --force, crashes, concurrent runs, signals
+// ---------------------------------------------------------------------------------------
+
+/// `run minimal.toml --out <out> --force` as arguments.
+fn force_args(out: &Path) -> Vec<OsString> {
+    vec![
+        "run".into(),
+        minimal().into(),
+        "--out".into(),
+        out.into(),
+        "--force".into(),
+        "--quiet".into(),
+    ]
+}
+
+#[test]
+fn force_never_replaces_a_folder_northbound_did_not_write_whole() {
+    let cwd = tmp();
+    // A web app's folder with a manifest.json of its own.
+    let public = cwd.path().join("public");
+    fs::create_dir_all(public.join("img")).unwrap();
+    fs::write(public.join("index.html"), "<html></html>").unwrap();
+    fs::write(public.join("app.js"), "main()").unwrap();
+    fs::write(public.join("manifest.json"), "{\"name\": \"my app\"}").unwrap();
+    let before = snapshot(&public);
+    let o = northbound(cwd.path(), force_args(&public));
+    assert_clean_failure(&o, "run --force over a web app's folder");
+    let err = stderr(&o);
+    for f in ["not northbound's", "app.js", "img/", "index.html"] {
+        assert!(err.contains(f), "stderr lacks {f:?}\n{}", show(&o));
+    }
+    assert!(snapshot(&public) == before, "the web app's files changed");
+
+    // An earlier run in which the user keeps notes.
+    let run = cwd.path().join("run");
+    run_minimal(cwd.path(), &run, &[]);
+    fs::write(run.join("notes.txt"), "what I saw").unwrap();
+    let before = snapshot(&run);
+    let o = northbound(cwd.path(), force_args(&run));
+    assert_clean_failure(&o, "run --force over a run holding notes.txt");
+    assert!(stderr(&o).contains("notes.txt"), "{}", show(&o));
+    assert!(snapshot(&run) == before, "the earlier run changed");
+    assert_no_leftovers(cwd.path());
+}
+
+/// A result whose replacement was cut short (the old result moved aside, the new one not yet
+/// in place) is restored by the next run; a lock left by a dead process is taken over.
+#[test]
+fn a_replacement_cut_short_is_recovered_by_the_next_run() {
+    let cwd = tmp();
+    let out = cwd.path().join("out");
+    run_minimal(cwd.path(), &out, &["--seed", "5"]);
+    // As a run killed between its two renames leaves it (4294967 is above Linux's pid_max).
+    let old = cwd.path().join(".out.old-4294967-0");
+    fs::rename(&out, &old).unwrap();
+    fs::write(cwd.path().join(".out.lock"), "4294967\n").unwrap();
+    let partial = cwd.path().join(".out.partial-4294967-0");
+    fs::create_dir(&partial).unwrap();
+    if !Path::new("/proc").is_dir() {
+        return;
+    }
+    let o = northbound(
+        cwd.path(),
+        [
+            OsStr::new("run"),
+            minimal().as_os_str(),
+            OsStr::new("--out"),
+            out.as_os_str(),
+        ],
+    );
+    assert_clean_failure(&o, "a run without --force next to a cut-short replacement");
+    assert!(stderr(&o).contains("already exists"), "{}", show(&o));
+    assert_eq!(read_manifest(&out)["seed"], 5, "the old result is back");
+    assert_eq!(entries(cwd.path()), ["out"]);
+    let o = northbound(cwd.path(), force_args(&out));
+    assert_ok(&o, "run --force after the recovery");
+    assert_eq!(read_manifest(&out)["seed"], 42);
+    assert_no_leftovers(cwd.path());
+}
+
+#[test]
+fn concurrent_forced_runs_to_one_folder_leave_one_whole_result() {
+    let cwd = tmp();
+    let out = cwd.path().join("out");
+    run_minimal(cwd.path(), &out, &[]);
+    let spawn = |seed: &str| {
+        let mut args = force_args(&out);
+        args.extend(["--seed".into(), seed.into(), "--threads".into(), "1".into()]);
+        Command::new(BIN)
+            .args(&args)
+            .current_dir(cwd.path())
+            .output()
+            .expect("northbound runs")
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("1"));
+        let b = s.spawn(|| spawn("2"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for o in [&a, &b] {
+        assert!(
+            o.status.success() || clean_failure(o).is_none(),
+            "{}",
+            show(o)
+        );
+    }
+    assert!(
+        a.status.success() || b.status.success(),
+        "{}\n{}",
+        show(&a),
+        show(&b)
+    );
+    let seed = read_manifest(&out)["seed"].as_u64().unwrap();
+    assert!(seed == 1 || seed == 2, "seed {seed}");
+    let listed = read_manifest(&out)["files"].as_array().unwrap().len();
+    assert_eq!(listed, entries(&out).len(), "a whole result");
+    assert_no_leftovers(cwd.path());
+}
+
+/// A run long enough to be interrupted: minimal.toml over 80 years.
+fn write_long_minimal(dir: &Path) -> PathBuf {
+    let text = fs::read_to_string(minimal())
+        .unwrap()
+        .replace("end = 2023-06-30", "end = 2102-12-31")
+        .replace(
+            "p_canadian_document = 0.01 ",
+            "fill = \"last\"\np_canadian_document = 0.01 ",
+        );
+    let path = dir.join("long.toml");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn an_interrupted_run_removes_its_partial_folder_and_says_so() {
+    let cwd = tmp();
+    let sc = write_long_minimal(cwd.path());
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let out = cwd.path().join("output").join("long");
+        let child = Command::new(BIN)
+            .args([
+                OsStr::new("run"),
+                sc.as_os_str(),
+                OsStr::new("--out"),
+                out.as_os_str(),
+            ])
+            .current_dir(cwd.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the run has started writing (its partial folder is there).
+        let parent = cwd.path().join("output");
+        let mut started = false;
+        for _ in 0..1200 {
+            if parent.is_dir()
+                && entries(&parent)
+                    .iter()
+                    .any(|n| n.starts_with(".long.partial-"))
+            {
+                started = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(started, "the run never created its partial folder");
+        let kill = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "SIG{signal}\n{}", show(&o));
+        let err = stderr(&o);
+        assert_eq!(err.trim().lines().count(), 1, "one line\n{}", show(&o));
+        assert!(err.contains("interrupted"), "{}", show(&o));
+        assert!(!parent.exists(), "SIG{signal} left {:?}", entries(&parent));
+    }
+    assert_eq!(entries(cwd.path()), ["long.toml"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// CSV injection
+// ---------------------------------------------------------------------------------------
+
+/// Every field of every CSV file of a folder: none that a spreadsheet would run as a
+/// formula (a text starting with `=`, `+`, `-` or `@`; numbers are numbers).
+fn assert_no_formulas(dir: &Path) {
+    for f in entries(dir).into_iter().filter(|f| f.ends_with(".csv")) {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(dir.join(&f))
+            .unwrap();
+        for rec in rdr.records() {
+            for field in rec.unwrap().iter() {
+                let formula = field.starts_with(['=', '+', '-', '@', '\t', '\r'])
+                    && field.parse::<f64>().is_err();
+                assert!(!formula, "{f}: a spreadsheet would run {field:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn names_a_spreadsheet_would_run_are_neutralised_in_every_csv() {
+    let cwd = tmp();
+    let dir = cwd.path();
+    fs::write(dir.join("obs.csv"), "month,count\n2023-01,20\n2023-02,25\n").unwrap();
+    let text = fs::read_to_string(minimal())
+        .unwrap()
+        .replace("\"Lacolle\"", "\"=HYPERLINK(1)\"")
+        .replace("\"New York City\"", "\"+New York\"")
+        .replace("\"Elsewhere in the US\"", "\"-2+3\"")
+        .replace("\"Canada (resettled)\"", "\"@SUM(A1)\"")
+        + "\n[[observed]]\nname = \"=cmd\"\nfile = \"obs.csv\"\nmetric = \"attempts\"\nplaces = [\"Roxham Road\"]\n\n[[variant]]\nname = \"-window\"\ndescription = \"=1+1\"\nset = { \"policies.stca_extension.window_days\" = 30 }\n";
+    let sc = dir.join("formulas.toml");
+    fs::write(&sc, text).unwrap();
+    let o = northbound(dir, [OsStr::new("check"), sc.as_os_str()]);
+    assert_ok(&o, "check formulas.toml");
+
+    let run = dir.join("run");
+    let o = northbound(
+        dir,
+        [
+            OsStr::new("run"),
+            sc.as_os_str(),
+            OsStr::new("--out"),
+            run.as_os_str(),
+            OsStr::new("-q"),
+        ],
+    );
+    assert_ok(&o, "run formulas.toml");
+    assert_no_formulas(&run);
+    let places = fs::read_to_string(run.join("places.csv")).unwrap();
+    assert!(places.contains("'=HYPERLINK"), "{places}");
+    assert!(places.contains("'-2+3"), "{places}");
+    // The figures are drawn from the CSVs, with the names as the scenario gives them.
+    let svg = fs::read_to_string(run.join("crossings.svg")).unwrap();
+    assert!(
+        svg.contains("=HYPERLINK") && !svg.contains("'=HYPERLINK"),
+        "the legend"
+    );
+    let o = northbound(dir, [OsStr::new("plot"), run.as_os_str()]);
+    assert_ok(&o, "plot the run");
+
+    for (cmd, out) in [("validate", "val"), ("compare", "cmp")] {
+        let out = dir.join(out);
+        let o = northbound(
+            dir,
+            [
+                OsStr::new(cmd),
+                sc.as_os_str(),
+                OsStr::new("--replicates"),
+                OsStr::new("1"),
+                OsStr::new("--out"),
+                out.as_os_str(),
+                OsStr::new("-q"),
+            ],
+        );
+        assert_ok(&o, &format!("{cmd} formulas.toml"));
+        assert_no_formulas(&out);
+        let o = northbound(dir, [OsStr::new("plot"), out.as_os_str()]);
+        assert_ok(&o, &format!("plot the {cmd} folder"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Memory
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn check_prints_the_memory_estimate_and_a_run_too_large_is_refused_before_it_starts() {
+    let cwd = tmp();
+    let o = northbound(cwd.path(), [OsStr::new("check"), minimal().as_os_str()]);
+    assert_ok(&o, "check minimal.toml");
+    assert!(
+        stdout(&o).contains("memory   about") && stdout(&o).contains("at the peak of a run"),
+        "{}",
+        show(&o)
+    );
+    // 9.6e8 agents (the case): about 30 GiB.
+    let text = fs::read_to_string(minimal()).unwrap();
+    let monthly = text.lines().find(|l| l.starts_with("monthly = ")).unwrap();
+    let big = cwd.path().join("big.toml");
+    fs::write(
+        &big,
+        text.replace(monthly, &monthly.replace("= 60", "= 1.6e8")),
+    )
+    .unwrap();
+    let out = cwd.path().join("out");
+    for args in [
+        vec![OsStr::new("check"), big.as_os_str()],
+        vec![
+            OsStr::new("run"),
+            big.as_os_str(),
+            OsStr::new("--out"),
+            out.as_os_str(),
+        ],
+        vec![
+            OsStr::new("compare"),
+            big.as_os_str(),
+            OsStr::new("--out"),
+            out.as_os_str(),
+        ],
+    ] {
+        let mut args = args;
+        args.extend([OsStr::new("--memory"), OsStr::new("4")]);
+        let o = northbound_bounded(
+            cwd.path(),
+            &args.iter().map(|a| a.into()).collect::<Vec<OsString>>(),
+        );
+        assert_clean_failure(&o, "a run of 9.6e8 agents in 4 GiB");
+        let err = stderr(&o);
+        assert!(
+            err.contains("memory: this needs about")
+                && err.contains("GiB at its peak, more than the 4.0 GiB allowed by --memory"),
+            "{}",
+            show(&o)
+        );
+        assert!(err.contains("big.toml"), "{}", show(&o));
+    }
+    assert_eq!(entries(cwd.path()), ["big.toml"]);
+    // A day-long window with many places: the results alone are days x places x metrics.
+    let o = northbound(
+        cwd.path(),
+        [
+            OsStr::new("check"),
+            minimal().as_os_str(),
+            OsStr::new("--memory"),
+            OsStr::new("0.01"),
+        ],
+    );
+    assert_clean_failure(&o, "check minimal.toml --memory 0.01");
 }

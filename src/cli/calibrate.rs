@@ -5,6 +5,7 @@ use super::{Common, Progress, print_out, timed};
 use clap::Args;
 use northbound::experiment::calibrate::{self, Calibration, Settings};
 use northbound::experiment::ensemble;
+use northbound::experiment::resources::Work;
 use northbound::output::{self, Manifest};
 use northbound::util::date::Date;
 use northbound::{Error, Scenario};
@@ -50,6 +51,10 @@ pub fn calibrate(a: CalibrateArgs) -> Result<(), Error> {
         a.replicates,
         c.seed.unwrap_or(sc.seed),
     )?;
+    let work = Work::Calibrate {
+        replicates: settings.replicates,
+    };
+    c.memory.ensure(&sc, work, c.threads())?;
     if let Some(f) = &a.fitted {
         output::check_new_file(f, c.force)?;
     }

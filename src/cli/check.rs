@@ -3,23 +3,31 @@
 
 use super::print_out;
 use clap::Args;
+use northbound::experiment::resources::{self, Work};
 use northbound::scenario::{CrossingKind, PlaceKind, kind_name};
 use northbound::{Error, Scenario};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
     /// The scenario file (TOML).
     pub scenario: PathBuf,
+    /// Worker threads a run would use [default: one per core] (for the memory estimate).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+    #[command(flatten)]
+    pub memory: super::MemoryArg,
 }
 
-pub fn check(path: &Path) -> Result<(), Error> {
+pub fn check(a: &CheckArgs) -> Result<(), Error> {
+    let path = a.scenario.as_path();
+    // Loading validates the variants too, and a run's memory is checked as `run` checks
+    // it: what check accepts, every command runs.
     let sc = Scenario::load(path)?;
-    // Every variant must be a valid scenario too.
-    for v in &sc.variants {
-        sc.variant(&v.name)?;
-    }
+    let memory = a
+        .memory
+        .ensure(&sc, Work::Run, a.threads.map(usize::from))?;
     let mut out = String::new();
     let _ = writeln!(out, "{} ({}): valid", sc.name, path.display());
     if !sc.description.is_empty() {
@@ -44,6 +52,16 @@ pub fn check(path: &Path) -> Result<(), Error> {
         sc.expected_agents(),
         sc.inflows.len(),
         sc.nationalities.len()
+    );
+    let _ = writeln!(
+        out,
+        "memory   about {} at the peak of a run ({})",
+        resources::human(memory),
+        match (a.memory.gib, resources::available()) {
+            (Some(g), _) => format!("{} allowed by --memory", resources::human(g)),
+            (None, Some(v)) => format!("{} available", resources::human(v)),
+            (None, None) => "what is available is not known".into(),
+        }
     );
     observed(&mut out, &sc);
     variants(&mut out, &sc);

@@ -5,6 +5,7 @@ use super::{Common, Progress, print_out, timed};
 use clap::Args;
 use northbound::experiment::compare::{self, Comparison};
 use northbound::experiment::ensemble;
+use northbound::experiment::resources::Work;
 use northbound::output::{self, Manifest};
 use northbound::{Error, Scenario, present};
 use std::fmt::Write as _;
@@ -31,6 +32,11 @@ pub fn compare(a: CompareArgs) -> Result<(), Error> {
         None => Scenario::bundled_default()?,
     };
     let specs = compare::select(compare::design(&sc)?, &a.variants, &sc)?;
+    let work = Work::Compare {
+        variants: specs.len(),
+        replicates: a.replicates,
+    };
+    c.memory.ensure(&sc, work, c.threads())?;
     let staged = output::stage(&c.out_dir("compare"), c.force)?;
     let seed = c.seed.unwrap_or(sc.seed);
     let pool = ensemble::pool(c.threads());

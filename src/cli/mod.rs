@@ -118,12 +118,47 @@ pub struct Common {
     /// Worker threads [default: one per core]. Results do not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
-    /// Replace the output folder if it holds an earlier result.
+    /// Replace the output folder if northbound wrote it and it holds nothing else.
     #[arg(long)]
     pub force: bool,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub memory: MemoryArg,
+}
+
+#[derive(Args, Debug)]
+pub struct MemoryArg {
+    /// Memory the command may use, in GiB [default: what the system has available]. A
+    /// command whose estimated peak is larger is refused before it starts.
+    #[arg(long = "memory", value_name = "GIB", value_parser = parse_gib)]
+    pub gib: Option<u64>,
+}
+
+impl MemoryArg {
+    /// Refuses `work` if its estimated peak memory is more than allowed; the estimate.
+    fn ensure(
+        &self,
+        sc: &northbound::Scenario,
+        work: northbound::experiment::resources::Work,
+        threads: Option<usize>,
+    ) -> Result<u64, northbound::Error> {
+        let threads = threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        northbound::experiment::resources::ensure(sc, work, threads, self.gib)
+    }
+}
+
+/// A number of GiB above 0, as bytes.
+fn parse_gib(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(g) if g.is_finite() && g > 0.0 => Ok((g * f64::from(1u32 << 30)) as u64),
+        _ => Err(format!(
+            "'{s}': expected a number of GiB above 0, e.g. 16 or 0.5"
+        )),
+    }
 }
 
 impl Common {
@@ -141,9 +176,10 @@ impl Common {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    on_interrupt();
     let result = match cli.command {
         Command::Run(a) => run::run(a),
-        Command::Check(a) => check::check(&a.scenario),
+        Command::Check(a) => check::check(&a),
         Command::Validate(a) => validate::validate(a),
         Command::Calibrate(a) => calibrate::calibrate(a),
         Command::Compare(a) => compare::compare(a),
@@ -157,6 +193,44 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// On Ctrl-C (SIGINT) or SIGTERM: removes the result folder being written, says so in one
+/// line and exits with 128 + the signal's number (130, 143), as a shell would report it.
+fn on_interrupt() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let name = if signal == SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            let removed = northbound::output::interrupted();
+            let what = match removed.as_slice() {
+                [] => "nothing was written".to_string(),
+                paths => format!(
+                    "removed the unfinished {}",
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            // A progress bar may hold the line: start a new one.
+            let start = if std::io::stderr().is_terminal() {
+                "\n"
+            } else {
+                ""
+            };
+            eprintln!("{start}northbound: interrupted ({name}); {what}");
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 /// A progress bar on stderr when it is a terminal and not `--quiet`; else nothing.

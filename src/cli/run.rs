@@ -3,6 +3,7 @@
 
 use super::{Common, Progress, print_out, timed};
 use clap::Args;
+use northbound::experiment::resources::Work;
 use northbound::model::engine::{self, Results, RunOptions};
 use northbound::output::{self, Manifest};
 use northbound::scenario::{Metric, PlaceKind};
@@ -21,6 +22,7 @@ pub struct RunArgs {
 pub fn run(a: RunArgs) -> Result<(), Error> {
     let c = &a.common;
     let sc = Scenario::load(&a.scenario)?;
+    c.memory.ensure(&sc, Work::Run, c.threads())?;
     let staged = output::stage(&c.out_dir(&sc.name), c.force)?;
     let opts = RunOptions {
         threads: c.threads(),

@@ -3,6 +3,7 @@
 use super::{Common, Progress, print_out, timed};
 use clap::Args;
 use northbound::experiment::ensemble;
+use northbound::experiment::resources::Work;
 use northbound::experiment::validation::{self, Validation};
 use northbound::output::{self, Manifest};
 use northbound::{Error, Scenario, present};
@@ -24,6 +25,10 @@ pub fn validate(a: ValidateArgs) -> Result<(), Error> {
     let c = &a.common;
     let sc = Scenario::load(&a.scenario)?;
     validation::require_observed(&sc)?;
+    let work = Work::Validate {
+        replicates: a.replicates,
+    };
+    c.memory.ensure(&sc, work, c.threads())?;
     let staged = output::stage(&c.out_dir(&format!("{}-validate", sc.name)), c.force)?;
     let seed = c.seed.unwrap_or(sc.seed);
     let pool = ensemble::pool(c.threads());

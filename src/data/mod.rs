@@ -97,10 +97,18 @@ pub fn is_file(path: &Path) -> bool {
     bundled(path).is_some() || path.is_file()
 }
 
+/// Whether a path names anything (a file, bundled or on disk, or something else).
+pub fn exists(path: &Path) -> bool {
+    bundled(path).is_some() || path.exists()
+}
+
 fn csv_reader(path: &Path) -> std::result::Result<csv::Reader<Box<dyn std::io::Read>>, csv::Error> {
     let inner: Box<dyn std::io::Read> = match bundled(path) {
         Some(text) => Box::new(text.as_bytes()),
-        None => Box::new(std::fs::File::open(path)?),
+        None => Box::new(crate::util::files::open_regular(
+            path,
+            crate::util::files::DATA_LIMIT,
+        )?),
     };
     Ok(csv::ReaderBuilder::new().from_reader(inner))
 }
@@ -271,24 +279,16 @@ pub fn read_observations(
             ));
         }
     };
-    let value_col = find(column).ok_or_else(|| {
-        data_err(
-            1,
-            format!(
-                "no column `{column}`; the header has: {}",
-                headers.iter().collect::<Vec<_>>().join(", ")
-            ),
-        )
-    })?;
+    // Errors name the columns the scenario gave, never what the file holds: a scenario
+    // may point at any file its reader can read.
+    let value_col = find(column)
+        .ok_or_else(|| data_err(1, format!("no column `{column}` in the header row")))?;
     let mut filter_cols = Vec::new();
     for (name, want) in filters {
         let c = find(name).ok_or_else(|| {
             data_err(
                 1,
-                format!(
-                    "no column `{name}` to filter on; the header has: {}",
-                    headers.iter().collect::<Vec<_>>().join(", ")
-                ),
+                format!("no column `{name}` to filter on in the header row"),
             )
         })?;
         filter_cols.push((c, *want));
@@ -318,22 +318,19 @@ pub fn read_observations(
             rec.get(bounds.1).unwrap_or("").trim(),
         );
         let start = parse_bound(a, false)
-            .ok_or_else(|| data_err(line, format!("{} `{a}`: expected {expect}", names.0)))?;
+            .ok_or_else(|| data_err(line, format!("{}: expected {expect}", names.0)))?;
         let end = parse_bound(b, true)
-            .ok_or_else(|| data_err(line, format!("{} `{b}`: expected {expect}", names.1)))?;
+            .ok_or_else(|| data_err(line, format!("{}: expected {expect}", names.1)))?;
         if end < start {
-            return Err(data_err(
-                line,
-                format!("period {a}..{b} ends before it starts"),
-            ));
+            return Err(data_err(line, "the period ends before it starts".into()));
         }
         let value: f64 = raw
             .parse()
-            .map_err(|_| data_err(line, format!("{column} `{raw}`: expected a number")))?;
+            .map_err(|_| data_err(line, format!("{column}: expected a number")))?;
         if !value.is_finite() || value < 0.0 {
             return Err(data_err(
                 line,
-                format!("{column} {raw}: expected a number that is not negative"),
+                format!("{column}: expected a number that is not negative"),
             ));
         }
         let rank = tag_rank(tag);
@@ -452,13 +449,13 @@ mod tests {
     fn filters_and_errors_name_the_line() {
         let f = file("month,province,count\n2022-01,QC,3\n2022-01,BC,4\n2022-1,QC,5\n");
         let e = read_monthly(f.path(), "count", &[("province", "QC")]).unwrap_err();
-        assert!(e.to_string().contains(":4: month `2022-1`"), "{e}");
+        assert!(e.to_string().contains(":4: month: expected YYYY-MM"), "{e}");
         let e = read_monthly(f.path(), "nope", &[]).unwrap_err();
         assert!(e.to_string().contains("no column `nope`"), "{e}");
         let f = file("month,count\n2022-01,x\n");
         let e = read_monthly(f.path(), "count", &[]).unwrap_err();
         assert!(
-            e.to_string().contains(":2: count `x`: expected a number"),
+            e.to_string().contains(":2: count: expected a number"),
             "{e}"
         );
     }
@@ -521,7 +518,7 @@ mod tests {
         let e = read_observations(f.path(), "count", &[]).unwrap_err();
         assert!(
             e.to_string()
-                .contains(":2: period 2022-03..2022-01 ends before it starts"),
+                .contains(":2: the period ends before it starts"),
             "{e}"
         );
     }

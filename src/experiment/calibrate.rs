@@ -564,14 +564,16 @@ pub fn write_trials(path: &Path, s: &Settings, cal: &Calibration) -> Result<()> 
     header.push("score".into());
     header.extend(s.targets.iter().map(|t| format!("ard_{t}")));
     header.push("error".into());
-    w.write_record(&header).map_err(|e| failed(e.to_string()))?;
+    w.write_record(header.iter().map(|h| crate::output::cell(h).into_owned()))
+        .map_err(|e| failed(e.to_string()))?;
     for (i, t) in cal.trials.iter().enumerate() {
         let mut rec = vec![i.to_string()];
         rec.extend(t.values.iter().map(|v| v.to_string()));
         rec.push(t.score.to_string());
         rec.extend(t.ard.iter().map(|v| v.to_string()));
         rec.push(t.error.clone().unwrap_or_default());
-        w.write_record(&rec).map_err(|e| failed(e.to_string()))?;
+        w.write_record(rec.iter().map(|c| crate::output::cell(c).into_owned()))
+            .map_err(|e| failed(e.to_string()))?;
     }
     w.flush().map_err(|e| failed(e.to_string()))
 }

@@ -378,10 +378,10 @@ pub fn compare(
             let (name, rs) = (&specs[v].name, r.to_string());
             for ((month, place, metric), value) in cells.iter().zip(&rep.monthly) {
                 w.write_record([
-                    name.as_str(),
-                    &rs,
+                    output::cell(name).as_ref(),
+                    rs.as_str(),
                     month,
-                    place,
+                    output::cell(place).as_ref(),
                     metric,
                     &output::fmt_value(*value),
                 ])
@@ -541,6 +541,14 @@ mod tests {
             stayed_in_us: stayed,
             ..Totals::default()
         }
+    }
+
+    #[test]
+    fn the_design_takes_the_names_validation_reserves() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let sc = Scenario::load(&path).unwrap();
+        let names: Vec<String> = design(&sc).unwrap().into_iter().map(|v| v.name).collect();
+        assert_eq!(names, crate::scenario::DESIGN_VARIANTS);
     }
 
     #[test]

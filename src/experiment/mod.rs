@@ -8,4 +8,5 @@ pub mod ensemble;
 pub mod forecast;
 pub mod identification;
 pub mod posterior;
+pub mod resources;
 pub mod validation;

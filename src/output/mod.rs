@@ -1,11 +1,13 @@
 //! Flat output rows and the run folder.
 //!
 //! Every table is long format (one number per row) so that it loads straight into pandas,
-//! R or polars. Values are people: agent counts times the scenario's scale. A run folder is
-//! written into a temporary sibling (`.NAME.partial-PID`) and renamed into place only when
-//! complete, so a failed run never leaves a partial folder in place of a result (a killed
-//! one leaves its hidden temporary folder, removed by the next run to the same place). An
-//! existing folder is replaced only when asked to, and only if it is an earlier run.
+//! R or polars. Values are people: agent counts times the scenario's scale. A result folder
+//! is written whole or not at all, and replaces only an earlier result of northbound's
+//! ([`staging`]).
+
+mod staging;
+
+pub use staging::{Staged, interrupted, stage};
 
 use crate::model::agent::State;
 use crate::model::engine::Results;
@@ -13,7 +15,7 @@ use crate::scenario::{Scenario, crossing_name, kind_name, metrics_for};
 use crate::util::date::{Date, Month};
 use crate::util::error::{Error, Result};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One row of `daily.csv` (`period` a date) or `monthly.csv` (`period` a month).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,22 +74,20 @@ pub fn place_rows(sc: &Scenario) -> Vec<PlaceRow<'_>> {
         .collect()
 }
 
-pub fn daily_rows(sc: &Scenario, res: &Results) -> Vec<Row> {
-    let mut rows = Vec::new();
-    for d in 0..res.days {
+/// The rows of `daily.csv`, made as they are written (the longest table of a run).
+pub fn daily_rows<'a>(sc: &'a Scenario, res: &'a Results) -> impl Iterator<Item = Row> + 'a {
+    (0..res.days).flat_map(move |d| {
         let date = res.start.add_days(d as i32).to_string();
-        for (i, p) in sc.places.iter().enumerate() {
-            for &m in metrics_for(p.kind) {
-                rows.push(Row {
-                    period: date.clone(),
-                    place: p.name.clone(),
-                    metric: m.name(),
-                    value: res.count(d, i, m) as f64 * sc.scale,
-                });
-            }
-        }
-    }
-    rows
+        sc.places.iter().enumerate().flat_map(move |(i, p)| {
+            let date = date.clone();
+            metrics_for(p.kind).iter().map(move |&m| Row {
+                period: date.clone(),
+                place: p.name.clone(),
+                metric: m.name(),
+                value: res.count(d, i, m) as f64 * sc.scale,
+            })
+        })
+    })
 }
 
 /// Flows summed by calendar month; the `waiting` stock is the month's last day.
@@ -279,6 +279,25 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// A text as a CSV cell that a spreadsheet shows as text instead of running it as a formula,
+/// the way spreadsheet-aware exporters do (OWASP's advice): a text that starts with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return, and is not a number, gets a `'` in front; so
+/// does one that starts with `'`, so that [`uncell`] reads every cell back as it was.
+/// Names (places, series, variants) are the only texts a scenario puts in a CSV file.
+pub fn cell(s: &str) -> std::borrow::Cow<'_, str> {
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err();
+    if formula || s.starts_with('\'') {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// The text a cell written by [`cell`] stands for.
+pub fn uncell(s: &str) -> &str {
+    s.strip_prefix('\'').unwrap_or(s)
+}
+
 /// Numbers as CSV text: integers without a decimal point, others as Rust prints them.
 pub fn fmt_value(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
@@ -289,7 +308,11 @@ pub fn fmt_value(v: f64) -> String {
 }
 
 /// Writes rows with a header, period column named `period_name` (omitted when `None`).
-pub fn write_rows(path: &Path, period_name: Option<&str>, rows: &[Row]) -> Result<()> {
+pub fn write_rows(
+    path: &Path,
+    period_name: Option<&str>,
+    rows: impl IntoIterator<Item = impl std::borrow::Borrow<Row>>,
+) -> Result<()> {
     let mut w = csv::Writer::from_path(path).map_err(|e| csv_err(path, e))?;
     let mut header = Vec::new();
     if let Some(p) = period_name {
@@ -298,10 +321,12 @@ pub fn write_rows(path: &Path, period_name: Option<&str>, rows: &[Row]) -> Resul
     header.extend(["place", "metric", "value"]);
     w.write_record(&header).map_err(|e| csv_err(path, e))?;
     for r in rows {
+        let r = r.borrow();
         let v = fmt_value(r.value);
+        let place = cell(&r.place);
         let rec: Vec<&str> = match period_name {
-            Some(_) => vec![&r.period, &r.place, r.metric, &v],
-            None => vec![&r.place, r.metric, &v],
+            Some(_) => vec![&r.period, &place, r.metric, &v],
+            None => vec![&place, r.metric, &v],
         };
         w.write_record(&rec).map_err(|e| csv_err(path, e))?;
     }
@@ -318,15 +343,10 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
 /// Writes every CSV of a run into `dir` (which exists and is empty).
 pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<()> {
     let monthly = monthly_rows(sc, res);
-    write_rows(&dir.join("daily.csv"), Some("date"), &daily_rows(sc, res))?;
+    write_rows(&dir.join("daily.csv"), Some("date"), daily_rows(sc, res))?;
     write_rows(&dir.join("monthly.csv"), Some("month"), &monthly)?;
-    write_rows(&dir.join("summary.csv"), None, &summary_rows(sc, res))?;
-    let p = dir.join("places.csv");
-    let mut w = csv::Writer::from_path(&p).map_err(|e| csv_err(&p, e))?;
-    for r in place_rows(sc) {
-        w.serialize(r).map_err(|e| csv_err(&p, e))?;
-    }
-    w.flush().map_err(|e| Error::write(&p, e))?;
+    write_rows(&dir.join("summary.csv"), None, summary_rows(sc, res))?;
+    write_csv(&dir.join("places.csv"), &place_rows(sc))?;
     write_csv(&dir.join("policies.csv"), &policy_rows(sc))?;
     let p = dir.join("states.csv");
     let mut w = csv::Writer::from_path(&p).map_err(|e| csv_err(&p, e))?;
@@ -339,146 +359,30 @@ pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<()> {
     w.flush().map_err(|e| Error::write(&p, e))
 }
 
-/// A run folder being written: a temporary sibling of the target, renamed into place by
-/// [`Staged::commit`], removed if dropped before that.
-pub struct Staged {
-    pub tmp: PathBuf,
-    target: PathBuf,
-    force: bool,
-    committed: bool,
-}
-
-/// Checks that `target` may be written (absent, or `force`) and creates the temporary
-/// folder. Call it before the work, so that a refusal costs nothing.
-pub fn stage(target: &Path, force: bool) -> Result<Staged> {
-    if target.exists() && !force {
-        return Err(Error::Output {
-            path: target.to_path_buf(),
-            message: "already exists; pass --force to replace it, or --out to write elsewhere"
-                .into(),
-        });
-    }
-    if target.exists() && !target.is_dir() {
-        return Err(Error::Output {
-            path: target.to_path_buf(),
-            message: "exists and is not a folder".into(),
-        });
-    }
-    if target.is_dir() && !is_replaceable(target) {
-        return Err(Error::Output {
-            path: target.to_path_buf(),
-            message: "is a folder that is neither empty nor an earlier northbound run (no manifest.json); refusing to replace it even with --force".into(),
-        });
-    }
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| Error::write(&parent, e))?;
-    let name = target
-        .file_name()
-        .map_or("run".into(), |n| n.to_string_lossy().into_owned());
-    remove_stale_partials(&parent, &name);
-    let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| Error::write(&tmp, e))?;
-    }
-    std::fs::create_dir(&tmp).map_err(|e| Error::write(&tmp, e))?;
-    Ok(Staged {
-        tmp,
-        target: target.to_path_buf(),
-        force,
-        committed: false,
-    })
-}
-
-/// An empty folder or an earlier run (it has a manifest) may be replaced with `--force`.
-fn is_replaceable(dir: &Path) -> bool {
-    dir.join("manifest.json").is_file()
-        || std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
-}
-
-/// Removes `.NAME.partial-PID` folders left by runs that were killed, where that process
-/// is known to be gone (Linux's /proc says so); elsewhere leaves them be.
-fn remove_stale_partials(parent: &Path, name: &str) {
-    let prefix = format!(".{name}.partial-");
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let file = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file
-            .strip_prefix(&prefix)
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let proc = Path::new("/proc");
-        if proc.is_dir() && !proc.join(pid.to_string()).exists() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
-}
-
-impl Staged {
-    /// Where the folder goes when it is finished.
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
-    /// Writes `manifest.json` (listing every file of the folder), then commits.
-    pub fn finish(self, mut manifest: Manifest) -> Result<PathBuf> {
-        let mut files: Vec<String> = std::fs::read_dir(&self.tmp)
-            .map_err(|e| Error::write(&self.tmp, e))?
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-            .collect();
-        files.push("manifest.json".into());
-        files.sort();
-        files.dedup();
-        manifest.files = files;
-        manifest.write(&self.tmp)?;
-        self.commit()
-    }
-
-    /// Moves the finished folder into place, replacing an old one only with `force`.
-    pub fn commit(mut self) -> Result<PathBuf> {
-        if self.target.exists() {
-            if !self.force {
-                return Err(Error::Output {
-                    path: self.target.clone(),
-                    message: "appeared while the run was going; pass --force to replace it".into(),
-                });
-            }
-            let old = self.tmp.with_extension("old");
-            std::fs::rename(&self.target, &old).map_err(|e| Error::write(&self.target, e))?;
-            std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::write(&self.target, e))?;
-            std::fs::remove_dir_all(&old).map_err(|e| Error::write(&old, e))?;
-        } else {
-            std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::write(&self.target, e))?;
-        }
-        self.committed = true;
-        Ok(self.target.clone())
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_dir_all(&self.tmp);
-        }
-    }
-}
-
 /// The date a day index of a run stands for.
 pub fn day_date(res: &Results, d: u32) -> Date {
     res.start.add_days(d as i32)
 }
 
-/// Writes serde rows as a CSV file with a header (an empty table gets no header).
+/// Writes serde rows as a CSV file with a header (an empty table gets no header), every
+/// cell through [`cell`].
 pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
-    let mut w = csv::Writer::from_path(path).map_err(|e| csv_err(path, e))?;
+    let mut mem = csv::Writer::from_writer(Vec::new());
     for r in rows {
-        w.serialize(r).map_err(|e| csv_err(path, e))?;
+        mem.serialize(r).map_err(|e| csv_err(path, e))?;
+    }
+    let bytes = mem.into_inner().map_err(|e| Error::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes.as_slice());
+    let mut w = csv::Writer::from_path(path).map_err(|e| csv_err(path, e))?;
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| csv_err(path, e))?;
+        w.write_record(rec.iter().map(|c| cell(c).into_owned()))
+            .map_err(|e| csv_err(path, e))?;
     }
     w.flush().map_err(|e| Error::write(path, e))
 }
@@ -486,6 +390,24 @@ pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised_and_read_back() {
+        for (text, written) in [
+            ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
+            ("+1+1", "'+1+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("'quoted", "''quoted"),
+            ("-1.5", "-1.5"),
+            ("Roxham Road", "Roxham Road"),
+            ("", ""),
+        ] {
+            assert_eq!(cell(text), written);
+            assert_eq!(uncell(&cell(text)), text);
+        }
+    }
 
     #[test]
     fn a_command_line_is_quoted_where_a_shell_needs_it() {

@@ -34,24 +34,33 @@ pub struct Comparison {
     pub months: Vec<Month>,
 }
 
+/// A text file of a result folder: a regular file, within the cap on data files.
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes = crate::util::files::read_regular(path, crate::util::files::DATA_LIMIT).map_err(
+        |source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
+    String::from_utf8(bytes).map_err(|e| Error::Data {
+        path: path.to_path_buf(),
+        line: 0,
+        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })
+}
+
 impl Comparison {
     /// Reads a comparison folder.
     pub fn load(dir: &Path) -> Result<Comparison> {
         let mpath = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&mpath).map_err(|source| Error::Read {
-            path: mpath.clone(),
-            source,
-        })?;
+        let text = read_text(&mpath)?;
         let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Data {
             path: mpath.clone(),
             line: e.line() as u64,
             message: e.to_string(),
         })?;
         let spath = dir.join("scenario.toml");
-        let scenario_text = std::fs::read_to_string(&spath).map_err(|source| Error::Read {
-            path: spath.clone(),
-            source,
-        })?;
+        let scenario_text = read_text(&spath)?;
         let scenario: toml::Table =
             scenario_text
                 .parse()

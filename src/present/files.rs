@@ -2,20 +2,31 @@
 //! error naming the file, the line and the column), the places of `places.csv` and the policy
 //! dates of `policies.csv`, which every kind of folder marks on its time axes.
 
+use crate::output::uncell;
 use crate::present::chart::{Marker, date_x};
 use crate::util::date::Date;
 use crate::util::error::{Error, Result};
+use crate::util::files::{Capped, DATA_LIMIT, open_regular};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
 
+/// A CSV reader of a result folder's file: a regular file, within the cap on data files.
+fn reader(path: &Path) -> Result<csv::Reader<Capped<std::fs::File>>> {
+    let file = open_regular(path, DATA_LIMIT).map_err(|e| Error::Output {
+        path: path.to_path_buf(),
+        message: format!("cannot read: {e}"),
+    })?;
+    Ok(csv::Reader::from_reader(file))
+}
+
 /// The header of a CSV file.
 pub fn header(path: &Path) -> Result<Vec<String>> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
+    let mut r = reader(path)?;
     Ok(r.headers()
         .map_err(|e| csv_error(path, e))?
         .iter()
-        .map(str::to_string)
+        .map(|h| uncell(h).to_string())
         .collect())
 }
 
@@ -39,12 +50,14 @@ fn csv_error(path: &Path, e: csv::Error) -> Error {
 /// Reads a CSV file with a header into rows, each with its line number. An empty file
 /// (an empty table is written without a header) has no rows.
 pub fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<(u64, T)>> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
+    let mut r = reader(path)?;
     let headers = r.headers().map_err(|e| csv_error(path, e))?.clone();
     let mut out = Vec::new();
     for rec in r.records() {
         let rec = rec.map_err(|e| csv_error(path, e))?;
         let line = rec.position().map_or(0, |p| p.line());
+        // Names were written through `output::cell`: read them back as they were.
+        let rec: csv::StringRecord = rec.iter().map(uncell).collect();
         let row: T = rec.deserialize(Some(&headers)).map_err(|e| {
             let message = match e.kind() {
                 csv::ErrorKind::Deserialize { err, .. } => match err.field() {

@@ -26,10 +26,7 @@ pub fn write(c: &Comparison, figures: &[Drawn]) -> Result<String> {
     let mut svgs = Vec::new();
     for f in figures {
         let path = c.dir.join(format!("{}.svg", f.stem));
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text = crate::present::comparison::read_text(&path)?;
         svgs.push(text);
     }
     let html = render(c, figures, &svgs);

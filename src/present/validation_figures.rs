@@ -13,17 +13,7 @@ use plotters::style::RGBColor;
 use std::path::Path;
 
 /// A series name as a file name.
-pub fn file_stem(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+pub use crate::util::names::file_stem;
 
 /// The series of `validation.csv`, in the order of its rows.
 fn overlays(dir: &Path) -> Result<Vec<Overlay>> {

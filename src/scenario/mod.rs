@@ -19,6 +19,10 @@ use std::path::{Path, PathBuf};
 pub use metric::{Metric, crossing_name, kind_name, metrics_for};
 pub use raw::{CrossingKind, PlaceKind};
 
+/// The variants of the default 2 x 2 comparison (`northbound compare`); a scenario's own
+/// `[[variant]]` tables may not take these names.
+pub const DESIGN_VARIANTS: [&str; 4] = ["both", "extension_only", "quota_only", "neither"];
+
 /// Index of a place in [`Scenario::places`].
 pub type PlaceId = u16;
 
@@ -191,10 +195,12 @@ pub struct Behaviour {
 impl Scenario {
     /// Reads, parses and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario> {
-        let source = std::fs::read(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let limit = crate::util::files::SCENARIO_LIMIT;
+        let source =
+            crate::util::files::read_regular(path, limit).map_err(|source| Error::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Scenario::from_bytes(path, source)
     }
 
@@ -205,9 +211,19 @@ impl Scenario {
         Scenario::from_bytes(&path, text.as_bytes().to_vec())
     }
 
-    /// Parses and validates scenario text; `path` names it in errors and resolves the
-    /// inflow files.
+    /// Parses and validates scenario text, and every variant it declares; `path` names it
+    /// in errors and resolves the inflow files. This is the one way into a [`Scenario`]
+    /// (files, the bundled default and variants alike), so that what `check` accepts every
+    /// command runs.
     pub fn from_bytes(path: &Path, source: Vec<u8>) -> Result<Scenario> {
+        let sc = Scenario::parse(path, source)?;
+        sc.check_variants()?;
+        Ok(sc)
+    }
+
+    /// Parses and validates scenario text, without trying its variants (for a variant's own
+    /// scenario, whose variants are its base's).
+    fn parse(path: &Path, source: Vec<u8>) -> Result<Scenario> {
         let text = String::from_utf8(source.clone()).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
             message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
@@ -216,7 +232,48 @@ impl Scenario {
             path: path.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })?;
+        // Variants and calibration edit the text as a document: it must be one (the two
+        // parsers differ at the edges, such as integers above 2^63 - 1).
+        text.parse::<toml_edit::DocumentMut>()
+            .map_err(|e| Error::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string().trim_end().to_string(),
+            })?;
         validate::validate(raw, path, source)
+    }
+
+    /// Every variant gives a valid scenario with the same window and places.
+    fn check_variants(&self) -> Result<()> {
+        let mut problems = Vec::new();
+        for v in &self.variants {
+            match self.variant(&v.name) {
+                Ok(sc) => {
+                    let same_places = sc.places.len() == self.places.len()
+                        && sc
+                            .places
+                            .iter()
+                            .zip(&self.places)
+                            .all(|(a, b)| a.name == b.name && a.kind == b.kind);
+                    if (sc.start, sc.end) != (self.start, self.end) || !same_places {
+                        problems.push(format!(
+                            "variant \"{}\": variants may change parameters only, not the window or the places",
+                            v.name
+                        ));
+                    }
+                }
+                Err(Error::Invalid { problems: p, .. }) => problems.extend(p),
+                Err(Error::Parse { message, .. }) => problems.push(message),
+                Err(other) => problems.push(format!("variant \"{}\": {other}", v.name)),
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid {
+                path: self.path.clone(),
+                problems,
+            })
+        }
     }
 
     /// This scenario with parameters set by path (`("inflows[0].share", 0.03)`), validated
@@ -245,7 +302,7 @@ impl Scenario {
                 problems,
             });
         }
-        Scenario::from_bytes(&self.path, doc.to_string().into_bytes()).map_err(|e| match e {
+        Scenario::parse(&self.path, doc.to_string().into_bytes()).map_err(|e| match e {
             Error::Invalid { path, problems } => Error::Invalid {
                 path,
                 problems: problems

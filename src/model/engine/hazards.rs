@@ -17,9 +17,9 @@ use crate::util::rng::Purpose;
 /// caps are longer still, are computed agent by agent. (Short in tests, so that they cover
 /// both cases.)
 #[cfg(not(test))]
-const HAZARD_DAYS: u32 = 4096;
+pub(super) const HAZARD_DAYS: u32 = 4096;
 #[cfg(test)]
-const HAZARD_DAYS: u32 = 64;
+pub(super) const HAZARD_DAYS: u32 = 64;
 
 /// An agent's daily draws, many days in a row:
 /// [`rng::key`](crate::util::rng::key)`(seed, id, day, purpose)` is

@@ -51,11 +51,13 @@
 mod grants;
 mod hazards;
 mod inflows;
+mod memory;
 mod step;
 mod store;
 mod tally;
 
 pub use inflows::create_agents;
+pub use memory::run_bytes;
 
 use crate::model::agent::{Agent, State};
 use crate::model::beliefs::Beliefs;

@@ -157,7 +157,7 @@ fn rates(
                 );
                 rates_ok = false;
             } else if !data::is_file(&p) {
-                c.err(f("file"), format!("{} is not a file", p.display()));
+                c.err(f("file"), format!("{} is not a regular file", p.display()));
                 rates_ok = false;
             } else {
                 match data::read_monthly(&p, column, &[]) {

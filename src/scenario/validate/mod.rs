@@ -7,6 +7,7 @@
 //! resolved, and returns its typed part.
 
 mod behaviour;
+mod hygiene;
 mod inflows;
 mod network;
 mod observed;
@@ -191,6 +192,7 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
     let policies = policies::policies(&mut c, &raw.policies, &places, &nationalities, &frame);
     let observed = observed::observed(&mut c, &raw.observed, &places.list, &frame);
     let variants = variants::variants(&mut c, &raw.variant, &source);
+    hygiene::hygiene(&mut c, &raw);
     inflows::agent_cap(&mut c, &inflows);
     if c.problems.is_empty() {
         network::network(&mut c, &places.list, &routes, &policies, &inflows);

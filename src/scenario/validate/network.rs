@@ -3,7 +3,7 @@
 //! with a route leaving it, and at least one crossing.
 
 use super::Checker;
-use super::places::waits;
+use super::places::{a_kind, waits};
 use crate::scenario::policy::{Policy, Rule};
 use crate::scenario::{Inflow, Place, PlaceKind, Route};
 
@@ -27,9 +27,9 @@ pub(super) fn network(
             c.err(
                 format!("places[{i}]"),
                 format!(
-                    "\"{}\" is a {} place with no route leaving it: expected at least one",
+                    "\"{}\" is {} place with no route leaving it: expected at least one",
                     p.name,
-                    format!("{:?}", p.kind).to_lowercase()
+                    a_kind(p.kind)
                 ),
             );
         }
@@ -136,6 +136,15 @@ mod tests {
 
         let mut c = checker();
         network(&mut c, &places, &routes[..1], &[], &[]);
+        let mut only_entry = checker();
+        network(&mut only_entry, &places, &[], &[], &[]);
+        assert!(
+            only_entry.problems.contains(
+                &"places[0]: \"Border\" is an entry place with no route leaving it: expected at least one".to_string()
+            ),
+            "{:?}",
+            only_entry.problems
+        );
         assert_eq!(
             c.problems,
             [

@@ -25,7 +25,7 @@ pub(super) fn observed(
         }
         if let Some(pair) = &o.ratio_of {
             if let Some(pair) = ratio(c, i, o, pair) {
-                ratios.push((i, pair));
+                ratios.push((i, out.len(), pair));
             }
             out.push(Observed {
                 name: o.name.clone(),
@@ -37,8 +37,8 @@ pub(super) fn observed(
             out.push(series);
         }
     }
-    for (i, pair) in ratios {
-        resolve_ratio(c, &mut out, i, &pair);
+    for (i, k, pair) in ratios {
+        resolve_ratio(c, &mut out, (i, k), &pair);
     }
     out
 }
@@ -204,7 +204,7 @@ fn points(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let path = frame.base.join(file);
-    let all = if !data::is_file(&path) {
+    let all = if !data::exists(&path) {
         c.err(
             f("file"),
             format!(
@@ -248,8 +248,9 @@ fn points(
     points
 }
 
-/// The target and points of the ratio `observed[i]`: the periods both series of `pair` have.
-fn resolve_ratio(c: &mut Checker, out: &mut [Observed], i: usize, pair: &[String]) {
+/// The target and points of the ratio `observed[i]`, which is `out[k]` (`out` leaves out the
+/// series without `file` or `ratio_of`): the periods both series of `pair` have.
+fn resolve_ratio(c: &mut Checker, out: &mut [Observed], (i, k): (usize, usize), pair: &[String]) {
     let find = |n: &str| {
         out.iter()
             .position(|x| x.name == n && !matches!(x.target, Target::Ratio(..)))
@@ -289,10 +290,8 @@ fn resolve_ratio(c: &mut Checker, out: &mut [Observed], i: usize, pair: &[String
             format!("\"{}\" and \"{}\" share no period", pair[0], pair[1]),
         );
     }
-    // `i` counts the raw series while `out` leaves out those without `file` or `ratio_of`:
-    // after one of those, this is another series' entry, or out of bounds (a panic).
-    out[i].target = Target::Ratio(a, b);
-    out[i].points = points;
+    out[k].target = Target::Ratio(a, b);
+    out[k].points = points;
 }
 
 #[cfg(test)]
@@ -363,5 +362,24 @@ mod tests {
                 "observed[2].ratio_of: expected the names of two series read from files; got \"qc\" and \"share\"",
             ]
         );
+    }
+
+    #[test]
+    fn a_ratio_after_a_series_without_a_file_is_resolved_without_a_panic() {
+        let mut c = checker();
+        let raw_places: Vec<RawPlace> = raw("places", PLACES);
+        let places = places(&mut c, &raw_places);
+        let text = format!(
+            "[[observed]]\nname = \"nothing\"\nmetric = \"intercepted\"\ncrossing = \"irregular\"\n{OBSERVED}"
+        );
+        let raw_observed: Vec<RawObserved> = raw("observed", &text);
+        let out = observed(&mut c, &raw_observed, &places.list, &frame());
+        assert_eq!(
+            c.problems,
+            ["observed[0].file: expected `file` (a CSV of observations) or `ratio_of`"]
+        );
+        let share = out.iter().find(|o| o.name == "share").unwrap();
+        assert_eq!(share.target, Target::Ratio(0, 1));
+        assert_eq!(share.points[0].value, 4875.0 / 4994.0);
     }
 }

@@ -76,15 +76,26 @@ pub(super) fn places<'a>(c: &mut Checker, raw: &'a [RawPlace]) -> Places<'a> {
                 c.err(
                     format!("places[{i}].return_to"),
                     format!(
-                        "\"{}\" is a {:?} place: expected an entry, city or staging place",
-                        back.name, back.kind
-                    )
-                    .to_lowercase(),
+                        "\"{}\" is {} place: expected an entry, city or staging place",
+                        back.name,
+                        a_kind(back.kind)
+                    ),
                 );
             }
         }
     }
     places
+}
+
+/// A kind of place with its article, for messages: "an entry", "a city".
+pub(super) fn a_kind(kind: PlaceKind) -> String {
+    let name = crate::scenario::kind_name(kind);
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
 }
 
 /// `places[i]`, each field checked against the kind; `places` resolves `return_to`.
@@ -316,7 +327,7 @@ mod tests {
                 "places[2].detection: 1.5 is not a probability: expected a number in [0, 1]",
                 "places[2].value: only destinations take `value`",
                 "places[5].crossing: a crossing needs `crossing = \"irregular\"` or `\"port\"`",
-                "places[5].return_to: \"canada\" is a destination place: expected an entry, city or staging place",
+                "places[5].return_to: \"Canada\" is a destination place: expected an entry, city or staging place",
             ]
         );
     }
