@@ -69,7 +69,8 @@ pub fn calibrate(a: CalibrateArgs) -> Result<(), Error> {
     let header = calibrate::header(&settings, &cal, Date::today(), &command);
     let (fitted, folder) =
         calibrate::fitted_place(a.fitted.as_deref(), &staged.tmp, staged.target());
-    calibrate::write_fitted(&fitted, &folder, &sc, &settings, &cal, &header)?;
+    let best = &cal.trials[cal.best].values;
+    calibrate::write_fitted(&fitted, &folder, &sc, &settings.params, best, &header)?;
     let mut manifest = Manifest::new("calibrate", &sc, settings.seed, pool.current_num_threads());
     manifest.replicates = Some(settings.replicates);
     manifest.timed(0, 0, wall);
@@ -92,7 +93,7 @@ fn summary(sc: &Scenario, s: &Settings, cal: &Calibration, wall: f64, dir: &Path
         cal.best
     );
     for (p, v) in s.params.iter().zip(&best.values) {
-        let _ = writeln!(out, "  {} = {v}", p.path);
+        let _ = writeln!(out, "  {} = {v}", p.name());
     }
     let _ = writeln!(out, "wrote {}", dir.display());
     out
