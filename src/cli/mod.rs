@@ -159,6 +159,12 @@ impl Progress {
         }
     }
 
+    fn set_length(&self, len: u64) {
+        if let Some(b) = &self.0 {
+            b.set_length(len);
+        }
+    }
+
     fn inc(&self) {
         if let Some(b) = &self.0 {
             b.inc(1);

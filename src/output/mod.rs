@@ -173,6 +173,22 @@ pub struct Manifest {
     pub replicates: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variants: Option<Vec<String>>,
+    /// calibrate: `nelder-mead` or `abc`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// calibrate: simulation runs (parameter sets x replicates) and their rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_per_second: Option<f64>,
+    /// validate and compare: what the intervals cover, `replicates` or `parameters and
+    /// replicates` (over a posterior, named with its SHA-256).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub posterior_sha256: Option<String>,
     /// Agents created (summed over every run the command made).
     pub agents: u64,
     /// Agent-days simulated (summed likewise).
@@ -199,6 +215,12 @@ impl Manifest {
             scale: sc.scale,
             replicates: None,
             variants: None,
+            method: None,
+            runs: None,
+            runs_per_second: None,
+            uncertainty: None,
+            posterior: None,
+            posterior_sha256: None,
             agents: 0,
             agent_days: 0,
             wall_seconds: 0.0,
