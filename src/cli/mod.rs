@@ -11,6 +11,9 @@ mod validate;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use northbound::experiment::posterior::{Posterior, Uncertainty};
+use northbound::output::{self, Manifest};
+use northbound::{Error, Scenario};
 use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -104,6 +107,43 @@ pub struct Common {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `--posterior FILE`, for the commands that run replicates.
+#[derive(Args, Debug)]
+pub struct PosteriorArg {
+    /// A posterior.csv written by `calibrate --method abc`: replicate r then runs with the
+    /// particle drawn r-th by weight (the same in every variant) and its usual seed, so that
+    /// the intervals cover the parameters' uncertainty as well as the run-to-run noise. Its
+    /// columns must be parameter paths of this scenario.
+    #[arg(long, value_name = "FILE")]
+    pub posterior: Option<PathBuf>,
+}
+
+impl PosteriorArg {
+    /// The posterior, read and checked against the scenario, if one was given.
+    pub fn load(&self, sc: &Scenario) -> Result<Option<Posterior>, Error> {
+        let Some(path) = &self.posterior else {
+            return Ok(None);
+        };
+        let p = Posterior::read(path)?;
+        p.check(sc)?;
+        Ok(Some(p))
+    }
+}
+
+/// Records in a manifest what the intervals cover, and the posterior by path and SHA-256.
+pub fn record_uncertainty(m: &mut Manifest, posterior: Option<&Posterior>) -> Result<(), Error> {
+    m.uncertainty = Some(Uncertainty::of(posterior).as_str().into());
+    if let Some(p) = posterior {
+        let bytes = std::fs::read(&p.path).map_err(|source| Error::Read {
+            path: p.path.clone(),
+            source,
+        })?;
+        m.posterior = Some(p.path.display().to_string());
+        m.posterior_sha256 = Some(output::sha256_hex(&bytes));
+    }
+    Ok(())
 }
 
 impl Common {

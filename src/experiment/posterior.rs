@@ -274,6 +274,50 @@ impl Posterior {
     }
 }
 
+/// The scenarios that replicates `0..n` run, with the overrides `set` (a variant's) on
+/// top: over a posterior, replicate `r` has the particle [`Posterior::draws`]`(n, seed)[r]`;
+/// without one, every replicate has the base scenario. Returns the distinct scenarios and,
+/// for each replicate, the index of its own. `what` names the overrides in errors.
+pub fn replicates(
+    base: &Scenario,
+    posterior: Option<&Posterior>,
+    set: &[(String, Value)],
+    what: &str,
+    n: u32,
+    seed: u64,
+) -> Result<(Vec<Scenario>, Vec<usize>)> {
+    let Some(p) = posterior.filter(|_| n > 0) else {
+        let sc = if set.is_empty() {
+            base.clone()
+        } else {
+            base.with_overrides(set, what)?
+        };
+        return Ok((vec![sc], vec![0; n as usize]));
+    };
+    let draws = p.draws(n, seed);
+    let mut particles: Vec<usize> = draws.clone();
+    particles.sort_unstable();
+    particles.dedup();
+    let scenarios = particles
+        .iter()
+        .map(|&k| {
+            let mut all = p.overrides(base, k)?;
+            all.extend(set.iter().cloned());
+            let label = if what.is_empty() {
+                p.what(k)
+            } else {
+                format!("{what} on {}", p.what(k))
+            };
+            base.with_overrides(&all, &label)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let which = draws
+        .iter()
+        .map(|k| particles.binary_search(k).unwrap_or(0))
+        .collect();
+    Ok((scenarios, which))
+}
+
 /// A row of `posterior.csv`: a particle, its distance and any further values (each
 /// target's ARD).
 #[derive(Debug, Clone, PartialEq)]
@@ -396,5 +440,95 @@ mod tests {
             sc.behaviour.belief_lag_days, 4,
             "an integer where the file has one"
         );
+    }
+
+    #[test]
+    fn a_tied_column_sets_each_of_its_paths() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let base = Scenario::load(&path).unwrap();
+        let f = file(
+            "particle,weight,\"places[\"\"New York City\"\"].move_rate,places[\"\"Rio Grande Valley\"\"].move_rate\",distance\n\
+             0,1,0.125,0.1\n",
+        );
+        let p = Posterior::read(f.path()).unwrap();
+        assert_eq!(
+            p.params,
+            ["places[\"New York City\"].move_rate,places[\"Rio Grande Valley\"].move_rate"]
+        );
+        p.check(&base).unwrap();
+        let sc = p.scenario(&base, 0).unwrap();
+        assert_eq!(
+            (sc.places[0].move_rate, sc.places[1].move_rate),
+            (0.125, 0.125)
+        );
+    }
+
+    #[test]
+    fn a_posterior_for_another_scenario_is_refused_naming_the_column() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let base = Scenario::load(&path).unwrap();
+        let f = file(
+            "particle,weight,\"places[\"\"Lacole\"\"].detection,inflows[0].share\",distance\n0,1,0.5,0.1\n",
+        );
+        let p = Posterior::read(f.path()).unwrap();
+        let e = p.check(&base).unwrap_err().to_string();
+        assert!(
+            e.contains(":1: column \"places[\"Lacole\"].detection,inflows[0].share\"")
+                && e.contains("no element named \"Lacole\"")
+                && e.contains("expected the parameter paths of the scenario"),
+            "{e}"
+        );
+        let f = file("particle,weight,scenario.name,distance\n0,1,0.5,0.1\n");
+        let e = Posterior::read(f.path())
+            .unwrap()
+            .check(&base)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("scenario.name is not a number"), "{e}");
+    }
+
+    #[test]
+    fn what_is_written_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("posterior.csv");
+        let params = ["a.b,c.d".to_string(), "places[\"X, Y\"].e".to_string()];
+        let rows: Vec<Entry> = (0..3)
+            .map(|i| Entry {
+                particle: Particle {
+                    id: i,
+                    weight: 0.1 + i as f64 / 7.0,
+                    values: vec![1.0 / 3.0 + i as f64, 2.0],
+                },
+                distance: 0.25,
+                extra: vec![0.5],
+            })
+            .collect();
+        write(&path, &params, &["ard:x".into()], &rows).unwrap();
+        let p = Posterior::read(&path).unwrap();
+        assert_eq!(p.params, params);
+        let want: Vec<Particle> = rows.into_iter().map(|r| r.particle).collect();
+        assert_eq!(p.particles, want, "values read back exactly");
+    }
+
+    #[test]
+    fn replicates_share_their_particles_and_variants_go_on_top() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let base = Scenario::load(&path).unwrap();
+        let f = file(
+            "particle,weight,inflows[0].p_family_in_canada,behaviour.beliefs.lag_days,distance\n\
+             0,1,0.1,2,0.1\n1,1,0.2,3,0.1\n2,2,0.3,4,0.1\n",
+        );
+        let p = Posterior::read(f.path()).unwrap();
+        let set = [("behaviour.beliefs.lag_days".to_string(), Value::from(9))];
+        let (scs, which) = replicates(&base, Some(&p), &set, "variant \"v\"", 8, 5).unwrap();
+        let draws = p.draws(8, 5);
+        assert_eq!(which.len(), 8);
+        for (r, &k) in draws.iter().enumerate() {
+            let sc = &scs[which[r]];
+            assert_eq!(sc.inflows[0].p_family_in_canada, p.particles[k].values[0]);
+            assert_eq!(sc.behaviour.belief_lag_days, 9, "the variant's value wins");
+        }
+        let (scs, which) = replicates(&base, None, &[], "", 3, 5).unwrap();
+        assert_eq!((scs.len(), which), (1, vec![0, 0, 0]));
     }
 }
