@@ -904,7 +904,7 @@ fn validate_writes_the_comparison_with_the_observed_series() {
     assert_ok(&o, "validate");
     assert_eq!(
         first_line(&out.join("validation.csv")),
-        "series,period,observed,sim_mean,sim_p05,sim_p50,sim_p95,verification"
+        "series,period,observed,sim_mean,sim_p05,sim_p50,sim_p95,verification,uncertainty"
     );
     assert_eq!(
         first_line(&out.join("metrics.csv")),
@@ -920,6 +920,8 @@ fn validate_writes_the_comparison_with_the_observed_series() {
         assert!(out.join(format!("overlay-roxham.{ext}")).is_file());
     }
     assert_eq!(read_manifest(&out)["replicates"], 3);
+    assert_eq!(read_manifest(&out)["uncertainty"], "replicates");
+    assert!(v.contains(",derived,replicates\n"), "{v}");
     // A scenario without observed series is told so.
     let o = northbound(
         cwd.path(),
@@ -1006,6 +1008,320 @@ fn calibrate_writes_trials_and_a_fitted_scenario_that_loads() {
     }
 }
 
+/// `calibrate --method abc` on the observed minimal scenario, with a tied parameter, into
+/// `out`; its output.
+fn calibrate_abc(cwd: &Path, sc: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<OsString> = vec![
+        "calibrate".into(),
+        sc.into(),
+        "--method".into(),
+        "abc".into(),
+        "--fit".into(),
+        "places[\"Rio Grande Valley\"].move_rate,places[\"New York City\"].move_rate=0.01..0.5"
+            .into(),
+        "--fit".into(),
+        "behaviour.beliefs.lag_days=1..10".into(),
+        "--target".into(),
+        "roxham".into(),
+        "--window".into(),
+        "2023-01..2023-03".into(),
+        "--particles".into(),
+        "6".into(),
+        "--prior-draws".into(),
+        "12".into(),
+        "--generations".into(),
+        "2".into(),
+        "--replicates".into(),
+        "2".into(),
+        "--out".into(),
+        out.into(),
+    ];
+    args.extend(extra.iter().map(OsString::from));
+    northbound(cwd, &args)
+}
+
+fn sha256_of(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(fs::read(path).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn calibrate_abc_writes_a_posterior_that_validate_and_compare_run_over() {
+    let cwd = tmp();
+    let sc = minimal_with_observed(cwd.path());
+    let out = cwd.path().join("abc");
+    let o = calibrate_abc(cwd.path(), &sc, &out, &["--threads", "2"]);
+    assert_ok(&o, "calibrate --method abc");
+    let text = stdout(&o);
+    for fragment in [
+        "final tolerance",
+        "effective sample size",
+        "90% interval",
+        "runs per second",
+    ] {
+        assert!(text.contains(fragment), "{fragment}: {text}");
+    }
+    assert_eq!(
+        entries(&out),
+        [
+            "fitted.toml",
+            "generations.csv",
+            "manifest.json",
+            "posterior.csv"
+        ]
+    );
+    let posterior = fs::read_to_string(out.join("posterior.csv")).unwrap();
+    assert_eq!(
+        posterior.lines().next().unwrap(),
+        "particle,weight,\"places[\"\"Rio Grande Valley\"\"].move_rate,places[\"\"New York City\"\"].move_rate\",behaviour.beliefs.lag_days,distance,ard:roxham"
+    );
+    assert_eq!(posterior.lines().count(), 7, "{posterior}");
+    assert_eq!(
+        first_line(&out.join("generations.csv")),
+        "generation,tolerance,proposed,accepted,ess,best_distance,capped"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("generations.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        4
+    );
+    let m = read_manifest(&out);
+    assert_eq!(m["method"], "abc");
+    assert!(m["runs"].as_u64().unwrap() >= 2 * 12, "{m}");
+    assert!(m["runs_per_second"].as_f64().unwrap() > 0.0, "{m}");
+    let fitted = fs::read_to_string(out.join("fitted.toml")).unwrap();
+    assert!(
+        fitted.starts_with("# Calibrated by `northbound calibrate`")
+            && fitted.contains("# Method: ABC-SMC")
+            && fitted.contains("posterior.csv"),
+        "{fitted}"
+    );
+    assert_eq!(
+        fitted
+            .matches("# fitted by calibrate in 0.01..0.5 (was ")
+            .count(),
+        2,
+        "both tied paths are set and marked: {fitted}"
+    );
+    let o = northbound(
+        cwd.path(),
+        &["check".into(), out.join("fitted.toml").into_os_string()],
+    );
+    assert_ok(&o, "check fitted.toml");
+
+    // The same posterior on one thread.
+    let one = cwd.path().join("abc1");
+    let o = calibrate_abc(cwd.path(), &sc, &one, &["--threads", "1"]);
+    assert_ok(&o, "calibrate --method abc --threads 1");
+    for f in ["posterior.csv", "generations.csv"] {
+        assert_eq!(
+            fs::read(out.join(f)).unwrap(),
+            fs::read(one.join(f)).unwrap(),
+            "{f} at 1 and 2 threads"
+        );
+    }
+
+    // validate over the posterior.
+    let val = cwd.path().join("val");
+    let o = northbound(
+        cwd.path(),
+        &[
+            "validate".into(),
+            sc.clone().into_os_string(),
+            "-r".into(),
+            "4".into(),
+            "--posterior".into(),
+            out.join("posterior.csv").into_os_string(),
+            "--out".into(),
+            val.clone().into_os_string(),
+        ],
+    );
+    assert_ok(&o, "validate --posterior");
+    assert!(stdout(&o).contains("intervals over parameters and replicates"));
+    let m = read_manifest(&val);
+    assert_eq!(m["uncertainty"], "parameters and replicates");
+    assert_eq!(
+        m["posterior_sha256"],
+        sha256_of(&out.join("posterior.csv")).as_str()
+    );
+    let v = fs::read_to_string(val.join("validation.csv")).unwrap();
+    assert!(
+        v.lines()
+            .skip(1)
+            .all(|l| l.ends_with(",parameters and replicates")),
+        "{v}"
+    );
+
+    // compare over the posterior.
+    let cmp = cwd.path().join("cmp");
+    let o = northbound(
+        cwd.path(),
+        &[
+            "compare".into(),
+            sc.into_os_string(),
+            "-r".into(),
+            "2".into(),
+            "--variants".into(),
+            "both,neither".into(),
+            "--posterior".into(),
+            out.join("posterior.csv").into_os_string(),
+            "--out".into(),
+            cmp.clone().into_os_string(),
+        ],
+    );
+    assert_ok(&o, "compare --posterior");
+    assert_eq!(
+        read_manifest(&cmp)["uncertainty"],
+        "parameters and replicates"
+    );
+    let effects = fs::read_to_string(cmp.join("effects.csv")).unwrap();
+    assert!(
+        effects.starts_with("variant,effect,mean,p05,p50,p95,uncertainty\n"),
+        "{effects}"
+    );
+    assert!(
+        effects
+            .lines()
+            .skip(1)
+            .all(|l| l.ends_with(",parameters and replicates"))
+    );
+    let report = fs::read_to_string(cmp.join("report.html")).unwrap();
+    assert!(
+        report.contains("The intervals cover the parameters&#39; uncertainty"),
+        "the report says what the intervals cover"
+    );
+}
+
+#[test]
+fn calibrate_options_of_the_other_method_are_refused() {
+    let cwd = tmp();
+    let sc = minimal_with_observed(cwd.path());
+    let out = cwd.path().join("abc");
+    for (extra, fragment) in [
+        (
+            &["--budget", "5"][..],
+            "--budget: applies to --method nelder-mead only",
+        ),
+        (
+            &["--alpha", "1.5"][..],
+            "--alpha 1.5: expected a quantile strictly between 0 and 1",
+        ),
+        (
+            &["--max-proposals", "3"][..],
+            "--max-proposals 3: expected at least the 6 particles",
+        ),
+    ] {
+        let o = calibrate_abc(cwd.path(), &sc, &out, extra);
+        assert_clean_failure(&o, &format!("{extra:?}"));
+        assert!(stderr(&o).contains(fragment), "{extra:?}: {}", show(&o));
+        assert!(!out.exists(), "nothing written");
+    }
+    let o = northbound(
+        cwd.path(),
+        [
+            "calibrate",
+            sc.to_str().unwrap(),
+            "--fit",
+            "behaviour.beliefs.lag_days=1..10",
+            "--target",
+            "roxham",
+            "--window",
+            "2023-01..2023-02",
+            "--particles",
+            "10",
+        ],
+    );
+    assert_clean_failure(&o, "--particles with nelder-mead");
+    assert!(
+        stderr(&o).contains("--particles: applies to --method abc only"),
+        "{}",
+        show(&o)
+    );
+}
+
+#[test]
+fn a_bad_posterior_is_refused_naming_the_file_the_line_and_what_was_expected() {
+    let cwd = tmp();
+    let sc = minimal_with_observed(cwd.path());
+    let cases = [
+        (
+            "particle,weight,inflows[0].share,distance\n0,1,0.5,0.1\n1,1,abc,0.1\n",
+            "bad.csv:3: inflows[0].share: \"abc\" is not a number",
+        ),
+        (
+            "id,weight,inflows[0].share,distance\n0,1,0.5,0.1\n",
+            "bad.csv:1: expected the columns particle, weight, the parameter paths, distance",
+        ),
+        (
+            "particle,weight,inflows[0].share,distance\n0,1,0.5,0.1\n1,1,0.5\n",
+            "bad.csv:3: ",
+        ),
+        (
+            "particle,weight,inflows[0].share,distance\n0,-1,0.5,0.1\n",
+            "bad.csv:2: weight: expected a number that is not negative",
+        ),
+        (
+            "particle,weight,places[\"Lacole\"].detection,distance\n0,1,0.5,0.1\n",
+            "bad.csv:1: column \"places[\"Lacole\"].detection\": parameter path `places[\"Lacole\"].detection`: no element named \"Lacole\"",
+        ),
+        (
+            "particle,weight,inflows[0].share,distance\n",
+            "bad.csv:2: no particles: expected one row per particle after the header",
+        ),
+        (
+            "particle,weight,places[\"Roxham Road\"].detection,distance\n0,1,1.5,0.1\n",
+            "bad.csv, particle 0",
+        ),
+    ];
+    for (i, (text, fragment)) in cases.iter().enumerate() {
+        fs::write(cwd.path().join("bad.csv"), text).unwrap();
+        for cmd in ["validate", "compare"] {
+            let out = cwd.path().join(format!("out-{cmd}-{i}"));
+            let o = northbound(
+                cwd.path(),
+                [
+                    cmd,
+                    sc.to_str().unwrap(),
+                    "-r",
+                    "2",
+                    "--posterior",
+                    "bad.csv",
+                    "--out",
+                    out.to_str().unwrap(),
+                ],
+            );
+            assert_clean_failure(&o, &format!("{cmd} case {i}"));
+            assert!(
+                stderr(&o).contains(fragment),
+                "{cmd} case {i}: {}",
+                show(&o)
+            );
+            assert!(!out.exists(), "{cmd} case {i}: nothing written");
+        }
+    }
+    assert_no_leftovers(cwd.path());
+    let o = northbound(
+        cwd.path(),
+        [
+            "validate",
+            sc.to_str().unwrap(),
+            "--posterior",
+            "missing.csv",
+        ],
+    );
+    assert_clean_failure(&o, "a missing posterior");
+    assert!(
+        stderr(&o).contains("missing.csv: cannot read"),
+        "{}",
+        show(&o)
+    );
+}
+
 #[test]
 fn compare_without_a_scenario_runs_the_bundled_default_from_any_folder() {
     let cwd = tmp();
@@ -1032,7 +1348,7 @@ fn compare_without_a_scenario_runs_the_bundled_default_from_any_folder() {
     );
     assert_eq!(
         first_line(&out.join("summary.csv")),
-        "variant,month,place,metric,mean,p05,p50,p95"
+        "variant,month,place,metric,mean,p05,p50,p95,uncertainty"
     );
     // An unknown variant is an error before anything runs.
     let mut bad = args.clone();

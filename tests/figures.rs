@@ -372,7 +372,7 @@ fn plot_reports_a_bad_file_by_name_and_line_without_a_panic() {
     let path = dir.path().join("summary.csv");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
-    lines[3] = "both,2023-01,Roxham Road,attempts,many,1,1,1";
+    lines[3] = "both,2023-01,Roxham Road,attempts,many,1,1,1,replicates";
     std::fs::write(&path, lines.join("\n")).unwrap();
     let o = northbound(&["plot", dir.path().to_str().unwrap()]);
     assert!(!o.status.success());

@@ -1,7 +1,7 @@
 //! `northbound compare`: the policy experiment, variants x replicates, its tables, figures
 //! and report.
 
-use super::{Common, Progress, print_out, timed};
+use super::{Common, PosteriorArg, Progress, print_out, record_uncertainty, timed};
 use clap::Args;
 use northbound::experiment::compare::{self, Comparison};
 use northbound::experiment::ensemble;
@@ -22,6 +22,8 @@ pub struct CompareArgs {
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     variants: Vec<String>,
     #[command(flatten)]
+    posterior: PosteriorArg,
+    #[command(flatten)]
     common: Common,
 }
 
@@ -32,6 +34,7 @@ pub fn compare(a: CompareArgs) -> Result<(), Error> {
         None => Scenario::bundled_default()?,
     };
     let specs = compare::select(compare::design(&sc)?, &a.variants, &sc)?;
+    let posterior = a.posterior.load(&sc)?;
     let work = Work::Compare {
         variants: specs.len(),
         replicates: a.replicates,
@@ -47,13 +50,17 @@ pub fn compare(a: CompareArgs) -> Result<(), Error> {
     );
     let series = staged.tmp.join("series.csv");
     let (cmp, wall) = timed(&bar, || {
-        pool.install(|| compare::compare(&sc, &specs, a.replicates, seed, &series, &|| bar.inc()))
+        pool.install(|| {
+            let p = posterior.as_ref();
+            compare::compare_over(&sc, &specs, a.replicates, seed, p, &series, &|| bar.inc())
+        })
     });
     let cmp = cmp?;
     compare::write(&staged.tmp, &sc, &cmp)?;
     let mut manifest = Manifest::new("compare", &sc, seed, pool.current_num_threads());
     manifest.replicates = Some(a.replicates);
     manifest.variants = Some(specs.iter().map(|v| v.name.clone()).collect());
+    record_uncertainty(&mut manifest, posterior.as_ref())?;
     manifest.timed(cmp.agents, cmp.agent_days, wall);
     // The report says how the comparison was made: it reads the manifest from the folder.
     manifest.write(&staged.tmp)?;
@@ -74,8 +81,9 @@ fn summary(
     wall: f64,
     dir: &Path,
 ) -> String {
+    let over = cmp.summary.first().map_or("", |r| r.uncertainty.as_str());
     let mut text = format!(
-        "{}: {} variants x {} replicates in {:.1} s\n",
+        "{}: {} variants x {} replicates in {:.1} s (intervals over {over})\n",
         sc.name, variants, replicates, wall
     );
     for e in cmp.effects.iter().filter(|e| e.effect == "diff_roxham") {

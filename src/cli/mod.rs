@@ -12,6 +12,9 @@ mod validate;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use northbound::experiment::posterior::{Posterior, Uncertainty};
+use northbound::output::{self, Manifest};
+use northbound::{Error, Scenario};
 use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,8 +30,9 @@ to the Quebec crossings (Roxham Road and the official ports such as Lacolle), da
 under the Safe Third Country Agreement, its 2023 extension, the resettlement quota and the \
 other dated rules a scenario file switches on.\n\n\
 Typical session: `check` a scenario, `run` it, `validate` it against the observed \
-statistics it declares, `calibrate` its uncertain parameters, `compare` policies and \
-`forecast` the months after the STCA extension.",
+statistics it declares, `calibrate` its uncertain parameters (a point, or a posterior with \
+--method abc), `compare` the policies (over the posterior with --posterior) and `forecast` \
+the months after the STCA extension.",
     after_help = "Examples:\n  northbound compare\n  northbound check scenarios/minimal.toml\n  northbound run scenarios/corridor-2017-2024.toml\n  northbound validate scenarios/corridor-2017-2024.toml --replicates 20\n  northbound forecast --replicates 50\n  northbound run scenarios/minimal.toml --seed 7 --out /tmp/try --force"
 )]
 struct Cli {
@@ -52,34 +56,50 @@ Examples:\n  northbound run scenarios/corridor-2017-2024.toml\n  northbound run 
     /// Compare replicates of a scenario with the observed series it declares.
     #[command(
         after_help = "The scenario declares its observed series with [[observed]] tables. \
-Writes validation.csv\n(series,period,observed,sim_mean,sim_p05,sim_p50,sim_p95,verification), \
+Writes validation.csv\n(series,period,observed,sim_mean,sim_p05,sim_p50,sim_p95,verification,uncertainty), \
 metrics.csv\n(series,n_periods,ard,mape,rmse,pearson_r,total_ratio), observed.csv and policies.csv \
 (what\nthe figures are drawn from), one overlay-<series>.{png,svg} per series and manifest.json\n\
 into output/<scenario name>-validate/ (or --out).\n\n\
-Example:\n  northbound validate scenarios/corridor-2017-2024.toml --replicates 20"
+The 90% intervals cover the run-to-run noise (uncertainty: replicates); with --posterior \
+FILE, replicate r runs with the r-th particle drawn from a calibrated posterior, and they \
+cover the parameters' uncertainty too (uncertainty: parameters and replicates).\n\n\
+Examples:\n  northbound validate scenarios/corridor-2017-2024.toml --replicates 20\n  \
+northbound validate scenarios/corridor-2017-2024.toml --replicates 40 \\\n    --posterior output/corridor-2017-2024-calibrate/posterior.csv"
     )]
     Validate(validate::ValidateArgs),
-    /// Fit scenario parameters to observed series (Nelder-Mead, common random numbers).
+    /// Fit scenario parameters to observed series: Nelder-Mead (a point) or ABC-SMC (a posterior).
     #[command(
-        after_help = "Each --fit names a parameter by its path in the scenario file and its \
-range; each --target names an observed series; only periods inside --window count. \
-The objective is the mean ARD of the targets (mean over periods of |sim - obs| / obs, \
-with sim the mean of the replicates).\n\
-Writes fitted.toml (the scenario with the fitted values, saying how they were fitted), \
-trials.csv (every parameter set tried, with its score) and manifest.json into \
-output/<scenario name>-calibrate/ (or --out).\n\n\
-Example:\n  northbound calibrate scenarios/corridor-2017-2024.toml \\\n    --fit \"inflows[0].share=0.01..0.08\" --fit \"places[\\\"New York City\\\"].move_rate=0.005..0.1\" \\\n    --target qc_interceptions_monthly --window 2017-03..2023-02 --budget 60"
+        after_help = "Each --fit names a parameter by its path in the scenario file (or tied \
+paths, PATH1,PATH2=LO..HI, that take one value) and its range; each --target names an \
+observed series; only periods inside --window count, and runs stop at the end of the last \
+window month. The objective (the distance, for abc) is the mean ARD of the targets (mean \
+over periods of |sim - obs| / obs, with sim the mean of the replicates, which have the same \
+seeds for every parameter set).\n\n\
+--method nelder-mead (the default) writes fitted.toml (the scenario with the fitted values, \
+saying how they were fitted), trials.csv (every parameter set tried, with its score) and \
+manifest.json.\n\
+--method abc runs ABC-SMC from a uniform prior on the --fit box: generation 0 keeps the best \
+--particles of a Latin hypercube of --prior-draws; each of --generations more lowers the \
+tolerance to the --alpha quantile of the previous distances, proposing from the previous \
+population with a Gaussian kernel. It writes posterior.csv (particle, weight, parameters, \
+distance, each target's ARD), generations.csv, fitted.toml (the posterior's best particle) \
+and manifest.json, and prints each parameter's posterior mean and 90% interval. Give \
+posterior.csv to validate or compare with --posterior.\n\
+Output: output/<scenario name>-calibrate/ (or --out).\n\n\
+Examples:\n  northbound calibrate scenarios/corridor-2017-2024.toml \\\n    --fit \"inflows[0].share=0.01..0.08\" --fit \"places[\\\"New York City\\\"].move_rate=0.005..0.1\" \\\n    --target qc_interceptions_monthly --window 2017-03..2023-02 --budget 60\n  \
+northbound calibrate scenarios/corridor-2017-2024.toml --method abc --particles 100 --generations 3 \\\n    --fit \"inflows[0].share=0.02..0.2\" --fit \"behaviour.beliefs.news=0.05..1\" \\\n    --target qc_interceptions_monthly --window 2017-03..2023-02 --replicates 2"
     )]
     Calibrate(calibrate::CalibrateArgs),
     /// The policy experiment: variants x replicates, effects with 90% intervals, plots, report.
     #[command(
-        after_help = "Without a scenario, runs the bundled default (corridor-2017-2024, built into the binary). The default design is the 2 x 2 of policies.stca_extension.enabled x policies.resettlement_quota.enabled: variants both, extension_only, quota_only and neither; [[variant]] tables in the scenario add more. Replicate r of every variant uses the same seed (common random numbers).
+        after_help = "Without a scenario, runs the bundled default (corridor-2017-2024, built into the binary). The default design is the 2 x 2 of policies.stca_extension.enabled x policies.resettlement_quota.enabled: variants both, extension_only, quota_only and neither; [[variant]] tables in the scenario add more. Replicate r of every variant uses the same seed (common random numbers), and with --posterior the same particle of the posterior, the variant's overrides on top.
 
-Writes series.csv (variant,replicate,month,place,metric,value), summary.csv (variant,month,place,metric,mean,p05,p50,p95), effects.csv (each variant against neither), overlay.csv, variants.csv, policies.csv, places.csv, scenario.toml, the figures (PNG and SVG), report.html and manifest.json into output/compare/ (or --out).
+Writes series.csv (variant,replicate,month,place,metric,value), summary.csv (variant,month,place,metric,mean,p05,p50,p95,uncertainty), effects.csv (each variant against neither), overlay.csv, variants.csv, policies.csv, places.csv, scenario.toml, the figures (PNG and SVG), report.html and manifest.json into output/compare/ (or --out). The intervals cover the run-to-run noise (uncertainty: replicates), or with --posterior the parameters' uncertainty too (parameters and replicates).
 
 Examples:
   northbound compare
   northbound compare scenarios/corridor-2017-2024.toml --replicates 50 --variants both,neither
+  northbound compare scenarios/corridor-2017-2024.toml --replicates 40 --posterior output/corridor-2017-2024-calibrate/posterior.csv
   northbound plot output/compare"
     )]
     Compare(compare::CompareArgs),
@@ -159,6 +179,43 @@ fn parse_gib(s: &str) -> Result<u64, String> {
             "'{s}': expected a number of GiB above 0, e.g. 16 or 0.5"
         )),
     }
+}
+
+/// `--posterior FILE`, for the commands that run replicates.
+#[derive(Args, Debug)]
+pub struct PosteriorArg {
+    /// A posterior.csv written by `calibrate --method abc`: replicate r then runs with the
+    /// particle drawn r-th by weight (the same in every variant) and its usual seed, so that
+    /// the intervals cover the parameters' uncertainty as well as the run-to-run noise. Its
+    /// columns must be parameter paths of this scenario.
+    #[arg(long, value_name = "FILE")]
+    pub posterior: Option<PathBuf>,
+}
+
+impl PosteriorArg {
+    /// The posterior, read and checked against the scenario, if one was given.
+    pub fn load(&self, sc: &Scenario) -> Result<Option<Posterior>, Error> {
+        let Some(path) = &self.posterior else {
+            return Ok(None);
+        };
+        let p = Posterior::read(path)?;
+        p.check(sc)?;
+        Ok(Some(p))
+    }
+}
+
+/// Records in a manifest what the intervals cover, and the posterior by path and SHA-256.
+pub fn record_uncertainty(m: &mut Manifest, posterior: Option<&Posterior>) -> Result<(), Error> {
+    m.uncertainty = Some(Uncertainty::of(posterior).as_str().into());
+    if let Some(p) = posterior {
+        let bytes = std::fs::read(&p.path).map_err(|source| Error::Read {
+            path: p.path.clone(),
+            source,
+        })?;
+        m.posterior = Some(p.path.display().to_string());
+        m.posterior_sha256 = Some(output::sha256_hex(&bytes));
+    }
+    Ok(())
 }
 
 impl Common {
@@ -251,6 +308,12 @@ impl Progress {
     fn set(&self, pos: u64) {
         if let Some(b) = &self.0 {
             b.set_position(pos);
+        }
+    }
+
+    fn set_length(&self, len: u64) {
+        if let Some(b) = &self.0 {
+            b.set_length(len);
         }
     }
 

@@ -1,6 +1,6 @@
 //! `northbound validate`: replicates of a scenario against the observed series it declares.
 
-use super::{Common, Progress, print_out, timed};
+use super::{Common, PosteriorArg, Progress, print_out, record_uncertainty, timed};
 use clap::Args;
 use northbound::experiment::ensemble;
 use northbound::experiment::resources::Work;
@@ -18,6 +18,8 @@ pub struct ValidateArgs {
     #[arg(long, short = 'r', value_name = "R", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     replicates: u32,
     #[command(flatten)]
+    posterior: PosteriorArg,
+    #[command(flatten)]
     common: Common,
 }
 
@@ -25,6 +27,7 @@ pub fn validate(a: ValidateArgs) -> Result<(), Error> {
     let c = &a.common;
     let sc = Scenario::load(&a.scenario)?;
     validation::require_observed(&sc)?;
+    let posterior = a.posterior.load(&sc)?;
     let work = Work::Validate {
         replicates: a.replicates,
     };
@@ -38,12 +41,16 @@ pub fn validate(a: ValidateArgs) -> Result<(), Error> {
         "{spinner} {bar:40} replicate {pos}/{len}  {elapsed} (eta {eta})",
     );
     let (v, wall) = timed(&bar, || {
-        pool.install(|| validation::validate(&sc, seed, a.replicates, &|| bar.inc()))
+        pool.install(|| {
+            validation::validate_over(&sc, seed, a.replicates, posterior.as_ref(), &|| bar.inc())
+        })
     });
+    let v = v?;
     validation::write(&staged.tmp, &sc, &v)?;
     present::draw(&staged.tmp)?;
     let mut manifest = Manifest::new("validate", &sc, seed, pool.current_num_threads());
     manifest.replicates = Some(a.replicates);
+    record_uncertainty(&mut manifest, posterior.as_ref())?;
     manifest.timed(v.agents, v.agent_days, wall);
     let dir = staged.finish(manifest)?;
     if !c.quiet {
@@ -54,7 +61,11 @@ pub fn validate(a: ValidateArgs) -> Result<(), Error> {
 
 /// The goodness of fit of every series, as a table.
 fn summary(sc: &Scenario, replicates: u32, v: &Validation, wall: f64, dir: &Path) -> String {
-    let mut out = format!("{}: {} replicates in {:.1} s\n", sc.name, replicates, wall);
+    let over = v.rows.first().map_or("", |r| r.uncertainty.as_str());
+    let mut out = format!(
+        "{}: {} replicates in {:.1} s (intervals over {over})\n",
+        sc.name, replicates, wall
+    );
     let _ = writeln!(
         out,
         "  {:<36} {:>9} {:>7} {:>10} {:>9} {:>11}",

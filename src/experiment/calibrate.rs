@@ -1,11 +1,15 @@
 //! Calibration: fit scenario parameters to observed series.
 //!
-//! The method is Nelder-Mead on the box of the fitted parameters (rescaled to [0, 1] and
-//! clamped to it), minimising the mean ARD of the target series over a window of periods.
-//! Each trial runs several replicates whose seeds are the same for every trial (common
-//! random numbers), so that two trials differ by their parameters and not by their luck.
-//! Replicates run in parallel; the search itself is sequential and deterministic, so the
-//! same command gives the same trials.
+//! What both methods share is the [`Objective`]: the mean ARD of the target series over the
+//! periods inside the windows, for a parameter set, with the simulated value the mean of
+//! several replicates whose seeds are the same for every set (common random numbers), so
+//! that two sets differ by their parameters and not by their luck. Runs stop at the end of
+//! the last window month (nothing later can change what is compared), and many parameter
+//! sets are evaluated side by side, each run on one thread.
+//!
+//! This file holds the objective and the default method, Nelder-Mead on the box of the
+//! fitted parameters (rescaled to [0, 1] and clamped to it): a point, found by a sequential
+//! and deterministic search. `abc` gives a distribution instead.
 
 use crate::experiment::ensemble;
 use crate::experiment::validation;
@@ -14,21 +18,26 @@ use crate::util::date::{Date, Month};
 use crate::util::error::{Error, Result};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use toml_edit::{DocumentMut, Value};
 
-/// A parameter to fit: a path into the scenario and its range.
+/// A parameter to fit: one or more paths into the scenario that take its value (tied
+/// paths, such as the same share in three inflows), and its range.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {
-    pub path: String,
+    pub paths: Vec<String>,
     pub lo: f64,
     pub hi: f64,
 }
 
 impl Param {
-    /// Parses `path=lo..hi`, e.g. `inflows[0].share=0.01..0.06`.
+    /// Parses `PATH=LO..HI`, e.g. `inflows[0].share=0.01..0.06`, or tied paths
+    /// `PATH1,PATH2=LO..HI`.
     pub fn parse(spec: &str) -> std::result::Result<Param, String> {
         let bad = || {
-            format!("--fit \"{spec}\": expected PATH=LO..HI, e.g. \"inflows[0].share=0.01..0.06\"")
+            format!(
+                "--fit \"{spec}\": expected PATH=LO..HI or PATH1,PATH2,...=LO..HI, e.g. \"inflows[0].share=0.01..0.06\""
+            )
         };
         let (path, range) = spec.rsplit_once('=').ok_or_else(bad)?;
         let (lo, hi) = range.split_once("..").ok_or_else(bad)?;
@@ -37,12 +46,22 @@ impl Param {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             return Err(format!("--fit \"{spec}\": the range needs LO < HI"));
         }
-        paths::parse(path.trim())?;
-        Ok(Param {
-            path: path.trim().to_string(),
-            lo,
-            hi,
-        })
+        let paths: Vec<String> = paths::split_tied(path)
+            .into_iter()
+            .map(String::from)
+            .collect();
+        for (i, p) in paths.iter().enumerate() {
+            paths::parse(p).map_err(|e| format!("--fit \"{spec}\": {e}"))?;
+            if paths[..i].contains(p) {
+                return Err(format!("--fit \"{spec}\": the path {p} is tied to itself"));
+            }
+        }
+        Ok(Param { paths, lo, hi })
+    }
+
+    /// Its name: the paths joined by `,` (a column of `trials.csv` and `posterior.csv`).
+    pub fn name(&self) -> String {
+        self.paths.join(",")
     }
 }
 
@@ -81,6 +100,13 @@ impl Settings {
             .iter()
             .filter_map(|w| parse_window(w).map_err(|e| problems.push(e)).ok())
             .collect();
+        for (i, p) in params.iter().enumerate() {
+            for path in &p.paths {
+                if params[..i].iter().any(|q| q.paths.contains(path)) {
+                    problems.push(format!("--fit {path}: the path is fitted twice"));
+                }
+            }
+        }
         if !problems.is_empty() {
             return Err(invalid(sc, problems));
         }
@@ -105,12 +131,22 @@ pub struct Trial {
     pub error: Option<String>,
 }
 
+/// The work a calibration did: runs (parameter sets x replicates), and the agents and
+/// agent-days they simulated.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Work {
+    pub runs: u64,
+    pub agents: u64,
+    pub agent_days: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Calibration {
     pub trials: Vec<Trial>,
     pub best: usize,
     /// The starting values (the scenario's own, clamped to the ranges).
     pub start: Vec<f64>,
+    pub work: Work,
 }
 
 /// Parses `2022-01..2023-02`.
@@ -134,28 +170,304 @@ fn invalid(sc: &Scenario, problems: Vec<String>) -> Error {
     }
 }
 
-/// The value for parameter `p` at unit position `u`, an integer if the scenario has one.
-fn value_at(p: &Param, u: f64, integer: bool) -> Value {
-    let v = p.lo + u.clamp(0.0, 1.0) * (p.hi - p.lo);
-    if integer {
-        Value::from(v.round() as i64)
-    } else {
-        Value::from((v * 1e6).round() / 1e6)
+/// The scenario cut short at the end of month `last` (if that is earlier than its end),
+/// with the observed periods that end by then. Every day up to then is what the full run
+/// gives (tested): nothing in a run depends on days still to come, and the agents of later
+/// months are drawn from their own keyed streams, after everyone before them. (A cut in the
+/// middle of a month would not do: a month's inflow is spread over its days in the window.)
+pub fn shortened(sc: &Scenario, last: Month) -> Scenario {
+    let end = last.first_day().add_days(last.days() as i32 - 1);
+    let mut sc = sc.clone();
+    if end < sc.end {
+        sc.end = end;
+        for o in &mut sc.observed {
+            o.points.retain(|p| p.end <= end);
+        }
+    }
+    sc
+}
+
+/// The calibration objective of a scenario, settings and targets: what a parameter set is
+/// worth. Parameters are in their own units; a parameter is an integer (and rounded) if
+/// the scenario holds an integer at one of its paths.
+#[derive(Debug)]
+pub struct Objective<'a> {
+    base: &'a Scenario,
+    pub params: &'a [Param],
+    /// By parameter, by path: an integer in the scenario.
+    integer: Vec<Vec<bool>>,
+    /// The scenario's own values, in the unit box (rescaled ranges, clamped).
+    pub start: Vec<f64>,
+    /// (index into the observed series, the points inside the windows) by target, in the
+    /// shortened scenario.
+    targets: Vec<(usize, Vec<usize>)>,
+    /// Runs end with this month (the last window month), or at the scenario's end.
+    pub last: Month,
+    seed: u64,
+    replicates: u32,
+    runs: AtomicU64,
+    agents: AtomicU64,
+    agent_days: AtomicU64,
+}
+
+impl<'a> Objective<'a> {
+    /// Checks the settings against the scenario (every problem at once: targets, paths,
+    /// values that are not numbers) and prepares the objective.
+    pub fn new(base: &'a Scenario, s: &'a Settings) -> Result<Objective<'a>> {
+        if s.params.is_empty() {
+            return Err(invalid(
+                base,
+                vec!["calibrate: give at least one --fit PATH=LO..HI".into()],
+            ));
+        }
+        let last = s
+            .windows
+            .iter()
+            .map(|w| w.1)
+            .max()
+            .map_or(base.end.month(), |m| m.min(base.end.month()));
+        let short = shortened(base, last);
+        let mut problems = Vec::new();
+        let mut targets = Vec::new();
+        for t in &s.targets {
+            match short.observed.iter().position(|o| &o.name == t) {
+                Some(k) => {
+                    let pts: Vec<usize> = short.observed[k]
+                        .points
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, o)| {
+                            s.windows
+                                .iter()
+                                .any(|w| o.start.month() >= w.0 && o.end.month() <= w.1)
+                        })
+                        .map(|(j, _)| j)
+                        .collect();
+                    if pts.is_empty() {
+                        problems.push(format!(
+                            "--target {t}: no period of the series lies inside the --window ranges"
+                        ));
+                    }
+                    targets.push((k, pts));
+                }
+                None => problems.push(format!(
+                    "--target {t}: no observed series of that name (the scenario declares: {})",
+                    base.observed
+                        .iter()
+                        .map(|o| o.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+        }
+        if targets.is_empty() && problems.is_empty() {
+            problems.push("calibrate: give at least one --target SERIES".into());
+        }
+        // The starting point (the first path's value) and the types, from the file itself.
+        let doc: DocumentMut = String::from_utf8_lossy(&base.source)
+            .parse()
+            .map_err(|e: toml_edit::TomlError| invalid(base, vec![e.to_string()]))?;
+        let mut start = Vec::new();
+        let mut integer = Vec::new();
+        for p in &s.params {
+            let mut first = None;
+            let mut ints = Vec::new();
+            for path in &p.paths {
+                let current = paths::get(&doc, path)
+                    .ok()
+                    .and_then(|i| i.as_value().cloned());
+                let (x, int) = match &current {
+                    Some(Value::Integer(v)) => (*v.value() as f64, true),
+                    Some(Value::Float(v)) => (*v.value(), false),
+                    Some(other) => {
+                        problems.push(format!(
+                            "--fit {path}: the scenario has a non-number there ({})",
+                            other.to_string().trim()
+                        ));
+                        (p.lo, false)
+                    }
+                    None => ((p.lo + p.hi) / 2.0, false),
+                };
+                first.get_or_insert(x);
+                ints.push(int);
+            }
+            let x = first.unwrap_or((p.lo + p.hi) / 2.0);
+            start.push(((x - p.lo) / (p.hi - p.lo)).clamp(0.0, 1.0));
+            integer.push(ints);
+        }
+        let obj = Objective {
+            base,
+            params: &s.params,
+            integer,
+            start,
+            targets,
+            last,
+            seed: s.seed,
+            replicates: s.replicates.max(1),
+            runs: AtomicU64::new(0),
+            agents: AtomicU64::new(0),
+            agent_days: AtomicU64::new(0),
+        };
+        // Every path must lead somewhere valid: try the starting point.
+        if problems.is_empty()
+            && let Err(e) =
+                base.with_overrides(&obj.overrides(&obj.at_unit(&obj.start)), "calibrate")
+        {
+            problems.push(e.to_string());
+        }
+        if !problems.is_empty() {
+            return Err(invalid(base, problems));
+        }
+        Ok(obj)
+    }
+
+    /// Whether parameter `k` is an integer (rounded).
+    pub fn is_integer(&self, k: usize) -> bool {
+        self.integer[k].iter().any(|&i| i)
+    }
+
+    /// The parameter values at a point of the unit box (clamped to it): integers rounded,
+    /// other values to six decimals (Nelder-Mead's points).
+    pub fn at_unit(&self, u: &[f64]) -> Vec<f64> {
+        self.params
+            .iter()
+            .zip(u)
+            .enumerate()
+            .map(|(k, (p, u))| {
+                let v = p.lo + u.clamp(0.0, 1.0) * (p.hi - p.lo);
+                if self.is_integer(k) {
+                    v.round()
+                } else {
+                    (v * 1e6).round() / 1e6
+                }
+            })
+            .collect()
+    }
+
+    /// The `(path, value)` overrides of a parameter set: each path of a parameter gets its
+    /// value, as an integer where the scenario has one.
+    pub fn overrides(&self, values: &[f64]) -> Vec<(String, Value)> {
+        overrides(self.params, &self.integer, values)
+    }
+
+    /// The scenario of a parameter set, shortened to the calibration's end.
+    pub fn scenario(&self, values: &[f64]) -> Result<Scenario> {
+        let sc = self
+            .base
+            .with_overrides(&self.overrides(values), "calibrate")?;
+        Ok(shortened(&sc, self.last))
+    }
+
+    /// Evaluates parameter sets: every set's replicates, all side by side over the current
+    /// pool (each run on one thread); `done` is called as each run finishes. The trials
+    /// come in the order of `sets` and do not depend on the number of threads.
+    pub fn evaluate(&self, sets: &[Vec<f64>], done: &(dyn Fn() + Sync)) -> Vec<Trial> {
+        use rayon::prelude::*;
+        let built: Vec<Result<Scenario>> = sets.par_iter().map(|v| self.scenario(v)).collect();
+        let scs: Vec<&Scenario> = built.iter().filter_map(|b| b.as_ref().ok()).collect();
+        let jobs: Vec<(usize, u32)> = (0..scs.len())
+            .flat_map(|k| (0..self.replicates).map(move |r| (k, r)))
+            .collect();
+        let sims = ensemble::map_runs(
+            &scs,
+            &jobs,
+            self.seed,
+            |k, _, res| {
+                let all = validation::simulated_points(scs[k], res);
+                let points: Vec<Vec<f64>> = self
+                    .targets
+                    .iter()
+                    .map(|(t, pts)| pts.iter().map(|&j| all[*t][j]).collect())
+                    .collect();
+                (points, res.agents, res.agent_days)
+            },
+            done,
+        );
+        self.runs.fetch_add(jobs.len() as u64, Ordering::Relaxed);
+        for s in &sims {
+            self.agents.fetch_add(s.1, Ordering::Relaxed);
+            self.agent_days.fetch_add(s.2, Ordering::Relaxed);
+        }
+        let reps = self.replicates as usize;
+        let mut next = sims.chunks(reps);
+        sets.iter()
+            .zip(&built)
+            .map(|(values, b)| match b {
+                Err(e) => Trial {
+                    values: values.clone(),
+                    score: f64::INFINITY,
+                    ard: vec![f64::NAN; self.targets.len()],
+                    error: Some(e.to_string()),
+                },
+                Ok(sc) => {
+                    let runs = next.next().unwrap_or(&[]);
+                    let ard: Vec<f64> = self
+                        .targets
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (t, pts))| {
+                            let obs: Vec<f64> = pts
+                                .iter()
+                                .map(|&j| sc.observed[*t].points[j].value)
+                                .collect();
+                            let sim: Vec<f64> = (0..pts.len())
+                                .map(|j| {
+                                    runs.iter().map(|r| r.0[i][j]).sum::<f64>() / runs.len() as f64
+                                })
+                                .collect();
+                            validation::fit("", &obs, &sim).ard
+                        })
+                        .collect();
+                    let score = ard.iter().sum::<f64>() / ard.len() as f64;
+                    Trial {
+                        values: values.clone(),
+                        score: if score.is_finite() {
+                            score
+                        } else {
+                            f64::INFINITY
+                        },
+                        ard,
+                        error: None,
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// The work done so far.
+    pub fn work(&self) -> Work {
+        Work {
+            runs: self.runs.load(Ordering::Relaxed),
+            agents: self.agents.load(Ordering::Relaxed),
+            agent_days: self.agent_days.load(Ordering::Relaxed),
+        }
     }
 }
 
-/// Runs the calibration. `progress` is called after each trial with the number done.
+/// The `(path, value)` overrides of a parameter set, `integer[k][i]` saying whether path
+/// `i` of parameter `k` holds an integer.
+fn overrides(params: &[Param], integer: &[Vec<bool>], values: &[f64]) -> Vec<(String, Value)> {
+    let mut set = Vec::new();
+    for ((p, ints), &v) in params.iter().zip(integer).zip(values) {
+        for (path, &int) in p.paths.iter().zip(ints) {
+            let value = if int {
+                Value::from(v.round() as i64)
+            } else {
+                Value::from(v)
+            };
+            set.push((path.clone(), value));
+        }
+    }
+    set
+}
+
+/// Runs the Nelder-Mead calibration. `progress` is called after each trial with the number
+/// done.
 pub fn calibrate(
     base: &Scenario,
     s: &Settings,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Calibration> {
-    if s.params.is_empty() {
-        return Err(invalid(
-            base,
-            vec!["calibrate: give at least one --fit PATH=LO..HI".into()],
-        ));
-    }
     if s.budget == 0 {
         // The fitted scenario and its header are the best of the trials: there must be one.
         return Err(invalid(
@@ -163,158 +475,26 @@ pub fn calibrate(
             vec!["calibrate: --budget must allow at least one trial".into()],
         ));
     }
-    let mut problems = Vec::new();
-    let mut targets = Vec::new();
-    for t in &s.targets {
-        match base.observed.iter().position(|o| &o.name == t) {
-            Some(k) => {
-                let pts: Vec<usize> = base.observed[k]
-                    .points
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, o)| {
-                        s.windows
-                            .iter()
-                            .any(|w| o.start.month() >= w.0 && o.end.month() <= w.1)
-                    })
-                    .map(|(j, _)| j)
-                    .collect();
-                if pts.is_empty() {
-                    problems.push(format!(
-                        "--target {t}: no period of the series lies inside the --window ranges"
-                    ));
-                }
-                targets.push((k, pts));
-            }
-            None => problems.push(format!(
-                "--target {t}: no observed series of that name (the scenario declares: {})",
-                base.observed
-                    .iter()
-                    .map(|o| o.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        }
-    }
-    if targets.is_empty() && problems.is_empty() {
-        problems.push("calibrate: give at least one --target SERIES".into());
-    }
-    // The starting point and the parameters' types, from the file itself.
-    let doc: DocumentMut = String::from_utf8_lossy(&base.source)
-        .parse()
-        .map_err(|e: toml_edit::TomlError| invalid(base, vec![e.to_string()]))?;
-    let mut start = Vec::new();
-    let mut integer = Vec::new();
-    for p in &s.params {
-        let current = paths::get(&doc, &p.path)
-            .ok()
-            .and_then(|i| i.as_value().cloned());
-        let (x, int) = match &current {
-            Some(Value::Integer(v)) => (*v.value() as f64, true),
-            Some(Value::Float(v)) => (*v.value(), false),
-            Some(other) => {
-                problems.push(format!(
-                    "--fit {}: the scenario has a non-number there ({})",
-                    p.path,
-                    other.to_string().trim()
-                ));
-                (p.lo, false)
-            }
-            None => ((p.lo + p.hi) / 2.0, false),
-        };
-        start.push(((x - p.lo) / (p.hi - p.lo)).clamp(0.0, 1.0));
-        integer.push(int);
-    }
-    // Every path must lead somewhere valid: try the starting point.
-    let first: Vec<(String, Value)> = s
-        .params
-        .iter()
-        .zip(&start)
-        .zip(&integer)
-        .map(|((p, u), i)| (p.path.clone(), value_at(p, *u, *i)))
-        .collect();
-    if let Err(e) = base.with_overrides(&first, "calibrate") {
-        problems.push(e.to_string());
-    }
-    if !problems.is_empty() {
-        return Err(invalid(base, problems));
-    }
-
-    let reps: Vec<u32> = (0..s.replicates.max(1)).collect();
+    let obj = Objective::new(base, s)?;
     let mut trials: Vec<Trial> = Vec::new();
-    let evaluate = |u: &[f64], trials: &mut Vec<Trial>| -> f64 {
-        let set: Vec<(String, Value)> = s
-            .params
-            .iter()
-            .zip(u)
-            .zip(&integer)
-            .map(|((p, u), i)| (p.path.clone(), value_at(p, *u, *i)))
-            .collect();
-        let values: Vec<f64> = set
-            .iter()
-            .map(|(_, v)| {
-                v.as_float()
-                    .or(v.as_integer().map(|i| i as f64))
-                    .unwrap_or(f64::NAN)
-            })
-            .collect();
-        let trial = match base.with_overrides(&set, "calibrate") {
-            Err(e) => Trial {
-                values,
-                score: f64::INFINITY,
-                ard: vec![f64::NAN; targets.len()],
-                error: Some(e.to_string()),
-            },
-            Ok(sc) => {
-                let sims = ensemble::map(
-                    &sc,
-                    s.seed,
-                    &reps,
-                    |_, res| validation::simulated_points(&sc, res),
-                    &|| {},
-                );
-                let ard: Vec<f64> = targets
-                    .iter()
-                    .map(|(k, pts)| {
-                        let obs: Vec<f64> = pts
-                            .iter()
-                            .map(|&j| sc.observed[*k].points[j].value)
-                            .collect();
-                        let sim: Vec<f64> = pts
-                            .iter()
-                            .map(|&j| {
-                                sims.iter().map(|r| r[*k][j]).sum::<f64>() / sims.len() as f64
-                            })
-                            .collect();
-                        validation::fit("", &obs, &sim).ard
-                    })
-                    .collect();
-                let score = ard.iter().sum::<f64>() / ard.len() as f64;
-                Trial {
-                    values,
-                    score: if score.is_finite() {
-                        score
-                    } else {
-                        f64::INFINITY
-                    },
-                    ard,
-                    error: None,
-                }
-            }
+    nelder_mead(&obj.start, s.budget, &mut |u| {
+        let values = obj.at_unit(u);
+        let Some(trial) = obj.evaluate(&[values], &|| {}).into_iter().next() else {
+            return f64::INFINITY;
         };
         let score = trial.score;
         trials.push(trial);
         progress(trials.len());
         score
-    };
-    nelder_mead(&start, s.budget, &mut |u| evaluate(u, &mut trials));
+    });
     let best = (0..trials.len())
         .min_by(|&a, &b| trials[a].score.total_cmp(&trials[b].score))
         .unwrap_or(0);
     Ok(Calibration {
         trials,
         best,
-        start,
+        start: obj.start.clone(),
+        work: obj.work(),
     })
 }
 
@@ -431,17 +611,20 @@ pub fn nelder_mead(x0: &[f64], budget: usize, f: &mut dyn FnMut(&[f64]) -> f64) 
 /// lines saying how it was fitted) on top.
 pub fn fitted_text(
     base: &Scenario,
-    s: &Settings,
-    cal: &Calibration,
+    params: &[Param],
+    values: &[f64],
     header: &str,
     out_dir: &Path,
 ) -> Result<String> {
     let mut doc: DocumentMut = String::from_utf8_lossy(&base.source)
         .parse()
         .map_err(|e: toml_edit::TomlError| invalid(base, vec![e.to_string()]))?;
-    let best = &cal.trials[cal.best];
-    for (p, v) in s.params.iter().zip(&best.values) {
-        let old = paths::get(&doc, &p.path)
+    let each = params
+        .iter()
+        .zip(values)
+        .flat_map(|(p, v)| p.paths.iter().map(move |path| (p, path, v)));
+    for (p, path, v) in each {
+        let old = paths::get(&doc, path)
             .ok()
             .and_then(|i| i.as_value().cloned());
         let integer = matches!(old, Some(Value::Integer(_)));
@@ -472,15 +655,15 @@ pub fn fitted_text(
         } else {
             format!("  {comment}; {note}")
         };
-        let prefix = old_prefix(&doc, &p.path);
+        let prefix = old_prefix(&doc, path);
         value.decor_mut().set_prefix(prefix);
-        if paths::is_inline(&doc, &p.path) {
+        if paths::is_inline(&doc, path) {
             // No comment can follow a value inside `{ ... }`: keep its layout; the header
             // says what was fitted.
-            paths::set(&mut doc, &p.path, value).map_err(|e| invalid(base, vec![e]))?;
+            paths::set(&mut doc, path, value).map_err(|e| invalid(base, vec![e]))?;
         } else {
             value.decor_mut().set_suffix(suffix);
-            paths::replace(&mut doc, &p.path, value).map_err(|e| invalid(base, vec![e]))?;
+            paths::replace(&mut doc, path, value).map_err(|e| invalid(base, vec![e]))?;
         }
     }
     rebase_files(&mut doc, base, out_dir);
@@ -499,40 +682,56 @@ pub fn fitted_text(
 /// date it was made and the `command` that made it.
 pub fn header(s: &Settings, cal: &Calibration, date: Date, command: &str) -> String {
     let best = &cal.trials[cal.best];
-    let windows: Vec<String> = s
-        .windows
-        .iter()
-        .map(|w| format!("{}..{}", w.0, w.1))
-        .collect();
-    let ards: Vec<String> = s
-        .targets
-        .iter()
-        .zip(&best.ard)
-        .map(|(t, a)| format!("{t} ARD {a:.4}"))
-        .collect();
     let mut header = format!(
-        "Calibrated by `northbound calibrate` (northbound {}) on {date}.\n\
-         Command: {command}\n\
-         Method: Nelder-Mead on the box of the fitted parameters, {} trials, {} replicates per trial\n\
+        "{}Method: Nelder-Mead on the box of the fitted parameters, {} trials, {} replicates per trial\n\
          with common random numbers (seed {}); objective: the mean ARD of the targets over {}.\n\
          Best trial {}: objective {:.4} ({}).\n",
-        env!("CARGO_PKG_VERSION"),
+        header_lead(date, command),
         cal.trials.len(),
         s.replicates,
         s.seed,
-        windows.join(" and "),
+        windows_text(s),
         cal.best,
         best.score,
-        ards.join(", ")
+        ards_text(s, &best.ard)
     );
     for (p, v) in s.params.iter().zip(&best.values) {
         let _ = writeln!(
             header,
             "Fitted: {} = {v} (range {}..{})",
-            p.path, p.lo, p.hi
+            p.name(),
+            p.lo,
+            p.hi
         );
     }
     header
+}
+
+/// The first lines of every fitted scenario's header: who made it, when, and how.
+pub fn header_lead(date: Date, command: &str) -> String {
+    format!(
+        "Calibrated by `northbound calibrate` (northbound {}) on {date}.\nCommand: {command}\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// The windows as a header says them: `2022-01..2023-02 and 2017-03..2017-12`.
+pub fn windows_text(s: &Settings) -> String {
+    s.windows
+        .iter()
+        .map(|w| format!("{}..{}", w.0, w.1))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// Each target's ARD: `qc_interceptions_monthly ARD 0.1020, ...`.
+pub fn ards_text(s: &Settings, ard: &[f64]) -> String {
+    s.targets
+        .iter()
+        .zip(ard)
+        .map(|(t, a)| format!("{t} ARD {a:.4}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Where the fitted scenario goes, and the folder its data paths must resolve from: the
@@ -560,7 +759,7 @@ pub fn write_trials(path: &Path, s: &Settings, cal: &Calibration) -> Result<()> 
     };
     let mut w = csv::Writer::from_path(path).map_err(|e| failed(e.to_string()))?;
     let mut header = vec!["trial".to_string()];
-    header.extend(s.params.iter().map(|p| p.path.clone()));
+    header.extend(s.params.iter().map(Param::name));
     header.push("score".into());
     header.extend(s.targets.iter().map(|t| format!("ard_{t}")));
     header.push("error".into());
@@ -578,17 +777,17 @@ pub fn write_trials(path: &Path, s: &Settings, cal: &Calibration) -> Result<()> 
     w.flush().map_err(|e| failed(e.to_string()))
 }
 
-/// Writes the fitted scenario ([`fitted_text`]) to `path`, its data paths relative to
-/// `folder`.
+/// Writes the scenario with the fitted `values` ([`fitted_text`]) to `path`, its data
+/// paths relative to `folder`.
 pub fn write_fitted(
     path: &Path,
     folder: &Path,
     base: &Scenario,
-    s: &Settings,
-    cal: &Calibration,
+    params: &[Param],
+    values: &[f64],
     header: &str,
 ) -> Result<()> {
-    let text = fitted_text(base, s, cal, header, folder)?;
+    let text = fitted_text(base, params, values, header, folder)?;
     std::fs::write(path, text).map_err(|e| Error::Output {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -657,9 +856,18 @@ mod tests {
     fn parses_fit_specs_and_windows() {
         let p = Param::parse("inflows[0].share=0.01..0.06").unwrap();
         assert_eq!(
-            (p.path.as_str(), p.lo, p.hi),
+            (p.name().as_str(), p.lo, p.hi),
             ("inflows[0].share", 0.01, 0.06)
         );
+        let p = Param::parse("inflows[0].share, inflows[1].share=0..1").unwrap();
+        assert_eq!(p.paths, ["inflows[0].share", "inflows[1].share"]);
+        assert_eq!(p.name(), "inflows[0].share,inflows[1].share");
+        assert!(
+            Param::parse("a,a=0..1")
+                .unwrap_err()
+                .contains("tied to itself")
+        );
+        assert!(Param::parse("a,=0..1").unwrap_err().contains("empty"));
         assert!(Param::parse("inflows[0].share").is_err());
         assert!(Param::parse("x=2..1").unwrap_err().contains("LO < HI"));
         let (a, b) = parse_window("2022-01..2023-02").unwrap();
@@ -682,6 +890,46 @@ mod tests {
             (x[0] - 0.3).abs() < 1e-3 && (x[1] - 0.7).abs() < 1e-3,
             "{x:?}"
         );
+    }
+
+    #[test]
+    fn a_shortened_run_is_the_full_run_up_to_its_end() {
+        use crate::model::engine::{self, RunOptions};
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        // Official news on, so that beliefs also learn from the rules of days to come.
+        let full = Scenario::load(&path)
+            .unwrap()
+            .with_overrides(
+                &[("behaviour.beliefs.news".into(), Value::from(0.2))],
+                "test",
+            )
+            .unwrap();
+        for seed in [1, 2] {
+            let opts = RunOptions {
+                seed: Some(seed),
+                threads: Some(2),
+                ..RunOptions::default()
+            };
+            let whole = engine::run(&full, &opts, &mut |_, _, _| {});
+            for (last, end) in [("2023-02", "2023-02-28"), ("2023-03", "2023-03-31")] {
+                let short = shortened(&full, Month::parse(last).unwrap());
+                assert_eq!(short.end.to_string(), end);
+                let part = engine::run(&short, &opts, &mut |_, _, _| {});
+                let days = part.days as usize;
+                assert_eq!(days as u32, short.days());
+                let n = days * whole.places * crate::scenario::Metric::COUNT;
+                assert!(part.counts[..] == whole.counts[..n], "counts to {end}");
+                assert!(part.states[..] == whole.states[..part.states.len()]);
+                assert!(part.created[..] == whole.created[..days]);
+                // The observed periods that end by then, and the same values for them.
+                assert!(
+                    short
+                        .observed
+                        .iter()
+                        .all(|o| o.points.iter().all(|p| p.end <= short.end))
+                );
+            }
+        }
     }
 
     #[test]
@@ -763,7 +1011,14 @@ mod tests {
         );
         assert!(cal.trials[cal.best].score < cal.trials[0].score);
         // The fitted file keeps the comments and marks the value.
-        let text = fitted_text(&base, &settings, &cal, "fitted in a test", dir.path()).unwrap();
+        let text = fitted_text(
+            &base,
+            &settings.params,
+            &cal.trials[cal.best].values,
+            "fitted in a test",
+            dir.path(),
+        )
+        .unwrap();
         assert!(text.starts_with("# fitted in a test\n"));
         assert!(
             text.contains("# fitted by calibrate in 0.005..0.2 (was 0.02); assumption"),

@@ -2,13 +2,15 @@
 //! extension and the resettlement quota), each run over replicates, summarised with 90%
 //! intervals, and compared with the variant that has neither.
 //!
-//! A result is a function of (scenario, seed, variant, replicate) alone: replicate `r` of
-//! every variant runs with the same seed (common random numbers), so differences between
+//! A result is a function of (scenario, seed, variant, replicate) alone (and of the
+//! posterior, if the runs are over one): replicate `r` of every variant runs with the same
+//! seed (common random numbers), and the same posterior particle, so differences between
 //! variants are not noise, and running a subset of variants or more threads changes
 //! nothing. Runs are processed in batches and written as they finish, in a fixed order;
 //! each run's daily results are dropped once its monthly values are taken.
 
 use crate::experiment::ensemble;
+use crate::experiment::posterior::{self, Posterior, Uncertainty};
 use crate::experiment::validation;
 use crate::model::agent::State;
 use crate::model::engine::Results;
@@ -253,6 +255,10 @@ pub struct SummaryRow {
     pub p05: f64,
     pub p50: f64,
     pub p95: f64,
+    /// What the interval covers: `replicates`, or `parameters and replicates` over a
+    /// posterior (empty in folders written before it was recorded).
+    #[serde(default)]
+    pub uncertainty: String,
 }
 
 /// A row of `effects.csv`: a variant against `neither`.
@@ -266,6 +272,10 @@ pub struct EffectRow {
     pub p05: f64,
     pub p50: f64,
     pub p95: f64,
+    /// What the interval covers: `replicates`, or `parameters and replicates` over a
+    /// posterior (empty in folders written before it was recorded).
+    #[serde(default)]
+    pub uncertainty: String,
 }
 
 /// A row of `overlay.csv`: a variant's simulated counterpart of an observed period.
@@ -281,6 +291,10 @@ pub struct OverlayRow {
     pub sim_p05: f64,
     pub sim_p50: f64,
     pub sim_p95: f64,
+    /// What the interval covers: `replicates`, or `parameters and replicates` over a
+    /// posterior (empty in folders written before it was recorded).
+    #[serde(default)]
+    pub uncertainty: String,
 }
 
 /// A row of `variants.csv`.
@@ -315,7 +329,7 @@ pub struct Comparison {
 }
 
 /// Runs the comparison, streaming `series.csv` into `series`, calling `done` after each
-/// run. Runs go in batches of `batch` (variant, replicate) pairs.
+/// run. Runs go in batches of (variant, replicate) pairs.
 pub fn compare(
     base: &Scenario,
     specs: &[VariantSpec],
@@ -324,17 +338,39 @@ pub fn compare(
     series: &Path,
     done: &(dyn Fn() + Sync),
 ) -> Result<Comparison> {
-    let scenarios: Vec<Scenario> = specs
-        .iter()
-        .map(|v| base.with_overrides(&v.set, &format!("variant \"{}\"", v.name)))
-        .collect::<Result<_>>()?;
+    compare_over(base, specs, replicates, seed, None, series, done)
+}
+
+/// [`compare`] over a posterior, if one is given: replicate `r` of every variant runs with
+/// the particle drawn `r`-th ([`Posterior::draws`]), the variant's overrides on top, and
+/// its usual seed; so variants stay paired, and the intervals cover the parameters'
+/// uncertainty as well as the run-to-run noise.
+pub fn compare_over(
+    base: &Scenario,
+    specs: &[VariantSpec],
+    replicates: u32,
+    seed: u64,
+    posterior: Option<&Posterior>,
+    series: &Path,
+    done: &(dyn Fn() + Sync),
+) -> Result<Comparison> {
+    // [variant][distinct particle], and each replicate's particle (the same in every variant).
+    let mut scenarios: Vec<Vec<Scenario>> = Vec::new();
+    let mut which = Vec::new();
+    for v in specs {
+        let what = format!("variant \"{}\"", v.name);
+        let (scs, w) = posterior::replicates(base, posterior, &v.set, &what, replicates, seed)?;
+        scenarios.push(scs);
+        which = w;
+    }
+    let uncertainty = Uncertainty::of(posterior).as_str();
     let cells = cells(base);
-    for sc in &scenarios {
+    for sc in scenarios.iter().flatten() {
         if self::cells(sc) != cells {
             return Err(Error::Invalid {
                 path: base.path.clone(),
                 problems: vec![format!(
-                    "variant \"{}\" changes the places or the window; variants may change parameters only",
+                    "variant \"{}\" changes the places or the window; variants and posterior particles may change parameters only",
                     sc.name
                 )],
             });
@@ -366,7 +402,7 @@ pub fn compare(
         let reps: Vec<Replicate> = chunk
             .par_iter()
             .map(|&(v, r)| {
-                let sc = &scenarios[v];
+                let sc = &scenarios[v][which[r as usize]];
                 let got = ensemble::map(sc, seed, &[r], |_, res| replicate(sc, res), &|| {});
                 done();
                 got.into_iter()
@@ -413,6 +449,7 @@ pub fn compare(
                 p05,
                 p50,
                 p95,
+                uncertainty: uncertainty.into(),
             });
         }
         for (k, s) in base.observed.iter().enumerate() {
@@ -434,6 +471,7 @@ pub fn compare(
                     sim_p05: p05,
                     sim_p50: p50,
                     sim_p95: p95,
+                    uncertainty: uncertainty.into(),
                 });
             }
         }
@@ -447,7 +485,7 @@ pub fn compare(
                 .collect::<Vec<_>>()
                 .join("; "),
         });
-        for p in &scenarios[v].policies {
+        for p in &scenarios[v][0].policies {
             let (s, e) = p.rule.dates();
             out.policies.push(PolicyRow {
                 variant: spec.name.clone(),
@@ -462,6 +500,9 @@ pub fn compare(
         for (v, spec) in specs.iter().enumerate().filter(|(v, _)| *v != reference) {
             out.effects
                 .extend(effects(&spec.name, &totals[v], &totals[reference]));
+        }
+        for e in &mut out.effects {
+            e.uncertainty = uncertainty.into();
         }
     }
     Ok(out)
@@ -498,6 +539,7 @@ pub fn effects(variant: &str, with: &[Totals], reference: &[Totals]) -> Vec<Effe
             p05,
             p50,
             p95,
+            uncertainty: Uncertainty::Replicates.as_str().into(),
         });
     };
     let pairs: Vec<(&Totals, &Totals)> = with.iter().zip(reference).collect();

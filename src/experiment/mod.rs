@@ -2,6 +2,7 @@
 //! calibration, the policy comparison and the forecast over a posterior. They produce rows
 //! and CSV files; figures are drawn from those files by `present`.
 
+pub mod abc;
 pub mod calibrate;
 pub mod compare;
 pub mod ensemble;

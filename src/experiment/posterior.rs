@@ -5,8 +5,10 @@
 //! uncertainty of the parameters as well as the run-to-run noise.
 //!
 //! The file has one row per particle: `particle`, `weight`, then one column per parameter,
-//! named by its parameter path (`inflows[0].share`), then `distance` and any further
-//! columns (each target's ARD), which are not parameters. Replicate `r` of a run over the
+//! named by its parameter path (`inflows[0].share`) or by its tied paths joined with `,`
+//! (`inflows[0].share,inflows[1].share`: one value set on each, the column quoted as CSV
+//! quotes a field with a comma), then `distance` and any further columns (each target's
+//! ARD), which are not parameters. Replicate `r` of a run over the
 //! posterior uses the particle drawn `r`-th by systematic resampling with a keyed offset,
 //! and the replicate's usual seed: so it is a function of (scenario, posterior, seed,
 //! replicate) alone, and every variant of a comparison gets the same particle for the same
@@ -17,6 +19,31 @@ use crate::util::error::{Error, Result};
 use crate::util::rng::{self, Purpose};
 use std::path::{Path, PathBuf};
 use toml_edit::{DocumentMut, Value};
+
+/// What the intervals of a command's outputs cover: the replicates' run-to-run noise alone,
+/// or, over a posterior, the parameters' uncertainty too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uncertainty {
+    Replicates,
+    ParametersAndReplicates,
+}
+
+impl Uncertainty {
+    /// As the manifests and the `uncertainty` columns say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Uncertainty::Replicates => "replicates",
+            Uncertainty::ParametersAndReplicates => "parameters and replicates",
+        }
+    }
+
+    pub fn of(posterior: Option<&Posterior>) -> Uncertainty {
+        match posterior {
+            Some(_) => Uncertainty::ParametersAndReplicates,
+            None => Uncertainty::Replicates,
+        }
+    }
+}
 
 /// One parameter set and its weight.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +72,11 @@ fn bad(path: &Path, line: u64, message: impl Into<String>) -> Error {
 impl Posterior {
     /// Reads a `posterior.csv`.
     pub fn read(path: &Path) -> Result<Posterior> {
-        let mut r = csv::Reader::from_path(path).map_err(|e| bad(path, 0, e.to_string()))?;
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut r = csv::Reader::from_reader(bytes.as_slice());
         let header: Vec<String> = r
             .headers()
             .map_err(|e| bad(path, 1, e.to_string()))?
@@ -65,12 +96,28 @@ impl Posterior {
             return Err(bad(path, 1, expected));
         }
         for p in &params {
-            paths::parse(p).map_err(|e| bad(path, 1, format!("column \"{p}\": {e}")))?;
+            for one in paths::split_tied(p) {
+                paths::parse(one).map_err(|e| {
+                    bad(
+                        path,
+                        1,
+                        format!("column \"{p}\": {e} (expected a parameter path, or tied paths joined by commas)"),
+                    )
+                })?;
+            }
         }
         let mut particles = Vec::new();
         for (i, row) in r.records().enumerate() {
             let line = i as u64 + 2;
-            let row = row.map_err(|e| bad(path, line, e.to_string()))?;
+            let row = row.map_err(|e| {
+                let line = e.position().map_or(line, |p| p.line());
+                bad(
+                    path,
+                    line,
+                    format!("{e}; expected {} columns as in the header", header.len()),
+                )
+            })?;
+            let line = row.position().map_or(line, |p| p.line());
             let num = |k: usize| -> Result<f64> {
                 let s = row.get(k).unwrap_or("");
                 s.trim()
@@ -100,8 +147,15 @@ impl Posterior {
             let values = (2..end).map(num).collect::<Result<Vec<f64>>>()?;
             particles.push(Particle { id, weight, values });
         }
+        if particles.is_empty() {
+            return Err(bad(
+                path,
+                2,
+                "no particles: expected one row per particle after the header",
+            ));
+        }
         if particles.iter().map(|p| p.weight).sum::<f64>() <= 0.0 {
-            return Err(bad(path, 0, "no particle has a positive weight"));
+            return Err(bad(path, 2, "no particle has a positive weight"));
         }
         Ok(Posterior {
             path: path.to_path_buf(),
@@ -128,9 +182,9 @@ impl Posterior {
         out
     }
 
-    /// The scenario with particle `k`'s parameter values (integers where the file has
-    /// integers).
-    pub fn scenario(&self, base: &Scenario, k: usize) -> Result<Scenario> {
+    /// The overrides that set particle `k`'s parameter values on `base` (each path of a
+    /// tied column gets the value; an integer where the scenario has one).
+    pub fn overrides(&self, base: &Scenario, k: usize) -> Result<Vec<(String, Value)>> {
         let doc: DocumentMut =
             String::from_utf8_lossy(&base.source)
                 .parse()
@@ -138,11 +192,9 @@ impl Posterior {
                     path: base.path.clone(),
                     message: e.to_string(),
                 })?;
-        let set: Vec<(String, Value)> = self
-            .params
-            .iter()
-            .zip(&self.particles[k].values)
-            .map(|(p, &v)| {
+        let mut set = Vec::new();
+        for (column, &v) in self.params.iter().zip(&self.particles[k].values) {
+            for p in paths::split_tied(column) {
                 let integer = matches!(
                     paths::get(&doc, p).ok().and_then(|i| i.as_value()),
                     Some(Value::Integer(_))
@@ -152,11 +204,58 @@ impl Posterior {
                 } else {
                     Value::from(v)
                 };
-                (p.clone(), value)
-            })
-            .collect();
-        let what = format!("{}, particle {}", self.path.display(), self.particles[k].id);
-        base.with_overrides(&set, &what)
+                set.push((p.to_string(), value));
+            }
+        }
+        Ok(set)
+    }
+
+    /// What names particle `k` in errors: the file and the particle.
+    pub fn what(&self, k: usize) -> String {
+        format!("{}, particle {}", self.path.display(), self.particles[k].id)
+    }
+
+    /// The scenario with particle `k`'s parameter values (integers where the file has
+    /// integers).
+    pub fn scenario(&self, base: &Scenario, k: usize) -> Result<Scenario> {
+        base.with_overrides(&self.overrides(base, k)?, &self.what(k))
+    }
+
+    /// Checks that every parameter column leads to a number of `base` (or to a key it may
+    /// add), so that a posterior made for another scenario is refused before any work,
+    /// naming the column. The values are judged when a particle's scenario is built.
+    pub fn check(&self, base: &Scenario) -> Result<()> {
+        let doc: DocumentMut =
+            String::from_utf8_lossy(&base.source)
+                .parse()
+                .map_err(|e: toml_edit::TomlError| Error::Parse {
+                    path: base.path.clone(),
+                    message: e.to_string(),
+                })?;
+        let refuse = |column: &str, why: String| {
+            bad(
+                &self.path,
+                1,
+                format!(
+                    "column \"{column}\": {why} in {}; expected the parameter paths of the scenario the posterior was fitted on",
+                    base.path.display()
+                ),
+            )
+        };
+        for column in &self.params {
+            for p in paths::split_tied(column) {
+                match paths::get(&doc, p).ok().map(|i| i.as_value()) {
+                    Some(Some(Value::Integer(_) | Value::Float(_))) => {}
+                    Some(_) => return Err(refuse(column, format!("{p} is not a number"))),
+                    None => {
+                        let mut copy = doc.clone();
+                        paths::set(&mut copy, p, Value::from(0.0))
+                            .map_err(|e| refuse(column, e))?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The scenario of each of `n` replicates.
@@ -173,6 +272,113 @@ impl Posterior {
             })
             .collect()
     }
+}
+
+/// The scenarios that replicates `0..n` run, with the overrides `set` (a variant's) on
+/// top: over a posterior, replicate `r` has the particle [`Posterior::draws`]`(n, seed)[r]`;
+/// without one, every replicate has the base scenario. Returns the distinct scenarios and,
+/// for each replicate, the index of its own. `what` names the overrides in errors.
+pub fn replicates(
+    base: &Scenario,
+    posterior: Option<&Posterior>,
+    set: &[(String, Value)],
+    what: &str,
+    n: u32,
+    seed: u64,
+) -> Result<(Vec<Scenario>, Vec<usize>)> {
+    let Some(p) = posterior.filter(|_| n > 0) else {
+        let sc = if set.is_empty() {
+            base.clone()
+        } else {
+            base.with_overrides(set, what)?
+        };
+        return Ok((vec![sc], vec![0; n as usize]));
+    };
+    let draws = p.draws(n, seed);
+    let mut particles: Vec<usize> = draws.clone();
+    particles.sort_unstable();
+    particles.dedup();
+    let scenarios = particles
+        .iter()
+        .map(|&k| {
+            let mut all = p.overrides(base, k)?;
+            all.extend(set.iter().cloned());
+            let label = if what.is_empty() {
+                p.what(k)
+            } else {
+                format!("{what} on {}", p.what(k))
+            };
+            base.with_overrides(&all, &label)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let which = draws
+        .iter()
+        .map(|k| particles.binary_search(k).unwrap_or(0))
+        .collect();
+    Ok((scenarios, which))
+}
+
+/// A row of `posterior.csv`: a particle, its distance and any further values (each
+/// target's ARD).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub particle: Particle,
+    pub distance: f64,
+    pub extra: Vec<f64>,
+}
+
+/// Writes a `posterior.csv`: `particle,weight`, the parameter columns `params` (a tied
+/// parameter's paths joined by `,`), `distance`, then the `extra` columns.
+pub fn write(path: &Path, params: &[String], extra: &[String], rows: &[Entry]) -> Result<()> {
+    let failed = |e: csv::Error| Error::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut w = csv::Writer::from_path(path).map_err(failed)?;
+    let mut header = vec!["particle".to_string(), "weight".to_string()];
+    header.extend(params.iter().cloned());
+    header.push("distance".into());
+    header.extend(extra.iter().cloned());
+    w.write_record(&header).map_err(failed)?;
+    for r in rows {
+        let mut rec = vec![r.particle.id.to_string(), r.particle.weight.to_string()];
+        rec.extend(r.particle.values.iter().map(f64::to_string));
+        rec.push(r.distance.to_string());
+        rec.extend(r.extra.iter().map(f64::to_string));
+        w.write_record(&rec).map_err(failed)?;
+    }
+    w.flush().map_err(|e| Error::write(path, e))
+}
+
+/// The `q` quantile of values with weights: the smallest value whose cumulative weight
+/// (in increasing order of value) reaches `q` of the total.
+pub fn weighted_quantile(values: &[f64], weights: &[f64], q: f64) -> f64 {
+    let mut pairs: Vec<(f64, f64)> = values
+        .iter()
+        .copied()
+        .zip(weights.iter().copied())
+        .collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = pairs.iter().map(|p| p.1).sum();
+    let mut cum = 0.0;
+    for &(v, w) in &pairs {
+        cum += w;
+        if cum >= q * total * (1.0 - 1e-12) {
+            return v;
+        }
+    }
+    pairs.last().map_or(f64::NAN, |p| p.0)
+}
+
+/// The weighted mean and the 5% and 95% weighted quantiles.
+pub fn weighted_summary(values: &[f64], weights: &[f64]) -> [f64; 3] {
+    let total: f64 = weights.iter().sum();
+    let mean = values.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total;
+    [
+        mean,
+        weighted_quantile(values, weights, 0.05),
+        weighted_quantile(values, weights, 0.95),
+    ]
 }
 
 #[cfg(test)]
@@ -234,5 +440,95 @@ mod tests {
             sc.behaviour.belief_lag_days, 4,
             "an integer where the file has one"
         );
+    }
+
+    #[test]
+    fn a_tied_column_sets_each_of_its_paths() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let base = Scenario::load(&path).unwrap();
+        let f = file(
+            "particle,weight,\"places[\"\"New York City\"\"].move_rate,places[\"\"Rio Grande Valley\"\"].move_rate\",distance\n\
+             0,1,0.125,0.1\n",
+        );
+        let p = Posterior::read(f.path()).unwrap();
+        assert_eq!(
+            p.params,
+            ["places[\"New York City\"].move_rate,places[\"Rio Grande Valley\"].move_rate"]
+        );
+        p.check(&base).unwrap();
+        let sc = p.scenario(&base, 0).unwrap();
+        assert_eq!(
+            (sc.places[0].move_rate, sc.places[1].move_rate),
+            (0.125, 0.125)
+        );
+    }
+
+    #[test]
+    fn a_posterior_for_another_scenario_is_refused_naming_the_column() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let base = Scenario::load(&path).unwrap();
+        let f = file(
+            "particle,weight,\"places[\"\"Lacole\"\"].detection,inflows[0].share\",distance\n0,1,0.5,0.1\n",
+        );
+        let p = Posterior::read(f.path()).unwrap();
+        let e = p.check(&base).unwrap_err().to_string();
+        assert!(
+            e.contains(":1: column \"places[\"Lacole\"].detection,inflows[0].share\"")
+                && e.contains("no element named \"Lacole\"")
+                && e.contains("expected the parameter paths of the scenario"),
+            "{e}"
+        );
+        let f = file("particle,weight,scenario.name,distance\n0,1,0.5,0.1\n");
+        let e = Posterior::read(f.path())
+            .unwrap()
+            .check(&base)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("scenario.name is not a number"), "{e}");
+    }
+
+    #[test]
+    fn what_is_written_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("posterior.csv");
+        let params = ["a.b,c.d".to_string(), "places[\"X, Y\"].e".to_string()];
+        let rows: Vec<Entry> = (0..3)
+            .map(|i| Entry {
+                particle: Particle {
+                    id: i,
+                    weight: 0.1 + i as f64 / 7.0,
+                    values: vec![1.0 / 3.0 + i as f64, 2.0],
+                },
+                distance: 0.25,
+                extra: vec![0.5],
+            })
+            .collect();
+        write(&path, &params, &["ard:x".into()], &rows).unwrap();
+        let p = Posterior::read(&path).unwrap();
+        assert_eq!(p.params, params);
+        let want: Vec<Particle> = rows.into_iter().map(|r| r.particle).collect();
+        assert_eq!(p.particles, want, "values read back exactly");
+    }
+
+    #[test]
+    fn replicates_share_their_particles_and_variants_go_on_top() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let base = Scenario::load(&path).unwrap();
+        let f = file(
+            "particle,weight,inflows[0].p_family_in_canada,behaviour.beliefs.lag_days,distance\n\
+             0,1,0.1,2,0.1\n1,1,0.2,3,0.1\n2,2,0.3,4,0.1\n",
+        );
+        let p = Posterior::read(f.path()).unwrap();
+        let set = [("behaviour.beliefs.lag_days".to_string(), Value::from(9))];
+        let (scs, which) = replicates(&base, Some(&p), &set, "variant \"v\"", 8, 5).unwrap();
+        let draws = p.draws(8, 5);
+        assert_eq!(which.len(), 8);
+        for (r, &k) in draws.iter().enumerate() {
+            let sc = &scs[which[r]];
+            assert_eq!(sc.inflows[0].p_family_in_canada, p.particles[k].values[0]);
+            assert_eq!(sc.behaviour.belief_lag_days, 9, "the variant's value wins");
+        }
+        let (scs, which) = replicates(&base, None, &[], "", 3, 5).unwrap();
+        assert_eq!((scs.len(), which), (1, vec![0, 0, 0]));
     }
 }

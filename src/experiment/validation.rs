@@ -3,6 +3,7 @@
 
 use crate::data::Observation;
 use crate::experiment::ensemble;
+use crate::experiment::posterior::{self, Posterior, Uncertainty};
 use crate::model::engine::Results;
 use crate::output;
 use crate::scenario::{Observed, Scenario, Target};
@@ -91,6 +92,10 @@ pub struct ValidationRow {
     pub sim_p95: f64,
     /// The observation's verification tag, kept from the data file.
     pub verification: String,
+    /// What the interval covers: `replicates`, or `parameters and replicates` over a
+    /// posterior (empty in folders written before it was recorded).
+    #[serde(default)]
+    pub uncertainty: String,
 }
 
 /// A row of `metrics.csv`.
@@ -184,6 +189,7 @@ pub fn summarise(sc: &Scenario, sims: &[Vec<Vec<f64>>]) -> (Vec<ValidationRow>, 
                 sim_p50: p50,
                 sim_p95: p95,
                 verification: o.verification.clone(),
+                uncertainty: Uncertainty::Replicates.as_str().into(),
             });
             means.push(mean);
             obs.push(o.value);
@@ -250,18 +256,51 @@ pub fn require_observed(sc: &Scenario) -> Result<()> {
 /// Runs `replicates` replicates of `sc` in the current rayon pool, calling `done` as each
 /// finishes, and compares them with the scenario's observed series.
 pub fn validate(sc: &Scenario, seed: u64, replicates: u32, done: &(dyn Fn() + Sync)) -> Validation {
-    let reps: Vec<u32> = (0..replicates).collect();
-    let sims = ensemble::map(
-        sc,
+    let scs = [sc];
+    let jobs: Vec<(usize, u32)> = (0..replicates).map(|r| (0, r)).collect();
+    run(sc, &scs, &jobs, seed, Uncertainty::Replicates, done)
+}
+
+/// [`validate`] over a posterior, if one is given: replicate `r` runs with the particle
+/// drawn `r`-th ([`Posterior::draws`]) and its usual seed, so that the intervals cover the
+/// parameters' uncertainty as well as the run-to-run noise.
+pub fn validate_over(
+    sc: &Scenario,
+    seed: u64,
+    replicates: u32,
+    posterior: Option<&Posterior>,
+    done: &(dyn Fn() + Sync),
+) -> Result<Validation> {
+    let (scenarios, which) = posterior::replicates(sc, posterior, &[], "", replicates, seed)?;
+    let scs: Vec<&Scenario> = scenarios.iter().collect();
+    let jobs: Vec<(usize, u32)> = (0..replicates).map(|r| (which[r as usize], r)).collect();
+    Ok(run(sc, &scs, &jobs, seed, Uncertainty::of(posterior), done))
+}
+
+/// Runs the jobs (scenario, replicate) side by side and summarises them against `sc`'s
+/// observed series.
+fn run(
+    sc: &Scenario,
+    scs: &[&Scenario],
+    jobs: &[(usize, u32)],
+    seed: u64,
+    uncertainty: Uncertainty,
+    done: &(dyn Fn() + Sync),
+) -> Validation {
+    let sims = ensemble::map_runs(
+        scs,
+        jobs,
         seed,
-        &reps,
-        |_, res| (simulated_points(sc, res), res.agents, res.agent_days),
+        |k, _, res| (simulated_points(scs[k], res), res.agents, res.agent_days),
         done,
     );
     let agents = sims.iter().map(|s| s.1).sum();
     let agent_days = sims.iter().map(|s| s.2).sum();
     let points: Vec<Vec<Vec<f64>>> = sims.into_iter().map(|s| s.0).collect();
-    let (rows, metrics) = summarise(sc, &points);
+    let (mut rows, metrics) = summarise(sc, &points);
+    for r in &mut rows {
+        r.uncertainty = uncertainty.as_str().into();
+    }
     Validation {
         rows,
         metrics,

@@ -176,14 +176,22 @@ pub struct Manifest {
     /// A forecast's first month.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forecast_from: Option<String>,
-    /// The posterior a command ran over, and its SHA-256.
+    /// calibrate: `nelder-mead` or `abc`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// calibrate: simulation runs (parameter sets x replicates) and their rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_per_second: Option<f64>,
+    /// validate and compare: what the intervals cover, `replicates` or `parameters and
+    /// replicates` (over a posterior, named with its SHA-256).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub posterior: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub posterior_sha256: Option<String>,
-    /// What the intervals cover: `parameters and replicates` or `replicates`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uncertainty: Option<String>,
     /// Agents created (summed over every run the command made).
     pub agents: u64,
     /// Agent-days simulated (summed likewise).
@@ -211,9 +219,12 @@ impl Manifest {
             replicates: None,
             variants: None,
             forecast_from: None,
+            method: None,
+            runs: None,
+            runs_per_second: None,
+            uncertainty: None,
             posterior: None,
             posterior_sha256: None,
-            uncertainty: None,
             agents: 0,
             agent_days: 0,
             wall_seconds: 0.0,

@@ -174,10 +174,33 @@ impl Comparison {
     }
 
     pub fn replicates_text(&self) -> String {
+        let over = if self.over_posterior() {
+            " over the posterior"
+        } else {
+            ""
+        };
         match self.replicates() {
-            Some(1) => "1 replicate".into(),
-            Some(r) => format!("{r} replicates"),
-            None => "the replicates".into(),
+            Some(1) => format!("1 replicate{over}"),
+            Some(r) => format!("{r} replicates{over}"),
+            None => format!("the replicates{over}"),
+        }
+    }
+
+    /// Whether each replicate ran with a particle of a posterior (`--posterior`), so that
+    /// the intervals cover the parameters' uncertainty as well as the run-to-run noise.
+    pub fn over_posterior(&self) -> bool {
+        self.manifest["uncertainty"].as_str() == Some("parameters and replicates")
+    }
+
+    /// What the intervals cover, as a sentence's end.
+    pub fn uncertainty_text(&self) -> String {
+        if self.over_posterior() {
+            let file = self.manifest["posterior"].as_str().unwrap_or("a posterior");
+            format!(
+                "the parameters' uncertainty and the run-to-run noise: replicate r ran with the particle of {file} drawn r-th by weight (the same in every variant)"
+            )
+        } else {
+            "the run-to-run noise only, with the scenario's parameters as given".into()
         }
     }
 

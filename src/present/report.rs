@@ -185,6 +185,7 @@ fn summary(h: &mut String, c: &Comparison, name: &str, description: &str) {
     if let Some(r) = c.replicates() {
         kv(h, "Replicates per variant", &r.to_string());
     }
+    kv(h, "Intervals cover", &esc(&c.uncertainty_text()));
     kv(
         h,
         "Variants",
@@ -531,8 +532,10 @@ fn effects(h: &mut String, c: &Comparison) {
          divided by the drop in attempts at {f}; +25% means a quarter of the displaced \
          demand went to X. A share is undefined (n/a) where a variant does not reduce \
          attempts at {f}, and large where it barely reduces them. Each cell gives the mean \
-         over replicates and, in brackets, the 5th and 95th percentiles: the 90% interval.</p>",
-        f = esc(&focus)
+         over replicates and, in brackets, the 5th and 95th percentiles: the 90% interval. \
+         The intervals cover {u}.</p>",
+        f = esc(&focus),
+        u = esc(&c.uncertainty_text())
     );
     let variants: Vec<&String> = c
         .order

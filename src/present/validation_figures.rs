@@ -15,8 +15,9 @@ use std::path::Path;
 /// A series name as a file name.
 pub use crate::util::names::file_stem;
 
-/// The series of `validation.csv`, in the order of its rows.
-fn overlays(dir: &Path) -> Result<Vec<Overlay>> {
+/// The series of `validation.csv`, in the order of its rows, and whether its replicates
+/// ran over a posterior.
+fn overlays(dir: &Path) -> Result<(Vec<Overlay>, bool)> {
     let opath = dir.join("observed.csv");
     let info: Vec<ObservedInfo> = if opath.is_file() {
         strip(read_csv(&opath)?)
@@ -25,7 +26,9 @@ fn overlays(dir: &Path) -> Result<Vec<Overlay>> {
     };
     let path = dir.join("validation.csv");
     let mut out: Vec<Overlay> = Vec::new();
+    let mut over_posterior = false;
     for (line, r) in read_csv::<ValidationRow>(&path)? {
+        over_posterior |= r.uncertainty == "parameters and replicates";
         let Some((start, end)) = Observation::parse_label(&r.period) else {
             return Err(bad(
                 &path,
@@ -64,10 +67,15 @@ fn overlays(dir: &Path) -> Result<Vec<Overlay>> {
             .values
             .push(Some((r.sim_p05, r.sim_p50, r.sim_p95)));
     }
-    Ok(out)
+    Ok((out, over_posterior))
 }
 
-fn figure(o: &Overlay, policies: &[PolicyDates]) -> Drawn {
+fn figure(o: &Overlay, policies: &[PolicyDates], over_posterior: bool) -> Drawn {
+    let over = if over_posterior {
+        "the replicates, each with a particle of the posterior"
+    } else {
+        "the replicates"
+    };
     let markers = files::markers(policies, o.x_range().unwrap_or((0.0, 0.0)));
     let (glyph, shown) = if o.is_time() {
         (Glyph::Band, "median (line) and 90% band (shaded)")
@@ -77,13 +85,13 @@ fn figure(o: &Overlay, policies: &[PolicyDates]) -> Drawn {
     Drawn {
         stem: format!("overlay-{}", file_stem(&o.name)),
         caption: format!(
-            "{}: observed (black) against the simulated {shown} over the replicates.",
+            "{}: observed (black) against the simulated {shown} over {over}.",
             o.heading()
         ),
         chart: Chart {
             title: o.heading(),
             subtitle: format!(
-                "Observed (black) and the simulated {shown} over the replicates{}",
+                "Observed (black) and the simulated {shown} over {over}{}",
                 if o.is_time() && !markers.is_empty() {
                     "; dashed vertical lines: policy dates"
                 } else {
@@ -110,8 +118,9 @@ fn figure(o: &Overlay, policies: &[PolicyDates]) -> Drawn {
 /// The figures of the validation folder `dir`.
 pub fn validation_figures(dir: &Path) -> Result<Vec<Drawn>> {
     let policies = files::read_policies_if_any(dir)?;
-    Ok(overlays(dir)?
+    let (overlays, over_posterior) = overlays(dir)?;
+    Ok(overlays
         .iter()
-        .map(|o| figure(o, &policies))
+        .map(|o| figure(o, &policies, over_posterior))
         .collect())
 }

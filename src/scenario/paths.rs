@@ -70,6 +70,26 @@ pub fn parse(path: &str) -> Result<Vec<Step>, String> {
     Ok(steps)
 }
 
+/// Splits tied paths, `inflows[0].share,inflows[1].share`, at the commas that are outside
+/// quotes and brackets (a place's name may hold a comma). One path gives itself.
+pub fn split_tied(spec: &str) -> Vec<&str> {
+    let (mut out, mut from, mut quoted, mut depth) = (Vec::new(), 0, false, 0usize);
+    for (i, c) in spec.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                out.push(spec[from..i].trim());
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(spec[from..].trim());
+    out
+}
+
 fn keys_of(item: &Item) -> String {
     match item.as_table_like() {
         Some(t) => t
@@ -268,6 +288,24 @@ mod tests {
         );
         assert!(parse("places[x]").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn splits_tied_paths_outside_quotes_and_brackets() {
+        assert_eq!(split_tied("inflows[0].share"), ["inflows[0].share"]);
+        assert_eq!(
+            split_tied("inflows[0].share, inflows[1].share"),
+            ["inflows[0].share", "inflows[1].share"]
+        );
+        assert_eq!(
+            split_tied("places[\"Washington, DC\"].move_rate,a.\"b,c\""),
+            ["places[\"Washington, DC\"].move_rate", "a.\"b,c\""]
+        );
+        assert_eq!(
+            split_tied("a,,b"),
+            ["a", "", "b"],
+            "an empty path is kept, to be refused"
+        );
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub enum Purpose {
     /// A person's taste for an end of a journey: keyed by the end and the journey, not by
     /// a day (see `model::choice`).
     Taste = 13,
+    /// Calibration by ABC-SMC (`experiment::abc`): the prior design (a Latin hypercube),
+    /// a proposal's parent and its perturbation, keyed by the proposal and the generation.
+    Design = 14,
+    Parent = 15,
+    Perturb = 16,
 }
 
 /// SplitMix64's finaliser, the one mixer behind every key (the engine reuses it for
