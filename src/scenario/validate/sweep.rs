@@ -100,7 +100,16 @@ pub(super) fn sweep(c: &mut Checker, raw: &RawSweep, source: &[u8]) -> SweepTabl
         for p in paths::split_tied(path) {
             if let Some(doc) = &doc {
                 let mut trial = doc.clone();
-                if let Err(e) = paths::set(&mut trial, p, toml_edit::Value::from(0.0)) {
+                if paths::get(doc, p).is_ok() {
+                    continue;
+                }
+                // A key the file does not have yet must be one the file may have.
+                let added = paths::set(&mut trial, p, toml_edit::Value::from(0.0)).and_then(|()| {
+                    toml::from_str::<crate::scenario::raw::RawScenario>(&trial.to_string())
+                        .map(|_| ())
+                        .map_err(|e| format!("parameter path `{p}`: {}", e.message()))
+                });
+                if let Err(e) = added {
                     c.err(&field, e);
                 }
             }
