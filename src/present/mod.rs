@@ -62,7 +62,8 @@ pub fn draw(dir: &Path) -> Result<Vec<String>> {
             path: dir.to_path_buf(),
             message: "holds neither a comparison (summary.csv with a variant column, from \
                       `northbound compare`), a run (monthly.csv, from `northbound run`), a \
-                      validation (validation.csv) nor a forecast (forecast.csv)"
+                      validation (validation.csv), a forecast (forecast.csv) nor a sweep \
+                      (points.csv and sensitivity.csv, from `northbound sweep` or `merge`)"
                 .into(),
         });
     };
