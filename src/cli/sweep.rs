@@ -11,6 +11,7 @@ use northbound::experiment::sweep::{self, Plan, Series, Shard, SweepFile, Workdi
 use northbound::output::{self, Manifest};
 use northbound::{Error, Scenario, present};
 use std::fmt::Write as _;
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -163,10 +164,24 @@ pub fn sweep(a: SweepArgs) -> Result<(), Error> {
         "{spinner} {bar:40} point {pos}/{len}  {elapsed} (eta {eta})",
     );
     bar.resume(resumed.finished.len() as u64);
+    // Without a terminal (a batch job's log), a line at every tenth of the points.
+    let log = !c.quiet && !std::io::stderr().is_terminal();
+    let (mut count, start, total) = (0usize, std::time::Instant::now(), todo.len());
     let (done, wall) = timed(&bar, || {
         sweep::run(&plan, &sc, &todo, threads, &mut |rec| {
             work.write(&rec)?;
             bar.inc();
+            count += 1;
+            if log && (count * 10 / total.max(1) > (count - 1) * 10 / total.max(1)) {
+                let t = start.elapsed().as_secs_f64();
+                eprintln!(
+                    "northbound sweep: {} of {} points done, {:.0} s elapsed, about {:.0} s to go",
+                    resumed.finished.len() + count,
+                    mine.len(),
+                    t,
+                    t / count as f64 * (total - count) as f64
+                );
+            }
             Ok(())
         })
     });
