@@ -5,9 +5,12 @@
 //! parameters move the expected outcome, not the run-to-run noise.
 //!
 //! * Sobol (a Saltelli design, `design::Method::Sobol`): first-order indices by Saltelli et
-//!   al. (2010), `S1_i = mean(f(B) (f(A_B^i) - f(A))) / V`, and total indices by Jansen
-//!   (1999), `ST_i = mean((f(A) - f(A_B^i))^2) / (2 V)`, with `V` the variance of f over A
-//!   and B together;
+//!   al. (2010), `S1_i = mean((f(B) - f0) (f(A_B^i) - f(A))) / V`, and total indices by
+//!   Jansen (1999), `ST_i = mean((f(A) - f(A_B^i))^2) / (2 V)`, with `f0` and `V` the mean
+//!   and the variance of f over A and B together (centring by `f0` changes nothing in
+//!   expectation, but keeps an outcome of a large mean and a small spread, such as attempts
+//!   in the thousands that vary by a few, from swamping the estimate with noise, as SALib
+//!   normalises its outputs for the same reason);
 //! * Morris (`design::Method::Morris`): the elementary effects `(f(x + Δ e_i) - f(x)) / Δ`
 //!   in the unit box (a parameter moved by `Δ` of its range), their mean `mu`, the mean of
 //!   their absolute values `mu_star` (Campolongo et al. 2007) and their standard deviation
@@ -100,8 +103,9 @@ pub fn sobol(y: &[f64], k: usize, seed: u64) -> Vec<(Est, Est)> {
             let (s1, st) = if var > 0.0 {
                 (
                     mean(rows.iter().map(|&j| {
+                        // Centred: the estimator's variance grows with the mean's square.
                         let b = blocks[j];
-                        b[k + 1] * (b[1 + i] - b[0])
+                        (b[k + 1] - m) * (b[1 + i] - b[0])
                     })) / var,
                     mean(
                         rows.iter()

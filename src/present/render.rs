@@ -879,9 +879,12 @@ fn draw_scatter<DB: DrawingBackend>(
         y_area: Y_AREA,
     };
     let mut chart = frame.build(&area, x0..x1, y0..y1)?;
+    // Thousands that vary by a few read as whole numbers; fractions keep their decimals.
+    let scale = |lo: f64, hi: f64| (hi - lo).max(lo.abs().min(hi.abs()));
+    let (sx, sy) = (scale(x0, x1), scale(y0, y1));
     house_style(&mut chart.configure_mesh(), TICK)
-        .x_label_formatter(&|v| fmt_number(*v, x1 - x0))
-        .y_label_formatter(&|v| fmt_number(*v, y1 - y0))
+        .x_label_formatter(&|v| fmt_number(*v, sx))
+        .y_label_formatter(&|v| fmt_number(*v, sy))
         .x_labels(6)
         .y_labels(7)
         .x_desc(&p.x_label)

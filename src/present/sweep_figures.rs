@@ -63,20 +63,13 @@ impl Table {
     }
 }
 
-/// A parameter path as a short label: the path itself, or its end when long.
-pub fn short(name: &str) -> String {
-    if name.chars().count() <= 30 {
+/// A parameter path as a label of at most `max` characters: the path itself, or its end.
+pub fn short(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
         return name.to_string();
     }
-    let tail: String = name
-        .chars()
-        .rev()
-        .take(29)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("…{tail}")
+    let tail: Vec<char> = name.chars().rev().take(max.saturating_sub(1)).collect();
+    format!("…{}", tail.into_iter().rev().collect::<String>())
 }
 
 /// An outcome's name for a reader.
@@ -152,7 +145,10 @@ pub fn sweep_figures(dir: &Path) -> Result<Vec<Drawn>> {
             } else {
                 "index".into()
             },
-            categories: params.iter().map(|p| short(p)).collect(),
+            categories: params
+                .iter()
+                .map(|p| short(p, 90 / params.len().max(1)))
+                .collect(),
             series,
         }));
     }
@@ -198,7 +194,7 @@ pub fn sweep_figures(dir: &Path) -> Result<Vec<Drawn>> {
             .map(|p| {
                 let x = outcomes.column(p).unwrap_or_default();
                 Panel::Scatter(ScatterPanel {
-                    title: short(p),
+                    title: short(p, 48),
                     x_label: "value".into(),
                     y_label: outcome_label(o),
                     color: None,

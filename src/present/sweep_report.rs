@@ -106,13 +106,10 @@ pub fn render(
             .flatten()
             .filter_map(|p| p.as_str())
             .collect();
+        let n = |v: &serde_json::Value| v.as_f64().map_or(String::new(), crate::output::fmt_value);
         let values = match f["values"].as_array() {
-            Some(v) if !v.is_empty() => v
-                .iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            _ => format!("{} to {}", f["lo"], f["hi"]),
+            Some(v) if !v.is_empty() => v.iter().map(n).collect::<Vec<_>>().join(", "),
+            _ => format!("{} to {}", n(&f["lo"]), n(&f["hi"])),
         };
         let _ = writeln!(
             h,
