@@ -65,6 +65,7 @@ pub fn check(a: &CheckArgs) -> Result<(), Error> {
     );
     observed(&mut out, &sc);
     variants(&mut out, &sc);
+    sweep(&mut out, &sc);
     print_out(&out);
     Ok(())
 }
@@ -156,5 +157,21 @@ fn variants(out: &mut String, sc: &Scenario) {
             .map(|(p, x)| format!("{p} = {}", x.to_string().trim()))
             .collect();
         let _ = writeln!(out, "  {:<20} {}", v.name, set.join(", "));
+    }
+}
+
+/// The `[sweep]` table, as `northbound sweep SCENARIO` would run it.
+fn sweep(out: &mut String, sc: &Scenario) {
+    let Some(t) = &sc.sweep else { return };
+    let _ = writeln!(
+        out,
+        "sweep    {} design{}{}",
+        t.design.as_deref().unwrap_or("grid"),
+        t.points.map_or(String::new(), |n| format!(", points {n}")),
+        t.replicates
+            .map_or(String::new(), |r| format!(", {r} replicates"))
+    );
+    for v in &t.vary {
+        let _ = writeln!(out, "  --vary {v}");
     }
 }

@@ -6,8 +6,10 @@ mod calibrate;
 mod check;
 mod compare;
 mod forecast;
+mod merge;
 mod plot;
 mod run;
+mod sweep;
 mod validate;
 
 use clap::{Args, Parser, Subcommand};
@@ -31,8 +33,9 @@ under the Safe Third Country Agreement, its 2023 extension, the resettlement quo
 other dated rules a scenario file switches on.\n\n\
 Typical session: `check` a scenario, `run` it, `validate` it against the observed \
 statistics it declares, `calibrate` its uncertain parameters (a point, or a posterior with \
---method abc), `compare` the policies (over the posterior with --posterior) and `forecast` \
-the months after the STCA extension.",
+--method abc), `compare` the policies (over the posterior with --posterior), `forecast` \
+the months after the STCA extension, and `sweep` parameters to see which drive the outcomes \
+(sharded over a Slurm job array, then `merge`d).",
     after_help = "Examples:\n  northbound compare\n  northbound check scenarios/minimal.toml\n  northbound run scenarios/corridor-2017-2024.toml\n  northbound validate scenarios/corridor-2017-2024.toml --replicates 20\n  northbound forecast --replicates 50\n  northbound run scenarios/minimal.toml --seed 7 --out /tmp/try --force"
 )]
 struct Cli {
@@ -121,7 +124,47 @@ Examples:
   northbound plot output/corridor-2017-2024-forecast"
     )]
     Forecast(forecast::ForecastArgs),
-    /// Redraw every figure (and the report) of an earlier run, validation, comparison or forecast from its CSVs.
+    /// Sweep parameters over a design (grid, Latin hypercube, Sobol, Morris): outcomes, sensitivity, figures, report; resumable and shardable.
+    #[command(
+        after_help = "Each --vary names a parameter by its path in the scenario file (as [[variant]] and calibrate --fit do; tied paths P1,P2=... take one value) with a range LO..HI or a list V1,V2,...; a [sweep] table in the scenario may declare the same (vary = { \"PATH\" = \"LO..HI\", \"PATH2\" = [7, 14, 30] }, design, points, levels, replicates), and the options override it. Every point runs R replicates whose seeds are the same at every point (common random numbers), so a point's result depends only on the scenario, the seed, the point and the replicate: not on --threads, the shards or the points that ran before.
+
+Designs:
+  grid    every combination of the levels: lists as given, a range as --points evenly spaced levels (5)
+  lhs     a Latin hypercube of --points points (100)
+  sobol   Saltelli's design for first-order (S1) and total (ST) Sobol indices: --points N base rows (64; best a power of two) give N x (k + 2) points for k parameters (k up to 16)
+  morris  --points r trajectories (10) of elementary effects on a grid of --levels levels (4): r x (k + 1) points
+  --points-from FILE runs the points of a file instead: the particles of a posterior.csv (how a posterior ensemble is run on a cluster), or a CSV of parameter columns
+
+Writes into output/<scenario name>-sweep/ (or --out):
+  points.csv       point, one column per parameter (and weight, from a posterior)
+  outcomes.csv     point, replicate, the parameters, then roxham_attempts_before_extension, roxham_attempts_after_extension, land_port_attempts, land_port_claims, other_irregular_attempts, evasions, stayed_in_us, resettled and ard:<series> for each [[observed]] series
+  series.csv       point,replicate,month,place,metric,value (or with --series summary: point,month,place,metric,mean,p05,p50,p95)
+  sensitivity.csv  outcome,parameter,method,index,value,p05,p95: sobol S1 and ST, morris mu_star, mu and sigma, else spearman rho; over the points' means, with 90% bootstrap intervals
+  sensitivity.png/.svg, scatter-<outcome>.png/.svg, report.html, sweep.json, places.csv, policies.csv, scenario.toml, manifest.json (with runs per second)
+
+Resume: finished points are recorded one file each in <out>.unfinished/ as they finish. A sweep stopped by Ctrl-C, SIGTERM or a dead node is resumed by the same command, which runs only the points not yet finished and ends with the same files as a run never stopped; the folder is removed when the result is in place. It is refused if it holds anything else, or another sweep's points (unless --force).
+
+Slurm: --shard I/N runs the points p with p mod N = I - 1 into <out>.shard-I-of-N; inside a job array (sbatch --array=1-N) the shard is read from SLURM_ARRAY_TASK_ID, _MIN, _MAX and _COUNT. `northbound merge` then writes the result, byte for byte the CSVs one machine writes. scripts/slurm/ has the batch scripts.
+
+Examples:
+  northbound sweep scenarios/minimal.toml --vary 'places[\"Roxham Road\"].detection=0.8..0.99' --vary policies.stca_extension.window_days=7,14,30
+  northbound sweep scenarios/minimal.toml --design sobol --points 64 --replicates 2 \\
+    --vary 'places[\"Roxham Road\"].detection=0.8..0.99' --vary behaviour.give_up_rate=0.001..0.004 --vary policies.stca_extension.window_days=7..30
+  northbound sweep scenarios/minimal.toml --design morris --points 20 --vary behaviour.wait_growth=0.2..1 --vary behaviour.max_attempts=1..4
+  northbound sweep scenarios/corridor-2017-2024.toml --points-from output/corridor-2017-2024-calibrate/posterior.csv --replicates 2
+  northbound sweep scenarios/minimal.toml --design lhs --points 200 --vary behaviour.give_up_rate=0.001..0.004 --shard 3/8 --out results/sw"
+    )]
+    Sweep(sweep::SweepArgs),
+    /// Merge the shard folders of a sweep into the result one machine would have written.
+    #[command(
+        after_help = "Checks that the folders are shards of one sweep (the same scenario, seed, design, points, replicates and shard count), each shard once and none missing, and writes the sweep's result: points.csv, outcomes.csv, series.csv and sensitivity.csv byte for byte as `northbound sweep` without --shard writes them, with the figures, report.html and manifest.json. By default into the shards' name without .shard-I-of-N.
+
+Examples:
+  northbound merge results/sw.shard-*-of-8
+  northbound merge a/shard-1 b/shard-2 --out results/sw --force"
+    )]
+    Merge(merge::MergeArgs),
+    /// Redraw every figure (and the report) of an earlier run, validation, comparison, forecast or sweep from its CSVs.
     #[command(after_help = "Example:
   northbound plot output/compare")]
     Plot(plot::PlotArgs),
@@ -241,6 +284,8 @@ pub fn main() -> ExitCode {
         Command::Calibrate(a) => calibrate::calibrate(a),
         Command::Compare(a) => compare::compare(a),
         Command::Forecast(a) => forecast::forecast(a),
+        Command::Sweep(a) => sweep::sweep(a),
+        Command::Merge(a) => merge::merge(a),
         Command::Plot(a) => plot::plot(&a.dir),
     };
     match result {
@@ -284,10 +329,25 @@ fn on_interrupt() {
             } else {
                 ""
             };
-            eprintln!("{start}northbound: interrupted ({name}); {what}");
+            let kept = KEPT
+                .lock()
+                .ok()
+                .and_then(|k| k.clone())
+                .map_or(String::new(), |k| format!("; {k}"));
+            eprintln!("{start}northbound: interrupted ({name}); {what}{kept}");
             std::process::exit(128 + signal);
         }
     });
+}
+
+/// What an interrupted command keeps for the next run, said in its last line.
+static KEPT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Sets (or clears) what an interruption keeps, for its message.
+fn keep_on_interrupt(note: Option<String>) {
+    if let Ok(mut k) = KEPT.lock() {
+        *k = note;
+    }
 }
 
 /// A progress bar on stderr when it is a terminal and not `--quiet`; else nothing.
@@ -308,6 +368,14 @@ impl Progress {
     fn set(&self, pos: u64) {
         if let Some(b) = &self.0 {
             b.set_position(pos);
+        }
+    }
+
+    /// Starts from `pos` done earlier: the rate and the ETA count only what follows.
+    fn resume(&self, pos: u64) {
+        if let Some(b) = &self.0 {
+            b.set_position(pos);
+            b.reset_eta();
         }
     }
 

@@ -15,9 +15,20 @@ use crate::util::error::{Error, Result};
 #[derive(Debug, Clone, Copy)]
 pub enum Work {
     Run,
-    Validate { replicates: u32 },
-    Calibrate { replicates: u32 },
-    Compare { variants: usize, replicates: u32 },
+    Validate {
+        replicates: u32,
+    },
+    Calibrate {
+        replicates: u32,
+    },
+    Compare {
+        variants: usize,
+        replicates: u32,
+    },
+    /// A sweep: one run per worker side by side, each point's runs kept until it is done.
+    Sweep {
+        replicates: u32,
+    },
 }
 
 /// The program itself: code, the bundled font and data, thread stacks, a figure's bitmap.
@@ -47,6 +58,9 @@ pub fn estimate(sc: &Scenario, work: Work, threads: usize) -> u64 {
     let total = match work {
         // The run, then its monthly rows written and read back for the figures.
         Work::Run => run + 3 * rows,
+        Work::Sweep { replicates } => {
+            threads as u64 * (run + u64::from(replicates) * cells * 8) + 2 * rows
+        }
         Work::Validate { replicates } | Work::Calibrate { replicates } => {
             run * u64::from(replicates).min(threads as u64) + rows
         }

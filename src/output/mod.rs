@@ -157,7 +157,7 @@ pub fn state_rows(sc: &Scenario, res: &Results) -> Vec<(String, &'static str, f6
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
     pub northbound_version: &'static str,
-    /// `run`, `validate`, `calibrate`, `compare` or `forecast`.
+    /// `run`, `validate`, `calibrate`, `compare`, `forecast`, `sweep` or `merge`.
     pub command: String,
     /// The command line, as given.
     pub arguments: Vec<String>,
@@ -176,10 +176,11 @@ pub struct Manifest {
     /// A forecast's first month.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forecast_from: Option<String>,
-    /// calibrate: `nelder-mead` or `abc`.
+    /// calibrate: `nelder-mead` or `abc`; sweep and merge: the design.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
-    /// calibrate: simulation runs (parameter sets x replicates) and their rate.
+    /// calibrate and sweep: simulation runs (parameter sets x replicates) and their rate
+    /// (sweep: the runs this process made, over its wall time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runs: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -204,18 +205,40 @@ pub struct Manifest {
 impl Manifest {
     /// A manifest for `command` on `sc`, with the counts still to fill in.
     pub fn new(command: &str, sc: &Scenario, seed: u64, threads: usize) -> Manifest {
+        Manifest::of(
+            command,
+            &sc.path.display().to_string(),
+            &sc.name,
+            &sha256_hex(&sc.source),
+            seed,
+            threads,
+            (&sc.start.to_string(), &sc.end.to_string(), sc.scale),
+        )
+    }
+
+    /// A manifest for `command` on the scenario named by its path, name and SHA-256, with
+    /// its window and scale: for `merge`, which has the shards' records, not the scenario.
+    pub fn of(
+        command: &str,
+        scenario: &str,
+        name: &str,
+        sha256: &str,
+        seed: u64,
+        threads: usize,
+        (start, end, scale): (&str, &str, f64),
+    ) -> Manifest {
         Manifest {
             northbound_version: env!("CARGO_PKG_VERSION"),
             command: command.into(),
             arguments: std::env::args().collect(),
-            scenario: sc.path.display().to_string(),
-            scenario_name: sc.name.clone(),
-            scenario_sha256: sha256_hex(&sc.source),
+            scenario: scenario.into(),
+            scenario_name: name.into(),
+            scenario_sha256: sha256.into(),
             seed,
             threads,
-            start: sc.start.to_string(),
-            end: sc.end.to_string(),
-            scale: sc.scale,
+            start: start.into(),
+            end: end.into(),
+            scale,
             replicates: None,
             variants: None,
             forecast_from: None,

@@ -122,11 +122,34 @@ pub struct IntervalPanel {
     pub observed: Vec<Option<f64>>,
 }
 
+/// Bars from zero with whiskers, one group per category, one bar per series in a group;
+/// values may be negative.
+#[derive(Debug, Clone, Default)]
+pub struct BarPanel {
+    pub title: String,
+    pub y_label: String,
+    pub categories: Vec<String>,
+    /// Per series: its colour and `(value, p05, p95)` per category.
+    pub series: Vec<IntervalSeries>,
+}
+
+/// Points on two linear axes (an outcome against a parameter).
+#[derive(Debug, Clone, Default)]
+pub struct ScatterPanel {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub color: Option<RGBColor>,
+    pub points: Vec<(f64, f64)>,
+}
+
 /// One cell of a grid.
 #[derive(Debug, Clone)]
 pub enum Panel {
     Time(TimePanel),
     Intervals(IntervalPanel),
+    Bars(BarPanel),
+    Scatter(ScatterPanel),
     /// A cell with nothing to draw, saying why.
     Empty {
         title: String,

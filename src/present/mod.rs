@@ -2,11 +2,11 @@
 //! so that `northbound plot DIR` redraws exactly what the command that wrote it drew.
 //!
 //! One way to draw: the figures of a run ([`run_figures`]), a validation
-//! ([`validation_figures`]), a comparison ([`comparison_figures`]) and a forecast
-//! ([`forecast_figures`]) are [`chart::Chart`]s,
-//! built from the folder's CSV files ([`files`], [`comparison`]) and rendered as PNG and SVG
-//! by [`render`]; a comparison's `report.html` ([`report`]) inlines its SVGs. [`draw`], the
-//! one entry point, tells which kind of folder it is given.
+//! ([`validation_figures`]), a comparison ([`comparison_figures`]), a forecast
+//! ([`forecast_figures`]) and a sweep ([`sweep_figures`]) are [`chart::Chart`]s, built from
+//! the folder's CSV files ([`files`], [`comparison`]) and rendered as PNG and SVG by
+//! [`render`]; a comparison's `report.html` ([`report`]) and a sweep's ([`sweep_report`])
+//! inline their SVGs. [`draw`], the one entry point, tells which kind of folder it is given.
 
 pub mod chart;
 pub mod comparison;
@@ -17,13 +17,15 @@ pub mod overlay;
 pub mod render;
 pub mod report;
 pub mod run_figures;
+pub mod sweep_figures;
+pub mod sweep_report;
 pub mod validation_figures;
 
 use crate::util::error::{Error, Result};
 use std::path::Path;
 
-/// Draws every figure of a folder written by `run`, `validate`, `compare` or `forecast` (and, for a
-/// comparison, its report) from the folder's files, over any drawn before. Returns the names
+/// Draws every figure of a folder written by `run`, `validate`, `compare`, `forecast` or `sweep`
+/// (and, for a comparison and a sweep, its report) from the folder's files, over any drawn before. Returns the names
 /// of the files drawn.
 pub fn draw(dir: &Path) -> Result<Vec<String>> {
     if !dir.is_dir() {
@@ -32,6 +34,15 @@ pub fn draw(dir: &Path) -> Result<Vec<String>> {
             message: "is not a folder written by northbound (run, validate, compare or forecast)"
                 .into(),
         });
+    }
+    if dir.join("sensitivity.csv").is_file() && dir.join("points.csv").is_file() {
+        let figures = sweep_figures::sweep_figures(dir)?;
+        let mut drawn = Vec::new();
+        for f in &figures {
+            drawn.extend(render::save(&f.chart, dir, &f.stem)?);
+        }
+        drawn.push(sweep_report::write(dir, &figures)?);
+        return Ok(drawn);
     }
     let summary = dir.join("summary.csv");
     let (figures, folder) = if dir.join("forecast.csv").is_file() {
@@ -51,7 +62,8 @@ pub fn draw(dir: &Path) -> Result<Vec<String>> {
             path: dir.to_path_buf(),
             message: "holds neither a comparison (summary.csv with a variant column, from \
                       `northbound compare`), a run (monthly.csv, from `northbound run`), a \
-                      validation (validation.csv) nor a forecast (forecast.csv)"
+                      validation (validation.csv), a forecast (forecast.csv) nor a sweep \
+                      (points.csv and sensitivity.csv, from `northbound sweep` or `merge`)"
                 .into(),
         });
     };

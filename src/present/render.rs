@@ -3,8 +3,8 @@
 //! bundled font (DejaVu Sans), so no system font library is needed.
 
 use crate::present::chart::{
-    Body, Chart, Glyph, IntervalPanel, LegendItem, Marker, Panel, Segment, StackedBars, TimePanel,
-    Trace, WhiskerBars, fmt_number,
+    BarPanel, Body, Chart, Glyph, IntervalPanel, LegendItem, Marker, PALETTE, Panel, ScatterPanel,
+    Segment, StackedBars, TimePanel, Trace, WhiskerBars, fmt_number,
 };
 use crate::util::date::Month;
 use crate::util::error::{Error, Result};
@@ -760,6 +760,148 @@ fn draw_intervals<DB: DrawingBackend>(
     Ok(())
 }
 
+/// A range around `values` (and zero, if `zero`), a little wider.
+fn padded(values: impl Iterator<Item = f64>, zero: bool) -> (f64, f64) {
+    let (mut lo, mut hi) = if zero {
+        (0.0f64, 0.0f64)
+    } else {
+        (f64::INFINITY, f64::NEG_INFINITY)
+    };
+    for v in values.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() || !hi.is_finite() {
+        return (0.0, 1.0);
+    }
+    let span = if hi > lo { hi - lo } else { lo.abs().max(1.0) };
+    (
+        if zero && lo == 0.0 {
+            0.0
+        } else {
+            lo - span * 0.06
+        },
+        hi + span * 0.1,
+    )
+}
+
+fn draw_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &BarPanel,
+    title_pad: usize,
+) -> Res {
+    let area = panel_title(area, &p.title, title_pad)?;
+    let n = p.categories.len().max(1);
+    let k = p.series.len().max(1);
+    let (lo, hi) = padded(
+        p.series
+            .iter()
+            .flat_map(|s| s.1.iter().flat_map(|v| [v.0, v.1, v.2])),
+        true,
+    );
+    let keys: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let frame = Frame {
+        left: 8,
+        right: 20,
+        top: 6,
+        y_area: Y_AREA,
+    };
+    let mut chart = frame.build(&area, keyed(-0.5..n as f64 - 0.5, keys), lo..hi)?;
+    let category = |x: &f64| {
+        p.categories
+            .get(x.round().max(0.0) as usize)
+            .cloned()
+            .unwrap_or_default()
+    };
+    house_style(&mut chart.configure_mesh(), TICK)
+        .x_label_formatter(&category)
+        .y_label_formatter(&|v| fmt_number(*v, hi - lo))
+        .y_labels(7)
+        .y_desc(&p.y_label)
+        .disable_x_mesh()
+        .draw()
+        .map_err(de)?;
+    put(
+        &mut chart,
+        PathElement::new(
+            vec![(-0.5, 0.0), (n as f64 - 0.5, 0.0)],
+            INK.stroke_width(1),
+        ),
+    )?;
+    let width = 0.8 / k as f64;
+    for (j, (color, values)) in p.series.iter().enumerate() {
+        for (i, &(v, a, b)) in values.iter().enumerate() {
+            if !v.is_finite() {
+                continue;
+            }
+            let x0 = i as f64 - 0.4 + j as f64 * width;
+            let xc = x0 + width / 2.0;
+            put(
+                &mut chart,
+                Rectangle::new(
+                    [(x0 + width * 0.08, 0.0), (x0 + width * 0.92, v)],
+                    color.mix(0.85).filled(),
+                ),
+            )?;
+            if a.is_finite() && b.is_finite() {
+                let cap = width * 0.18;
+                for path in [
+                    vec![(xc, a), (xc, b)],
+                    vec![(xc - cap, a), (xc + cap, a)],
+                    vec![(xc - cap, b), (xc + cap, b)],
+                ] {
+                    put(&mut chart, PathElement::new(path, INK.stroke_width(2)))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn draw_scatter<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &ScatterPanel,
+    title_pad: usize,
+) -> Res {
+    let area = panel_title(area, &p.title, title_pad)?;
+    let pts: Vec<(f64, f64)> = p
+        .points
+        .iter()
+        .copied()
+        .filter(|q| q.0.is_finite() && q.1.is_finite())
+        .collect();
+    let (x0, x1) = padded(pts.iter().map(|q| q.0), false);
+    let (y0, y1) = padded(pts.iter().map(|q| q.1), false);
+    let frame = Frame {
+        left: 8,
+        right: 24,
+        top: 6,
+        y_area: Y_AREA,
+    };
+    let mut chart = frame.build(&area, x0..x1, y0..y1)?;
+    // Thousands that vary by a few read as whole numbers; fractions keep their decimals.
+    let scale = |lo: f64, hi: f64| (hi - lo).max(lo.abs().min(hi.abs()));
+    let (sx, sy) = (scale(x0, x1), scale(y0, y1));
+    house_style(&mut chart.configure_mesh(), TICK)
+        .x_label_formatter(&|v| fmt_number(*v, sx))
+        .y_label_formatter(&|v| fmt_number(*v, sy))
+        .x_labels(6)
+        .y_labels(7)
+        .x_desc(&p.x_label)
+        .y_desc(&p.y_label)
+        .draw()
+        .map_err(de)?;
+    let color = p.color.unwrap_or(PALETTE[0]);
+    let alpha = if pts.len() > 400 { 0.35 } else { 0.7 };
+    chart
+        .draw_series(
+            pts.iter()
+                .map(|&q| Circle::new(q, 4, color.mix(alpha).filled())),
+        )
+        .map_err(de)?;
+    Ok(())
+}
+
 fn draw_empty<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
@@ -1071,6 +1213,8 @@ fn draw_chart<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -
                     let (title, rows) = match panel {
                         Panel::Time(p) => (&p.title, marker_layout(p, w).1),
                         Panel::Intervals(p) => (&p.title, 0),
+                        Panel::Bars(p) => (&p.title, 0),
+                        Panel::Scatter(p) => (&p.title, 0),
                         Panel::Empty { title, .. } => (title, 0),
                     };
                     pad = (pad.0.max(title_lines(title, w).len()), pad.1.max(rows));
@@ -1079,6 +1223,8 @@ fn draw_chart<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -
                     match panel {
                         Panel::Time(p) => draw_time(cell, p, pad)?,
                         Panel::Intervals(p) => draw_intervals(cell, p, pad.0)?,
+                        Panel::Bars(p) => draw_bars(cell, p, pad.0)?,
+                        Panel::Scatter(p) => draw_scatter(cell, p, pad.0)?,
                         Panel::Empty { title, note } => draw_empty(cell, title, note, pad.0)?,
                     }
                 }

@@ -51,7 +51,7 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 :root { color-scheme: light; }
 body { margin: 0; background: #f4f4f2; color: #1e1e1e;
   font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", "Liberation Sans", "DejaVu Sans", sans-serif; }
@@ -638,7 +638,7 @@ fn effect_cell(c: &Comparison, variant: &str, effect: &str, share: Option<bool>)
 }
 
 /// The `<svg ...>...</svg>` element of an SVG file, with a viewBox so that it scales.
-fn inline_svg(text: &str) -> String {
+pub(crate) fn inline_svg(text: &str) -> String {
     let Some(start) = text.find("<svg") else {
         return String::new();
     };

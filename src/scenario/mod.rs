@@ -50,6 +50,19 @@ pub struct Scenario {
     pub observed: Vec<Observed>,
     /// Named variants (parameter overrides) for comparisons.
     pub variants: Vec<Variant>,
+    /// The `[sweep]` table: the sweep `northbound sweep` runs by default.
+    pub sweep: Option<SweepTable>,
+}
+
+/// A validated `[sweep]` table: each varied parameter as `northbound sweep --vary` takes it
+/// (`PATH=LO..HI` or `PATH=V1,V2,...`), and the design's settings if given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SweepTable {
+    pub design: Option<String>,
+    pub points: Option<usize>,
+    pub levels: Option<usize>,
+    pub replicates: Option<u32>,
+    pub vary: Vec<String>,
 }
 
 /// An observed series and how to compute its simulated counterpart.

@@ -26,6 +26,21 @@ pub struct RawScenario {
     /// Named variants for `northbound compare`, each a set of parameter overrides.
     #[serde(default)]
     pub variant: Vec<RawVariant>,
+    /// The parameter sweep `northbound sweep` runs when not told otherwise.
+    pub sweep: Option<RawSweep>,
+}
+
+/// `[sweep]`: `design`, `points`, `levels`, `replicates` and `vary = { "PATH" = "LO..HI",
+/// "PATH2" = [7, 14, 30] }`, as `northbound sweep`'s options say them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweep {
+    pub design: Option<String>,
+    pub points: Option<i64>,
+    pub levels: Option<i64>,
+    pub replicates: Option<i64>,
+    #[serde(default)]
+    pub vary: toml::Table,
 }
 
 /// `[[observed]]`: an observed series and its simulated counterpart.

@@ -32,6 +32,10 @@ pub enum Purpose {
     Design = 14,
     Parent = 15,
     Perturb = 16,
+    /// Sweeps (`experiment::design`, `experiment::sensitivity`): the designs' draws and the
+    /// bootstrap's resamples.
+    Sweep = 17,
+    Bootstrap = 18,
 }
 
 /// SplitMix64's finaliser, the one mixer behind every key (the engine reuses it for

@@ -14,6 +14,7 @@ mod observed;
 mod places;
 mod policies;
 mod routes;
+mod sweep;
 mod variants;
 
 use super::raw::{RawDuration, RawMeta, RawScenario};
@@ -192,6 +193,7 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
     let policies = policies::policies(&mut c, &raw.policies, &places, &nationalities, &frame);
     let observed = observed::observed(&mut c, &raw.observed, &places.list, &frame);
     let variants = variants::variants(&mut c, &raw.variant, &source);
+    let sweep = raw.sweep.as_ref().map(|s| sweep::sweep(&mut c, s, &source));
     hygiene::hygiene(&mut c, &raw);
     inflows::agent_cap(&mut c, &inflows);
     if c.problems.is_empty() {
@@ -215,6 +217,7 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
         policies,
         observed,
         variants,
+        sweep,
     })
 }
 
