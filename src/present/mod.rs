@@ -13,6 +13,7 @@ pub mod comparison;
 pub mod comparison_figures;
 pub mod files;
 pub mod forecast_figures;
+pub mod glyphs;
 pub mod overlay;
 pub mod render;
 pub mod report;

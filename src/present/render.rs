@@ -6,6 +6,7 @@ use crate::present::chart::{
     Body, Chart, Glyph, IntervalPanel, LegendItem, Marker, Panel, Segment, StackedBars, TimePanel,
     Trace, WhiskerBars, fmt_number,
 };
+use crate::present::glyphs::Glyphs;
 use crate::util::date::Month;
 use crate::util::error::{Error, Result};
 use plotters::chart::MeshStyle;
@@ -1096,8 +1097,8 @@ pub fn save(chart: &Chart, dir: &Path, stem: &str) -> Result<Vec<String>> {
     let size = chart.size();
     let (png, svg) = (format!("{stem}.png"), format!("{stem}.svg"));
     let path = dir.join(&png);
-    draw_chart(BitMapBackend::new(&path, size).into_drawing_area(), chart)
-        .map_err(failed(&path))?;
+    let bitmap = Glyphs::new(BitMapBackend::new(&path, size), FONT);
+    draw_chart(bitmap.into_drawing_area(), chart).map_err(failed(&path))?;
     let path = dir.join(&svg);
     draw_chart(SVGBackend::new(&path, size).into_drawing_area(), chart).map_err(failed(&path))?;
     Ok(vec![png, svg])
