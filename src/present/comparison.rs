@@ -4,7 +4,7 @@
 //! and the names that label them.
 
 use crate::experiment::compare::{EffectRow, OverlayRow, REFERENCE, SummaryRow, VariantRow};
-use crate::present::chart::{Marker, PALETTE, month_x};
+use crate::present::chart::{Marker, month_x, series_color};
 use crate::present::files::{
     self, CrossingClass, PlaceRecord, PolicyDates, bad, parse_date, read_csv, strip,
 };
@@ -306,25 +306,23 @@ impl Comparison {
     }
 }
 
-/// The colour of a variant: fixed for the 2 x 2 cells, the palette's others after.
+/// The colour of a variant: fixed for the 2 x 2 cells (the first three series colours and
+/// a dark grey for the reference), then the next series colours in run order, so that every
+/// variant of a sweep has its own ([`series_color`]).
 pub fn variant_color(order: &[String], variant: &str) -> RGBColor {
-    match variant {
-        "both" => PALETTE[0],
-        "extension_only" => PALETTE[1],
-        "quota_only" => PALETTE[2],
-        REFERENCE => RGBColor(70, 70, 70),
-        _ => {
-            let extra = [PALETTE[3], PALETTE[4], PALETTE[5], RGBColor(140, 86, 75)];
-            let k = order
-                .iter()
-                .filter(|v| {
-                    !["both", "extension_only", "quota_only", REFERENCE].contains(&v.as_str())
-                })
-                .position(|v| v == variant)
-                .unwrap_or(0);
-            extra[k % extra.len()]
-        }
+    const CELLS: [&str; 3] = ["both", "extension_only", "quota_only"];
+    if variant == REFERENCE {
+        return RGBColor(70, 70, 70);
     }
+    if let Some(k) = CELLS.iter().position(|c| *c == variant) {
+        return series_color(k);
+    }
+    let k = order
+        .iter()
+        .filter(|v| !CELLS.contains(&v.as_str()) && v.as_str() != REFERENCE)
+        .position(|v| v == variant)
+        .unwrap_or(0);
+    series_color(CELLS.len() + k)
 }
 
 /// The alternatives of `share_to_*`, with their names in the figures and the report.
@@ -468,6 +466,21 @@ pub(crate) mod tests {
         let x = crate::present::chart::date_x(Date::parse("2023-02-15").unwrap());
         assert!((m[0].x - x).abs() < 1e-12);
         assert!(c.markers("neither").is_empty());
+    }
+
+    #[test]
+    fn every_variant_of_a_sweep_has_its_own_colour() {
+        let mut order: Vec<String> = ["both", "extension_only", "quota_only", "neither"]
+            .map(String::from)
+            .to_vec();
+        order.extend((0..16).map(|k| format!("sweep{k}")));
+        let colours: Vec<RGBColor> = order.iter().map(|v| variant_color(&order, v)).collect();
+        for i in 0..colours.len() {
+            for j in 0..i {
+                assert_ne!(colours[i], colours[j], "{} and {}", order[i], order[j]);
+            }
+        }
+        assert_eq!(variant_color(&order, "both"), series_color(0));
     }
 
     #[test]

@@ -4,8 +4,8 @@
 
 use crate::experiment::compare::REFERENCE;
 use crate::present::chart::{
-    Body, Chart, Drawn, Glyph, LegendItem, PALETTE, Panel, Segment, StackedBars, TimePanel, Trace,
-    WhiskerBars, fmt_number,
+    Body, Chart, Drawn, Glyph, LegendItem, Panel, Segment, StackedBars, TimePanel, Trace,
+    WhiskerBars, fmt_number, series_color,
 };
 use crate::present::comparison::{Comparison, alternative_label, variant_color};
 use crate::present::files::{CrossingClass, PlaceRecord};
@@ -134,7 +134,7 @@ fn panel_2x2(c: &Comparison) -> Option<Drawn> {
         return None;
     }
     let crossings = c.crossings();
-    let color = |i: usize| PALETTE[i % PALETTE.len()];
+    let color = series_color;
     let traces = |v: &str| -> Vec<Trace> {
         crossings
             .iter()

@@ -3,7 +3,7 @@
 //! resettlements), each by month with the policy dates marked.
 
 use crate::present::chart::{
-    Body, Chart, Drawn, Glyph, LegendItem, Marker, PALETTE, Panel, TimePanel, Trace, month_x,
+    Body, Chart, Drawn, Glyph, LegendItem, Marker, Panel, TimePanel, Trace, month_x, series_color,
 };
 use crate::present::files::{self, CrossingClass, PlaceRecord, bad, read_csv};
 use crate::util::date::Month;
@@ -66,7 +66,7 @@ fn line(
 
 /// A one-panel chart of monthly lines, in the palette's colours.
 fn chart(title: &str, y_label: &str, lines: &[Line], files: &RunFiles) -> Chart {
-    let color = |i: usize| PALETTE[i % PALETTE.len()];
+    let color = series_color;
     Chart {
         title: title.into(),
         subtitle: if files.markers.is_empty() {

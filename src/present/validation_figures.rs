@@ -5,7 +5,7 @@
 
 use crate::data::Observation;
 use crate::experiment::validation::ValidationRow;
-use crate::present::chart::{Body, Chart, Drawn, Glyph, LegendItem, PALETTE};
+use crate::present::chart::{Body, Chart, Drawn, Glyph, LegendItem, series_color};
 use crate::present::files::{self, PolicyDates, bad, read_csv, strip};
 use crate::present::overlay::{ObservedInfo, Overlay, Period, Simulated};
 use crate::util::error::Result;
@@ -48,7 +48,7 @@ fn overlays(dir: &Path) -> Result<(Vec<Overlay>, bool)> {
                     periods: Vec::new(),
                     observed: Vec::new(),
                     simulated: vec![Simulated {
-                        color: PALETTE[0],
+                        color: series_color(0),
                         dashed: false,
                         values: Vec::new(),
                     }],
@@ -106,7 +106,7 @@ fn figure(o: &Overlay, policies: &[PolicyDates], over_posterior: bool) -> Drawn 
                 },
                 LegendItem {
                     label: "simulated (median, 90% interval)".into(),
-                    color: PALETTE[0],
+                    color: series_color(0),
                     glyph,
                 },
             ],
