@@ -433,6 +433,19 @@ fn help_pages_exit_zero_and_show_examples() {
         );
         assert!(stdout(&o).contains("Usage"), "{what}\n{}", show(&o));
     }
+    // The main job is on the first page, and compare says where it writes.
+    let o = northbound(cwd.path(), ["--help"]);
+    assert!(
+        stdout(&o).contains("northbound compare  "),
+        "no compare example\n{}",
+        show(&o)
+    );
+    let o = northbound(cwd.path(), ["compare", "--help"]);
+    assert!(
+        stdout(&o).contains("output/<scenario name>-compare/"),
+        "{}",
+        show(&o)
+    );
     let o = northbound(cwd.path(), ["--version"]);
     assert_ok(&o, "northbound --version");
     assert!(
@@ -590,6 +603,73 @@ fn run_without_out_writes_output_slash_name_in_the_current_folder() {
     assert_ok(&o, "run minimal.toml");
     assert_eq!(entries(&cwd.path().join("output")), ["minimal"]);
     assert!(cwd.path().join("output/minimal/manifest.json").is_file());
+    assert_no_leftovers(&cwd.path().join("output"));
+}
+
+/// The quick start twice in a row: the default folders under output/ are northbound's own,
+/// so a re-run replaces its own earlier result there (and says so), but never a folder
+/// that holds anything northbound did not write.
+#[test]
+fn a_rerun_into_the_default_folder_replaces_its_own_earlier_result() {
+    let cwd = tmp();
+    let compare = |extra: &[&str]| {
+        let mut args: Vec<OsString> = vec![
+            "compare".into(),
+            minimal().into(),
+            "--replicates".into(),
+            "1".into(),
+        ];
+        args.extend(extra.iter().map(OsString::from));
+        northbound(cwd.path(), &args)
+    };
+    let first = compare(&[]);
+    assert_ok(&first, "compare into the default folder");
+    let dir = cwd.path().join("output/minimal-compare");
+    assert!(
+        stdout(&first).contains("output/minimal-compare/report.html"),
+        "{}",
+        show(&first)
+    );
+    assert!(!stdout(&first).contains("replaced"), "{}", show(&first));
+    assert_eq!(read_manifest(&dir)["seed"], 42);
+    let second = compare(&["--seed", "7"]);
+    assert_ok(&second, "the same compare again");
+    assert!(
+        stdout(&second).contains("replaced the earlier result"),
+        "{}",
+        show(&second)
+    );
+    assert_eq!(
+        read_manifest(&dir)["seed"],
+        7,
+        "the second result is in place"
+    );
+    assert_eq!(entries(&cwd.path().join("output")), ["minimal-compare"]);
+    assert_no_leftovers(&cwd.path().join("output"));
+
+    // A file of the user's in the folder: the folder is no longer northbound's alone.
+    fs::write(dir.join("notes.txt"), "what I saw").unwrap();
+    let before = snapshot(&dir);
+    let third = compare(&[]);
+    assert_clean_failure(&third, "compare over a default folder holding notes.txt");
+    assert!(stderr(&third).contains("notes.txt"), "{}", show(&third));
+    assert!(snapshot(&dir) == before, "the earlier result changed");
+
+    // `run` likewise, into output/<scenario name>.
+    for seed in ["1", "2"] {
+        let o = northbound(
+            cwd.path(),
+            [
+                OsStr::new("run"),
+                minimal().as_os_str(),
+                OsStr::new("--seed"),
+                OsStr::new(seed),
+                OsStr::new("-q"),
+            ],
+        );
+        assert_ok(&o, "run into the default folder");
+    }
+    assert_eq!(read_manifest(&cwd.path().join("output/minimal"))["seed"], 2);
     assert_no_leftovers(&cwd.path().join("output"));
 }
 

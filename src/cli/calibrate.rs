@@ -101,7 +101,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<(), Error> {
     if let Some(f) = &a.fitted {
         output::check_new_file(f, c.force)?;
     }
-    let staged = output::stage(&c.out_dir(&format!("{}-calibrate", sc.name)), c.force)?;
+    let staged = c.stage(&format!("{}-calibrate", sc.name))?;
     let pool = ensemble::pool(c.threads());
     let command = output::command_line(std::env::args().skip(1));
     let (fitted, folder) =
@@ -182,7 +182,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<(), Error> {
     manifest.timed(work.agents, work.agent_days, wall);
     manifest.runs = Some(work.runs);
     manifest.runs_per_second = Some(work.runs as f64 / wall.max(1e-9));
-    let dir = staged.finish(manifest)?;
+    let dir = c.finish(staged, manifest)?;
     if !c.quiet {
         print_out(&format!(
             "{report}{}wrote {}\n",

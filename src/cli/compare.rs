@@ -6,7 +6,7 @@ use clap::Args;
 use northbound::experiment::compare::{self, Comparison};
 use northbound::experiment::ensemble;
 use northbound::experiment::resources::Work;
-use northbound::output::{self, Manifest};
+use northbound::output::Manifest;
 use northbound::{Error, Scenario, present};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -40,7 +40,7 @@ pub fn compare(a: CompareArgs) -> Result<(), Error> {
         replicates: a.replicates,
     };
     c.memory.ensure(&sc, work, c.threads())?;
-    let staged = output::stage(&c.out_dir("compare"), c.force)?;
+    let staged = c.stage(&format!("{}-compare", sc.name))?;
     let seed = c.seed.unwrap_or(sc.seed);
     let pool = ensemble::pool(c.threads());
     let bar = Progress::new(
@@ -65,7 +65,7 @@ pub fn compare(a: CompareArgs) -> Result<(), Error> {
     // The report says how the comparison was made: it reads the manifest from the folder.
     manifest.write(&staged.tmp)?;
     present::draw(&staged.tmp)?;
-    let dir = staged.finish(manifest)?;
+    let dir = c.finish(staged, manifest)?;
     if !c.quiet {
         print_out(&summary(&sc, specs.len(), a.replicates, &cmp, wall, &dir));
     }

@@ -33,7 +33,16 @@ Typical session: `check` a scenario, `run` it, `validate` it against the observe
 statistics it declares, `calibrate` its uncertain parameters (a point, or a posterior with \
 --method abc), `compare` the policies (over the posterior with --posterior) and `forecast` \
 the months after the STCA extension.",
-    after_help = "Examples:\n  northbound compare\n  northbound check scenarios/minimal.toml\n  northbound run scenarios/corridor-2017-2024.toml\n  northbound validate scenarios/corridor-2017-2024.toml --replicates 20\n  northbound forecast --replicates 50\n  northbound run scenarios/minimal.toml --seed 7 --out /tmp/try --force"
+    after_help = "The main job, the policy experiment (the 2 x 2 of the STCA extension and the \
+resettlement quota, and the variants the scenario adds), on the bundled default scenario:\n  \
+northbound compare                # tables, figures and report.html in output/corridor-2017-2024-compare/\n\n\
+Results go to output/<scenario name>[-<command>]/, where a re-run replaces its own earlier \
+result; --out DIR writes elsewhere (and replaces an earlier result there only with --force).\n\n\
+Examples:\n  northbound compare --replicates 50\n  northbound compare scenarios/minimal.toml --replicates 5\n  \
+northbound check scenarios/minimal.toml\n  \
+northbound validate scenarios/corridor-2017-2024.toml --replicates 20\n  northbound forecast --replicates 50\n  \
+northbound plot output/corridor-2017-2024-compare\n  \
+northbound run scenarios/minimal.toml --seed 7 --out /tmp/try --force"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -94,13 +103,13 @@ northbound calibrate scenarios/corridor-2017-2024.toml --method abc --particles 
     #[command(
         after_help = "Without a scenario, runs the bundled default (corridor-2017-2024, built into the binary). The default design is the 2 x 2 of policies.stca_extension.enabled x policies.resettlement_quota.enabled: variants both, extension_only, quota_only and neither; [[variant]] tables in the scenario add more. Replicate r of every variant uses the same seed (common random numbers), and with --posterior the same particle of the posterior, the variant's overrides on top.
 
-Writes series.csv (variant,replicate,month,place,metric,value), summary.csv (variant,month,place,metric,mean,p05,p50,p95,uncertainty), effects.csv (each variant against neither), overlay.csv, variants.csv, policies.csv, places.csv, scenario.toml, the figures (PNG and SVG), report.html and manifest.json into output/compare/ (or --out). The intervals cover the run-to-run noise (uncertainty: replicates), or with --posterior the parameters' uncertainty too (parameters and replicates).
+Writes series.csv (variant,replicate,month,place,metric,value), summary.csv (variant,month,place,metric,mean,p05,p50,p95,uncertainty), effects.csv (each variant against neither), overlay.csv, variants.csv, policies.csv, places.csv, scenario.toml, the figures (PNG and SVG), report.html and manifest.json into output/<scenario name>-compare/ (or --out). The intervals cover the run-to-run noise (uncertainty: replicates), or with --posterior the parameters' uncertainty too (parameters and replicates).
 
 Examples:
   northbound compare
   northbound compare scenarios/corridor-2017-2024.toml --replicates 50 --variants both,neither
   northbound compare scenarios/corridor-2017-2024.toml --replicates 40 --posterior output/corridor-2017-2024-calibrate/posterior.csv
-  northbound plot output/compare"
+  northbound plot output/corridor-2017-2024-compare"
     )]
     Compare(compare::CompareArgs),
     /// Forecast the months from the STCA extension on, over replicates and a posterior.
@@ -123,13 +132,14 @@ Examples:
     Forecast(forecast::ForecastArgs),
     /// Redraw every figure (and the report) of an earlier run, validation, comparison or forecast from its CSVs.
     #[command(after_help = "Example:
-  northbound plot output/compare")]
+  northbound plot output/corridor-2017-2024-compare")]
     Plot(plot::PlotArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct Common {
-    /// Output folder [default: under output/, named after the scenario; compare: output/compare].
+    /// Output folder [default: output/<scenario name> for run, output/<scenario name>-<command>
+    /// for the others; a re-run replaces its own earlier result there].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Random seed, overriding the scenario's.
@@ -138,7 +148,8 @@ pub struct Common {
     /// Worker threads [default: one per core]. Results do not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
-    /// Replace the output folder if northbound wrote it and it holds nothing else.
+    /// Replace the --out folder if northbound wrote it and it holds nothing else (the default
+    /// folders under output/ are replaced so without it).
     #[arg(long)]
     pub force: bool,
     /// Print nothing but errors.
@@ -219,11 +230,29 @@ pub fn record_uncertainty(m: &mut Manifest, posterior: Option<&Posterior>) -> Re
 }
 
 impl Common {
-    /// The output folder: `--out`, else `output/<name>`.
-    fn out_dir(&self, name: &str) -> PathBuf {
-        self.out
-            .clone()
-            .unwrap_or_else(|| Path::new("output").join(name))
+    /// Stages the output folder: `--out DIR`, which replaces an earlier result only with
+    /// `--force`; else `output/<name>`, northbound's own folder, where a re-run replaces its
+    /// own earlier result. Either way only a folder northbound wrote that holds nothing else
+    /// is ever replaced (`output::stage`).
+    fn stage(&self, name: &str) -> Result<output::Staged, Error> {
+        match &self.out {
+            Some(dir) => output::stage(dir, self.force),
+            None => output::stage(&Path::new("output").join(name), true),
+        }
+    }
+
+    /// Finishes a staged folder (its manifest listing every file) and moves it into place;
+    /// says so when it replaces an earlier result.
+    fn finish(&self, staged: output::Staged, manifest: Manifest) -> Result<PathBuf, Error> {
+        let replaces = staged.replaces();
+        let dir = staged.finish(manifest)?;
+        if replaces && !self.quiet {
+            print_out(&format!(
+                "{}: replaced the earlier result there\n",
+                dir.display()
+            ));
+        }
+        Ok(dir)
     }
 
     fn threads(&self) -> Option<usize> {

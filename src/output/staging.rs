@@ -29,6 +29,8 @@ pub struct Staged {
     committed: bool,
     /// Folders made to hold it, removed with it if they are empty.
     made: Vec<PathBuf>,
+    /// An earlier result was there when it was staged.
+    replaces: bool,
 }
 
 /// What a process must remove if it is interrupted: folders being written, and the
@@ -77,7 +79,8 @@ pub fn stage(target: &Path, force: bool) -> Result<Staged> {
             "already exists; pass --force to replace it, or --out to write elsewhere",
         ));
     }
-    if target.exists() {
+    let replaces = target.exists();
+    if replaces {
         replaceable(target)?;
     }
     let mut reg = registry();
@@ -97,6 +100,7 @@ pub fn stage(target: &Path, force: bool) -> Result<Staged> {
         force,
         committed: false,
         made,
+        replaces,
     })
 }
 
@@ -324,6 +328,11 @@ impl Staged {
     /// Where the folder goes when it is finished.
     pub fn target(&self) -> &Path {
         &self.target
+    }
+
+    /// Whether it replaces an earlier result (there was one when it was staged).
+    pub fn replaces(&self) -> bool {
+        self.replaces
     }
 
     /// Writes `manifest.json` (listing every file of the folder), then commits.
