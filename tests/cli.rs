@@ -551,6 +551,35 @@ fn run_writes_every_file_with_the_documented_headers() {
         assert!(m.get(key).is_some(), "manifest.json lacks {key}: {m:#}");
     }
     assert_eq!(m["northbound_version"], env!("CARGO_PKG_VERSION"));
+    // Enough to cite and reproduce the run: when it started, the commit built from (when
+    // built from git), the system.
+    let started = m["started"].as_str().expect("started is a text");
+    assert!(
+        started.len() == 20 && started.ends_with('Z') && started.as_bytes()[10] == b'T',
+        "started {started}"
+    );
+    assert!(
+        m["os"]
+            .as_str()
+            .is_some_and(|o| o.contains(std::env::consts::OS))
+    );
+    assert!(m["cpus"].as_u64().is_some_and(|c| c >= 1), "{m:#}");
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match head {
+        Some(head) => assert!(
+            m["northbound_commit"]
+                .as_str()
+                .is_some_and(|c| c.starts_with(&head)),
+            "built from {head}: {m:#}"
+        ),
+        None => assert!(m.get("northbound_commit").is_none(), "{m:#}"),
+    }
     assert_eq!(m["seed"], 42, "the scenario's seed");
     assert_eq!(m["threads"], 2);
     let agents = m["agents"].as_u64().expect("agents is an integer");

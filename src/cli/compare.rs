@@ -63,6 +63,7 @@ pub fn compare(a: CompareArgs) -> Result<(), Error> {
     record_uncertainty(&mut manifest, posterior.as_ref())?;
     manifest.timed(cmp.agents, cmp.agent_days, wall);
     // The report says how the comparison was made: it reads the manifest from the folder.
+    super::stamp(&mut manifest);
     manifest.write(&staged.tmp)?;
     present::draw(&staged.tmp)?;
     let dir = c.finish(staged, manifest)?;

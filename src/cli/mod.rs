@@ -23,7 +23,7 @@ use std::time::Instant;
 #[derive(Parser, Debug)]
 #[command(
     name = "northbound",
-    version,
+    version = env!("NORTHBOUND_VERSION_TEXT"),
     about = "Simulate asylum-seeker flows from the US southern border to the Quebec crossings",
     long_about = "northbound moves synthetic migrants from the US southern border through New York \
 to the Quebec crossings (Roxham Road and the official ports such as Lacolle), day by day, \
@@ -243,7 +243,8 @@ impl Common {
 
     /// Finishes a staged folder (its manifest listing every file) and moves it into place;
     /// says so when it replaces an earlier result.
-    fn finish(&self, staged: output::Staged, manifest: Manifest) -> Result<PathBuf, Error> {
+    fn finish(&self, staged: output::Staged, mut manifest: Manifest) -> Result<PathBuf, Error> {
+        stamp(&mut manifest);
         let replaces = staged.replaces();
         let dir = staged.finish(manifest)?;
         if replaces && !self.quiet {
@@ -260,7 +261,18 @@ impl Common {
     }
 }
 
+/// When the command started, for its manifest.
+static STARTED: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+
+/// Records in a manifest when the command started.
+fn stamp(manifest: &mut Manifest) {
+    manifest.started = STARTED
+        .get()
+        .map(|t| northbound::util::date::Date::timestamp(*t));
+}
+
 pub fn main() -> ExitCode {
+    STARTED.get_or_init(std::time::SystemTime::now);
     let cli = Cli::parse();
     on_interrupt();
     let result = match cli.command {

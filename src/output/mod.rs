@@ -157,6 +157,17 @@ pub fn state_rows(sc: &Scenario, res: &Results) -> Vec<(String, &'static str, f6
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
     pub northbound_version: &'static str,
+    /// The git commit northbound was built from (`-modified` when tracked files differed
+    /// from it), if it was built from a git checkout with git at hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub northbound_commit: Option<&'static str>,
+    /// When the command started, ISO 8601 in UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    /// The operating system and processor architecture (`linux x86_64`).
+    pub os: String,
+    /// The processors available to the command (which bounds `threads`).
+    pub cpus: usize,
     /// `run`, `validate`, `calibrate`, `compare` or `forecast`.
     pub command: String,
     /// The command line, as given.
@@ -206,6 +217,10 @@ impl Manifest {
     pub fn new(command: &str, sc: &Scenario, seed: u64, threads: usize) -> Manifest {
         Manifest {
             northbound_version: env!("CARGO_PKG_VERSION"),
+            northbound_commit: option_env!("NORTHBOUND_GIT_COMMIT"),
+            started: None,
+            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            cpus: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
             command: command.into(),
             arguments: std::env::args().collect(),
             scenario: sc.path.display().to_string(),
