@@ -16,8 +16,8 @@ use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_northbound");
 
-/// The files a run folder holds.
-const RUN_FILES: [&str; 11] = [
+/// The files a run folder holds (minimal.toml reads no data file: no data/).
+const RUN_FILES: [&str; 12] = [
     "crossings.png",
     "crossings.svg",
     "daily.csv",
@@ -27,6 +27,7 @@ const RUN_FILES: [&str; 11] = [
     "outcomes.svg",
     "places.csv",
     "policies.csv",
+    "scenario.toml",
     "states.csv",
     "summary.csv",
 ];
@@ -979,6 +980,189 @@ fn every_agent_is_in_exactly_one_state_each_day() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Self-contained result folders and init
+// ---------------------------------------------------------------------------------------
+
+/// Copies a folder and everything in it.
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A study: minimal.toml reading its inflow from `../shared/rates.csv` and an observed
+/// series from `shared/obs.csv` by an absolute path; returns the scenario file.
+fn study_with_shared_data(dir: &Path) -> PathBuf {
+    fs::create_dir_all(dir.join("shared")).unwrap();
+    fs::create_dir_all(dir.join("study")).unwrap();
+    fs::write(
+        dir.join("shared/rates.csv"),
+        "month,x\n2023-01,60\n2023-02,60\n2023-03,60\n2023-04,60\n2023-05,60\n2023-06,60\n",
+    )
+    .unwrap();
+    let obs = dir.join("shared/obs.csv");
+    fs::write(&obs, "month,count\n2023-01,20\n2023-02,25\n2023-03,30\n").unwrap();
+    let text = fs::read_to_string(minimal()).unwrap();
+    let monthly = text.lines().find(|l| l.starts_with("monthly = ")).unwrap();
+    let text = text.replace(monthly, "file = \"../shared/rates.csv\"\ncolumn = \"x\"")
+        + &format!(
+            "\n[[observed]]\nname = \"roxham\"\nfile = \"{}\"\nmetric = \"attempts\"\nplaces = [\"Roxham Road\"]\n",
+            obs.display()
+        );
+    let path = dir.join("study/study.toml");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// Every result folder holds its scenario and the data it read: copied to another place,
+/// with the original data gone, `northbound run RESULT/scenario.toml` (and validate) give
+/// the same results again.
+#[test]
+fn result_folders_run_again_from_anywhere() {
+    let cwd = tmp();
+    let sc = study_with_shared_data(cwd.path());
+    let run = |args: &[&str], out: &Path| {
+        let mut a: Vec<OsString> = args.iter().map(OsString::from).collect();
+        a.extend(["--out".into(), out.into(), "-q".into()]);
+        let o = northbound(cwd.path(), &a);
+        assert_ok(&o, &format!("{args:?}"));
+    };
+    let s = sc.to_str().unwrap();
+    let results = cwd.path().join("results");
+    run(&["run", s], &results.join("run"));
+    run(&["validate", s, "--replicates", "2"], &results.join("val"));
+    run(&["compare", s, "--replicates", "1"], &results.join("cmp"));
+    for dir in ["run", "val", "cmp"] {
+        let d = results.join(dir);
+        assert!(d.join("scenario.toml").is_file(), "{dir}: no scenario.toml");
+        assert!(
+            d.join("data/rates.csv").is_file(),
+            "{dir}: no copy of the rates"
+        );
+        assert!(
+            d.join("data/obs.csv").is_file(),
+            "{dir}: no copy of the observed"
+        );
+        let listed = read_manifest(&d)["files"].to_string();
+        assert!(listed.contains("\"data/rates.csv\""), "{dir}: {listed}");
+    }
+    let copied = fs::read_to_string(results.join("run/scenario.toml")).unwrap();
+    assert!(copied.contains("file = \"data/rates.csv\""), "{copied}");
+
+    // Elsewhere, with the study and its shared data gone.
+    let elsewhere = tmp();
+    copy_tree(&results, &elsewhere.path().join("results"));
+    fs::remove_dir_all(cwd.path().join("shared")).unwrap();
+    fs::remove_dir_all(cwd.path().join("study")).unwrap();
+    let moved = elsewhere.path().join("results");
+    let again = |args: &[OsString]| {
+        let o = northbound(elsewhere.path(), args);
+        assert_ok(&o, &format!("{args:?}"));
+    };
+    again(&[
+        "run".into(),
+        moved.join("run/scenario.toml").into(),
+        "--out".into(),
+        elsewhere.path().join("run2").into(),
+        "-q".into(),
+    ]);
+    for f in ["daily.csv", "monthly.csv", "states.csv"] {
+        assert!(
+            fs::read(moved.join("run").join(f)).unwrap()
+                == fs::read(elsewhere.path().join("run2").join(f)).unwrap(),
+            "{f} differs when run again from the copied folder"
+        );
+    }
+    again(&[
+        "validate".into(),
+        moved.join("val/scenario.toml").into(),
+        "--replicates".into(),
+        "2".into(),
+        "--out".into(),
+        elsewhere.path().join("val2").into(),
+        "-q".into(),
+    ]);
+    assert!(
+        fs::read(moved.join("val/validation.csv")).unwrap()
+            == fs::read(elsewhere.path().join("val2/validation.csv")).unwrap()
+    );
+    again(&["check".into(), moved.join("cmp/scenario.toml").into()]);
+    // A moved result folder can still be replaced: what it holds is all listed.
+    again(&[
+        "run".into(),
+        moved.join("run/scenario.toml").into(),
+        "--out".into(),
+        moved.join("val").into(),
+        "--force".into(),
+        "-q".into(),
+    ]);
+}
+
+#[test]
+fn init_writes_a_bundled_scenario_with_its_data_to_run_from_anywhere() {
+    let cwd = tmp();
+    let o = northbound(cwd.path(), ["init", "study"]);
+    assert_ok(&o, "init study");
+    let dir = cwd.path().join("study");
+    assert!(
+        stdout(&o).contains("run it with: northbound run study/corridor-2017-2024.toml"),
+        "{}",
+        show(&o)
+    );
+    for f in [
+        "corridor-2017-2024.toml",
+        "data/observed/cbp_southwest_encounters_monthly.csv",
+        "data/observed/rcmp_interceptions_monthly.csv",
+        "data/observed/SOURCES.md",
+    ] {
+        assert!(dir.join(f).is_file(), "init wrote no {f}");
+    }
+    // The bundled text, unchanged, so its SHA-256 is the bundled scenario's.
+    assert_eq!(
+        fs::read(dir.join("corridor-2017-2024.toml")).unwrap(),
+        fs::read(root().join("scenarios/corridor-2017-2024.toml")).unwrap()
+    );
+    let elsewhere = tmp();
+    let o = northbound(
+        elsewhere.path(),
+        [
+            OsStr::new("check"),
+            dir.join("corridor-2017-2024.toml").as_os_str(),
+        ],
+    );
+    assert_ok(&o, "check the scenario init wrote, from another folder");
+    // Again: refused without --force; minimal with it; an unknown name is an error.
+    let o = northbound(cwd.path(), ["init", "study"]);
+    assert_clean_failure(&o, "init into an existing folder");
+    assert!(stderr(&o).contains("already exists"), "{}", show(&o));
+    let o = northbound(cwd.path(), ["init", "study", "minimal", "--force", "-q"]);
+    assert_ok(&o, "init study minimal --force");
+    assert!(dir.join("minimal.toml").is_file());
+    assert!(!dir.join("data").exists(), "minimal reads no data file");
+    let o = northbound(cwd.path(), ["plot", "study"]);
+    assert_clean_failure(&o, "plot an init folder");
+    assert!(
+        stderr(&o).contains("written by `northbound init`"),
+        "{}",
+        show(&o)
+    );
+    let o = northbound(cwd.path(), ["init", "other", "nope"]);
+    assert_clean_failure(&o, "init other nope");
+    assert!(
+        stderr(&o).contains("nope: no such file") && stderr(&o).contains("minimal"),
+        "{}",
+        show(&o)
+    );
+    assert!(!cwd.path().join("other").exists());
+}
+
+// ---------------------------------------------------------------------------------------
 // validate and calibrate
 // ---------------------------------------------------------------------------------------
 
@@ -1092,6 +1276,21 @@ fn calibrate_writes_trials_and_a_fitted_scenario_that_loads() {
         &["check".into(), out.join("fitted.toml").into_os_string()],
     );
     assert_ok(&o, "check fitted.toml from the output folder");
+    // The folder holds what the fitted scenario reads: moved elsewhere, it still loads.
+    let moved = tmp();
+    copy_tree(&out, &moved.path().join("cal"));
+    fs::rename(cwd.path().join("obs.csv"), cwd.path().join("obs.csv.away")).unwrap();
+    for file in ["fitted.toml", "scenario.toml"] {
+        let o = northbound(
+            moved.path(),
+            &[
+                "check".into(),
+                moved.path().join("cal").join(file).into_os_string(),
+            ],
+        );
+        assert_ok(&o, &format!("check the moved {file}"));
+    }
+    fs::rename(cwd.path().join("obs.csv.away"), cwd.path().join("obs.csv")).unwrap();
 
     // Errors: an unknown target, a bad --fit, a path that leads nowhere.
     for (bad, fragment) in [
@@ -1176,10 +1375,12 @@ fn calibrate_abc_writes_a_posterior_that_validate_and_compare_run_over() {
     assert_eq!(
         entries(&out),
         [
+            "data",
             "fitted.toml",
             "generations.csv",
             "manifest.json",
-            "posterior.csv"
+            "posterior.csv",
+            "scenario.toml"
         ]
     );
     let posterior = fs::read_to_string(out.join("posterior.csv")).unwrap();

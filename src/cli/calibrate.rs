@@ -104,8 +104,9 @@ pub fn calibrate(a: CalibrateArgs) -> Result<(), Error> {
     let staged = c.stage(&format!("{}-calibrate", sc.name))?;
     let pool = ensemble::pool(c.threads());
     let command = output::command_line(std::env::args().skip(1));
-    let (fitted, folder) =
-        calibrate::fitted_place(a.fitted.as_deref(), &staged.tmp, staged.target());
+    // The scenario and its data files, copied, so that the folder runs anywhere.
+    let files = output::bundle::write_scenario(&staged.tmp, "scenario.toml", &sc)?;
+    let (fitted, data) = calibrate::fitted_place(a.fitted.as_deref(), &staged.tmp, &files);
     let mut manifest = Manifest::new("calibrate", &sc, settings.seed, pool.current_num_threads());
     manifest.replicates = Some(settings.replicates);
     manifest.method = Some(a.method.name().into());
@@ -123,7 +124,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<(), Error> {
             calibrate::write_trials(&staged.tmp.join("trials.csv"), &settings, &cal)?;
             let header = calibrate::header(&settings, &cal, Date::today(), &command);
             let best = &cal.trials[cal.best].values;
-            calibrate::write_fitted(&fitted, &folder, &sc, &settings.params, best, &header)?;
+            calibrate::write_fitted(&fitted, &data, &sc, &settings.params, best, &header)?;
             (
                 nelder_mead_summary(&sc, &settings, &cal, wall),
                 cal.work,
@@ -175,7 +176,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<(), Error> {
             );
             let p = &found.population;
             let best = &p.values[p.best()];
-            calibrate::write_fitted(&fitted, &folder, &sc, &settings.params, best, &header)?;
+            calibrate::write_fitted(&fitted, &data, &sc, &settings.params, best, &header)?;
             (abc_summary(&sc, &settings, &found, wall), found.work, wall)
         }
     };

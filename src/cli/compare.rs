@@ -60,7 +60,7 @@ pub fn compare(a: CompareArgs) -> Result<(), Error> {
     let mut manifest = Manifest::new("compare", &sc, seed, pool.current_num_threads());
     manifest.replicates = Some(a.replicates);
     manifest.variants = Some(specs.iter().map(|v| v.name.clone()).collect());
-    record_uncertainty(&mut manifest, posterior.as_ref())?;
+    record_uncertainty(&mut manifest, posterior.as_ref(), &staged.tmp)?;
     manifest.timed(cmp.agents, cmp.agent_days, wall);
     // The report says how the comparison was made: it reads the manifest from the folder.
     super::stamp(&mut manifest);

@@ -6,6 +6,7 @@ mod calibrate;
 mod check;
 mod compare;
 mod forecast;
+mod init;
 mod plot;
 mod run;
 mod validate;
@@ -37,9 +38,12 @@ the months after the STCA extension.",
 resettlement quota, and the variants the scenario adds), on the bundled default scenario:\n  \
 northbound compare                # tables, figures and report.html in output/corridor-2017-2024-compare/\n\n\
 Results go to output/<scenario name>[-<command>]/, where a re-run replaces its own earlier \
-result; --out DIR writes elsewhere (and replaces an earlier result there only with --force).\n\n\
+result; --out DIR writes elsewhere (and replaces an earlier result there only with --force). \
+Every result folder holds its scenario.toml and the data files it read, so it runs again \
+anywhere.\n\n\
 Examples:\n  northbound compare --replicates 50\n  northbound compare scenarios/minimal.toml --replicates 5\n  \
-northbound check scenarios/minimal.toml\n  \
+northbound init my-study                 # the default scenario and its data, to edit\n  \
+northbound run my-study/corridor-2017-2024.toml\n  northbound check scenarios/minimal.toml\n  \
 northbound validate scenarios/corridor-2017-2024.toml --replicates 20\n  northbound forecast --replicates 50\n  \
 northbound plot output/corridor-2017-2024-compare\n  \
 northbound run scenarios/minimal.toml --seed 7 --out /tmp/try --force"
@@ -130,6 +134,20 @@ Examples:
   northbound plot output/corridor-2017-2024-forecast"
     )]
     Forecast(forecast::ForecastArgs),
+    /// Write a scenario and every data file it reads into a folder, to read, edit and run.
+    #[command(
+        after_help = "Writes DIR/<scenario>.toml and, under DIR/data/, every CSV file it \
+reads, its paths rewritten to those copies, so that the folder runs wherever it is moved \
+(every result folder holds its scenario the same way, as scenario.toml). SCENARIO is a file, \
+or the name of a scenario built into northbound: corridor-2017-2024 (the default) or minimal.
+
+Examples:
+  northbound init my-study
+  northbound run my-study/corridor-2017-2024.toml
+  northbound init small minimal
+  northbound init copy output/corridor-2017-2024-compare/scenario.toml"
+    )]
+    Init(init::InitArgs),
     /// Redraw every figure (and the report) of an earlier run, validation, comparison or forecast from its CSVs.
     #[command(after_help = "Example:
   northbound plot output/corridor-2017-2024-compare")]
@@ -215,16 +233,26 @@ impl PosteriorArg {
     }
 }
 
-/// Records in a manifest what the intervals cover, and the posterior by path and SHA-256.
-pub fn record_uncertainty(m: &mut Manifest, posterior: Option<&Posterior>) -> Result<(), Error> {
+/// Records in a manifest what the intervals cover, and the posterior by path and SHA-256;
+/// copies the posterior into the result folder `dir` as `posterior.csv`, so that the folder
+/// holds everything its runs read.
+pub fn record_uncertainty(
+    m: &mut Manifest,
+    posterior: Option<&Posterior>,
+    dir: &Path,
+) -> Result<(), Error> {
     m.uncertainty = Some(Uncertainty::of(posterior).as_str().into());
     if let Some(p) = posterior {
-        let bytes = std::fs::read(&p.path).map_err(|source| Error::Read {
-            path: p.path.clone(),
-            source,
-        })?;
+        let bytes =
+            northbound::util::files::read_regular(&p.path, northbound::util::files::DATA_LIMIT)
+                .map_err(|source| Error::Read {
+                    path: p.path.clone(),
+                    source,
+                })?;
         m.posterior = Some(p.path.display().to_string());
         m.posterior_sha256 = Some(output::sha256_hex(&bytes));
+        let copy = dir.join("posterior.csv");
+        std::fs::write(&copy, &bytes).map_err(|source| Error::Write { path: copy, source })?;
     }
     Ok(())
 }
@@ -241,19 +269,9 @@ impl Common {
         }
     }
 
-    /// Finishes a staged folder (its manifest listing every file) and moves it into place;
-    /// says so when it replaces an earlier result.
-    fn finish(&self, staged: output::Staged, mut manifest: Manifest) -> Result<PathBuf, Error> {
-        stamp(&mut manifest);
-        let replaces = staged.replaces();
-        let dir = staged.finish(manifest)?;
-        if replaces && !self.quiet {
-            print_out(&format!(
-                "{}: replaced the earlier result there\n",
-                dir.display()
-            ));
-        }
-        Ok(dir)
+    /// Finishes a staged folder ([`finish`]).
+    fn finish(&self, staged: output::Staged, manifest: Manifest) -> Result<PathBuf, Error> {
+        finish(staged, manifest, self.quiet)
     }
 
     fn threads(&self) -> Option<usize> {
@@ -263,6 +281,21 @@ impl Common {
 
 /// When the command started, for its manifest.
 static STARTED: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+
+/// Finishes a staged folder (its manifest listing every file, with when the command
+/// started) and moves it into place; says so when it replaces an earlier result.
+fn finish(staged: output::Staged, mut manifest: Manifest, quiet: bool) -> Result<PathBuf, Error> {
+    stamp(&mut manifest);
+    let replaces = staged.replaces();
+    let dir = staged.finish(manifest)?;
+    if replaces && !quiet {
+        print_out(&format!(
+            "{}: replaced the earlier result there\n",
+            dir.display()
+        ));
+    }
+    Ok(dir)
+}
 
 /// Records in a manifest when the command started.
 fn stamp(manifest: &mut Manifest) {
@@ -282,6 +315,7 @@ pub fn main() -> ExitCode {
         Command::Calibrate(a) => calibrate::calibrate(a),
         Command::Compare(a) => compare::compare(a),
         Command::Forecast(a) => forecast::forecast(a),
+        Command::Init(a) => init::init(&a),
         Command::Plot(a) => plot::plot(&a.dir),
     };
     match result {

@@ -50,7 +50,7 @@ pub fn validate(a: ValidateArgs) -> Result<(), Error> {
     present::draw(&staged.tmp)?;
     let mut manifest = Manifest::new("validate", &sc, seed, pool.current_num_threads());
     manifest.replicates = Some(a.replicates);
-    record_uncertainty(&mut manifest, posterior.as_ref())?;
+    record_uncertainty(&mut manifest, posterior.as_ref(), &staged.tmp)?;
     manifest.timed(v.agents, v.agent_days, wall);
     let dir = c.finish(staged, manifest)?;
     if !c.quiet {

@@ -13,6 +13,7 @@
 
 use crate::experiment::ensemble;
 use crate::experiment::validation;
+use crate::output::bundle::DataFiles;
 use crate::scenario::{Scenario, paths};
 use crate::util::date::{Date, Month};
 use crate::util::error::{Error, Result};
@@ -606,15 +607,25 @@ pub fn nelder_mead(x0: &[f64], budget: usize, f: &mut dyn FnMut(&[f64]) -> f64) 
     simplex.first().map_or(x0.to_vec(), |s| s.0.clone())
 }
 
+/// Where the data files of a fitted scenario are found from it.
+#[derive(Debug, Clone)]
+pub enum DataPaths<'a> {
+    /// The scenario's own files, by paths relative to this folder (where the fitted
+    /// scenario is written).
+    RelativeTo(PathBuf),
+    /// The copies of them in the result folder the fitted scenario is written into.
+    Copies(&'a DataFiles),
+}
+
 /// The fitted scenario's text: the original file with the fitted values set (each marked
-/// by a comment), paths to data files made relative to `out_dir`, and `header` (comment
-/// lines saying how it was fitted) on top.
+/// by a comment), paths to data files as `data` says, and `header` (comment lines saying
+/// how it was fitted) on top.
 pub fn fitted_text(
     base: &Scenario,
     params: &[Param],
     values: &[f64],
     header: &str,
-    out_dir: &Path,
+    data: &DataPaths,
 ) -> Result<String> {
     let mut doc: DocumentMut = String::from_utf8_lossy(&base.source)
         .parse()
@@ -666,7 +677,13 @@ pub fn fitted_text(
             paths::replace(&mut doc, path, value).map_err(|e| invalid(base, vec![e]))?;
         }
     }
-    rebase_files(&mut doc, base, out_dir);
+    let body = match data {
+        DataPaths::RelativeTo(dir) => {
+            rebase_files(&mut doc, base, dir);
+            doc.to_string()
+        }
+        DataPaths::Copies(files) => files.rewrite(&base.path, &doc.to_string())?,
+    };
     let mut text = String::new();
     for line in header.lines() {
         text.push_str("# ");
@@ -674,7 +691,7 @@ pub fn fitted_text(
         text.push('\n');
     }
     text.push('\n');
-    text.push_str(&doc.to_string());
+    text.push_str(&body);
     Ok(text)
 }
 
@@ -734,18 +751,23 @@ pub fn ards_text(s: &Settings, ard: &[f64]) -> String {
         .join(", ")
 }
 
-/// Where the fitted scenario goes, and the folder its data paths must resolve from: the
-/// `fitted` file asked for, else `fitted.toml` in the output folder being written (`tmp`),
-/// whose paths resolve from where that folder will be (`target`).
-pub fn fitted_place(fitted: Option<&Path>, tmp: &Path, target: &Path) -> (PathBuf, PathBuf) {
+/// Where the fitted scenario goes: the `fitted` file asked for, its data paths relative to
+/// its folder; else `fitted.toml` in the output folder being written (`tmp`), which reads
+/// the copies of the data files in that folder (`files`), so that it runs wherever the
+/// folder is moved.
+pub fn fitted_place<'a>(
+    fitted: Option<&Path>,
+    tmp: &Path,
+    files: &'a DataFiles,
+) -> (PathBuf, DataPaths<'a>) {
     match fitted {
-        None => (tmp.join("fitted.toml"), target.to_path_buf()),
+        None => (tmp.join("fitted.toml"), DataPaths::Copies(files)),
         Some(f) => (
             f.to_path_buf(),
-            match f.parent() {
+            DataPaths::RelativeTo(match f.parent() {
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                 _ => PathBuf::from("."),
-            },
+            }),
         ),
     }
 }
@@ -778,16 +800,16 @@ pub fn write_trials(path: &Path, s: &Settings, cal: &Calibration) -> Result<()> 
 }
 
 /// Writes the scenario with the fitted `values` ([`fitted_text`]) to `path`, its data
-/// paths relative to `folder`.
+/// paths as `data` says.
 pub fn write_fitted(
     path: &Path,
-    folder: &Path,
+    data: &DataPaths,
     base: &Scenario,
     params: &[Param],
     values: &[f64],
     header: &str,
 ) -> Result<()> {
-    let text = fitted_text(base, params, values, header, folder)?;
+    let text = fitted_text(base, params, values, header, data)?;
     std::fs::write(path, text).map_err(|e| Error::Output {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -1016,7 +1038,7 @@ mod tests {
             &settings.params,
             &cal.trials[cal.best].values,
             "fitted in a test",
-            dir.path(),
+            &DataPaths::RelativeTo(dir.path().to_path_buf()),
         )
         .unwrap();
         assert!(text.starts_with("# fitted in a test\n"));

@@ -510,7 +510,8 @@ pub fn compare_over(
 
 /// Writes a comparison's tables into `dir`, beside its `series.csv`: `summary.csv`,
 /// `effects.csv`, `overlay.csv`, `variants.csv`, `policies.csv`, `places.csv`, and the
-/// scenario's text as `scenario.toml`, everything its figures and report are drawn from.
+/// scenario as `scenario.toml` with its data files under `data/` (paths rewritten to them):
+/// everything its figures and report are drawn from, and what it takes to run it again.
 pub fn write(dir: &Path, sc: &Scenario, cmp: &Comparison) -> Result<()> {
     output::write_csv(&dir.join("summary.csv"), &cmp.summary)?;
     output::write_csv(&dir.join("effects.csv"), &cmp.effects)?;
@@ -518,11 +519,7 @@ pub fn write(dir: &Path, sc: &Scenario, cmp: &Comparison) -> Result<()> {
     output::write_csv(&dir.join("variants.csv"), &cmp.variants)?;
     output::write_csv(&dir.join("policies.csv"), &cmp.policies)?;
     output::write_csv(&dir.join("places.csv"), &output::place_rows(sc))?;
-    let path = dir.join("scenario.toml");
-    std::fs::write(&path, &sc.source).map_err(|e| Error::Output {
-        path,
-        message: e.to_string(),
-    })
+    output::bundle::write_scenario(dir, "scenario.toml", sc).map(|_| ())
 }
 
 /// Effects of one variant against the reference, replicate by replicate (common random

@@ -638,11 +638,7 @@ pub fn write(dir: &Path, s: &Setup, f: &Forecast) -> Result<()> {
     )?;
     output::write_csv(&dir.join("policies.csv"), &output::policy_rows(s.base))?;
     output::write_csv(&dir.join("places.csv"), &output::place_rows(s.base))?;
-    let path = dir.join("scenario.toml");
-    std::fs::write(&path, &s.base.source).map_err(|e| Error::Output {
-        path,
-        message: e.to_string(),
-    })
+    output::bundle::write_scenario(dir, "scenario.toml", s.base).map(|_| ())
 }
 
 /// Writes rows, or only the header when there are none (so the file still says what it

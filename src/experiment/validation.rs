@@ -309,9 +309,11 @@ fn run(
     }
 }
 
-/// Writes a validation's tables into `dir`: `validation.csv` and `metrics.csv`, and for its
-/// figures `observed.csv` and `policies.csv` (the scenario's policies, as a run writes them).
+/// Writes a validation's tables into `dir`: `validation.csv` and `metrics.csv`, for its
+/// figures `observed.csv` and `policies.csv` (the scenario's policies, as a run writes them),
+/// and the scenario with its data files.
 pub fn write(dir: &Path, sc: &Scenario, v: &Validation) -> Result<()> {
+    output::bundle::write_scenario(dir, "scenario.toml", sc)?;
     output::write_csv(&dir.join("validation.csv"), &v.rows)?;
     output::write_csv(&dir.join("metrics.csv"), &v.metrics)?;
     output::write_csv(&dir.join("observed.csv"), &observed_rows(sc))?;

@@ -5,6 +5,7 @@
 //! is written whole or not at all, and replaces only an earlier result of northbound's
 //! ([`staging`]).
 
+pub mod bundle;
 mod staging;
 
 pub use staging::{Staged, interrupted, stage};
@@ -366,8 +367,10 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
     }
 }
 
-/// Writes every CSV of a run into `dir` (which exists and is empty).
+/// Writes every CSV of a run into `dir` (which exists and is empty), and the scenario with
+/// its data files ([`bundle`]).
 pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<()> {
+    bundle::write_scenario(dir, "scenario.toml", sc)?;
     let monthly = monthly_rows(sc, res);
     write_rows(&dir.join("daily.csv"), Some("date"), daily_rows(sc, res))?;
     write_rows(&dir.join("monthly.csv"), Some("month"), &monthly)?;

@@ -47,6 +47,13 @@ pub fn draw(dir: &Path) -> Result<Vec<String>> {
         (run_figures::run_figures(dir)?, None)
     } else if dir.join("validation.csv").is_file() {
         (validation_figures::validation_figures(dir)?, None)
+    } else if written_by(dir).as_deref() == Some("init") {
+        return Err(Error::Output {
+            path: dir.to_path_buf(),
+            message: "holds a scenario written by `northbound init`, not results: run it \
+                      (northbound run, validate or compare), then plot the result folder"
+                .into(),
+        });
     } else {
         return Err(Error::Output {
             path: dir.to_path_buf(),
@@ -64,6 +71,13 @@ pub fn draw(dir: &Path) -> Result<Vec<String>> {
         drawn.push(report::write(&folder, &figures)?);
     }
     Ok(drawn)
+}
+
+/// The command that wrote a folder, from its `manifest.json`, if it has a readable one.
+fn written_by(dir: &Path) -> Option<String> {
+    let text = comparison::read_text(&dir.join("manifest.json")).ok()?;
+    let m: serde_json::Value = serde_json::from_str(&text).ok()?;
+    m["command"].as_str().map(String::from)
 }
 
 #[cfg(test)]
