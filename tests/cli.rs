@@ -1491,7 +1491,7 @@ fn calibrate_abc_writes_a_posterior_that_validate_and_compare_run_over() {
     );
     let effects = fs::read_to_string(cmp.join("effects.csv")).unwrap();
     assert!(
-        effects.starts_with("variant,effect,mean,p05,p50,p95,uncertainty\n"),
+        effects.starts_with("variant,effect,unit,mean,p05,p50,p95,uncertainty\n"),
         "{effects}"
     );
     assert!(
@@ -1629,6 +1629,139 @@ fn a_bad_posterior_is_refused_naming_the_file_the_line_and_what_was_expected() {
         stderr(&o).contains("missing.csv: cannot read"),
         "{}",
         show(&o)
+    );
+}
+
+/// Reads a CSV file into rows of (column, cell).
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            header
+                .iter()
+                .cloned()
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// effects.csv says its units, reads as rounded numbers, always has its header, and can be
+/// recomputed from effects_by_replicate.csv and totals.csv, which hold every replicate; the
+/// 2 x 2 interaction is there, replicate by replicate.
+#[test]
+fn effects_have_units_their_replicates_and_the_interaction() {
+    let cwd = tmp();
+    let out = cwd.path().join("cmp");
+    let o = northbound(
+        cwd.path(),
+        [
+            OsStr::new("compare"),
+            minimal().as_os_str(),
+            OsStr::new("--replicates"),
+            OsStr::new("5"),
+            OsStr::new("--out"),
+            out.as_os_str(),
+            OsStr::new("-q"),
+        ],
+    );
+    assert_ok(&o, "compare minimal.toml");
+    let effects = csv_rows(&out.join("effects.csv"));
+    let by_replicate = csv_rows(&out.join("effects_by_replicate.csv"));
+    let totals = csv_rows(&out.join("totals.csv"));
+    assert_eq!(
+        first_line(&out.join("effects_by_replicate.csv")),
+        "variant,replicate,effect,unit,value"
+    );
+    assert_eq!(
+        first_line(&out.join("totals.csv")),
+        "variant,replicate,total,unit,value"
+    );
+    let unit_of = |effect: &str| match effect {
+        e if e.starts_with("share_to_") => "ratio",
+        e if ["roxham", "official_ports", "other_irregular", "airports"]
+            .iter()
+            .any(|t| e.ends_with(&format!("_{t}"))) =>
+        {
+            "attempts"
+        }
+        _ => "people",
+    };
+    for e in &effects {
+        assert_eq!(e["unit"], unit_of(&e["effect"]), "{e:?}");
+        for col in ["mean", "p05", "p50", "p95"] {
+            let decimals = e[col].split('.').nth(1).map_or(0, str::len);
+            let most = if e["unit"] == "ratio" { 4 } else { 1 };
+            assert!(decimals <= most, "{col} of {e:?} is not rounded");
+        }
+    }
+    let value =
+        |rows: &[BTreeMap<String, String>], key: &str, variant: &str, r: u32, name: &str| {
+            rows.iter()
+                .find(|x| {
+                    x["variant"] == variant && x["replicate"] == r.to_string() && x[key] == name
+                })
+                .unwrap_or_else(|| panic!("no {variant} {r} {name}"))["value"]
+                .parse::<f64>()
+                .unwrap()
+        };
+    for r in 0..5 {
+        // diff_stayed_in_us from the totals of the end-of-window states.
+        let diff = value(&totals, "total", "extension_only", r, "stayed_in_us")
+            - value(&totals, "total", "neither", r, "stayed_in_us");
+        let got = value(
+            &by_replicate,
+            "effect",
+            "extension_only",
+            r,
+            "diff_stayed_in_us",
+        );
+        assert_eq!(got, diff);
+        // The interaction: both - extension_only - quota_only + neither.
+        let t = |v: &str| value(&totals, "total", v, r, "roxham");
+        let want = t("both") - t("extension_only") - t("quota_only") + t("neither");
+        let got = value(&by_replicate, "effect", "both", r, "interaction_roxham");
+        assert_eq!(got, want, "replicate {r}");
+    }
+    // The mean in effects.csv is the mean of the replicates, rounded.
+    let mean: f64 = (0..5)
+        .map(|r| value(&by_replicate, "effect", "both", r, "interaction_roxham"))
+        .sum::<f64>()
+        / 5.0;
+    let row = effects
+        .iter()
+        .find(|e| e["variant"] == "both" && e["effect"] == "interaction_roxham")
+        .expect("effects.csv has the interaction");
+    assert!(
+        (row["mean"].parse::<f64>().unwrap() - mean).abs() <= 0.05,
+        "{row:?}"
+    );
+    assert!(
+        effects
+            .iter()
+            .all(|e| !e["effect"].starts_with("interaction_") || e["variant"] == "both")
+    );
+    // Without neither there are no effects, but the file says what it would hold.
+    let o = northbound(
+        cwd.path(),
+        [
+            OsStr::new("compare"),
+            minimal().as_os_str(),
+            OsStr::new("--replicates"),
+            OsStr::new("1"),
+            OsStr::new("--variants"),
+            OsStr::new("both,extension_only"),
+            OsStr::new("--out"),
+            cwd.path().join("no-neither").as_os_str(),
+            OsStr::new("-q"),
+        ],
+    );
+    assert_ok(&o, "compare without neither");
+    assert_eq!(
+        fs::read_to_string(cwd.path().join("no-neither/effects.csv")).unwrap(),
+        "variant,effect,unit,mean,p05,p50,p95,uncertainty\n"
     );
 }
 

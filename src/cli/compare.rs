@@ -94,6 +94,17 @@ fn summary(
             e.variant, e.mean, e.p05, e.p95
         );
     }
+    if let Some(e) = cmp
+        .effects
+        .iter()
+        .find(|e| e.effect == "interaction_roxham")
+    {
+        let _ = writeln!(
+            text,
+            "  interaction of the extension and the quota at Roxham Road (both - extension_only - quota_only + neither): {:+.0} (90% interval {:+.0} to {:+.0})",
+            e.mean, e.p05, e.p95
+        );
+    }
     let _ = writeln!(text, "report: {}", dir.join("report.html").display());
     text
 }

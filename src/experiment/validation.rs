@@ -180,14 +180,15 @@ pub fn summarise(sc: &Scenario, sims: &[Vec<Vec<f64>>]) -> (Vec<ValidationRow>, 
                 .filter(|v| v.is_finite())
                 .collect();
             let [mean, p05, p50, p95] = ensemble::summary(&values);
+            let round = |x: f64| output::round(x, 4);
             rows.push(ValidationRow {
                 series: s.name.clone(),
                 period: o.label(),
                 observed: o.value,
-                sim_mean: mean,
-                sim_p05: p05,
-                sim_p50: p50,
-                sim_p95: p95,
+                sim_mean: round(mean),
+                sim_p05: round(p05),
+                sim_p50: round(p50),
+                sim_p95: round(p95),
                 verification: o.verification.clone(),
                 uncertainty: Uncertainty::Replicates.as_str().into(),
             });

@@ -393,6 +393,30 @@ pub fn day_date(res: &Results, d: u32) -> Date {
     res.start.add_days(d as i32)
 }
 
+/// `v` rounded to `decimals` decimals, for a table people read (full precision stays in
+/// the tables later calculations need).
+pub fn round(v: f64, decimals: i32) -> f64 {
+    if !v.is_finite() {
+        return v;
+    }
+    let f = 10f64.powi(decimals);
+    let r = (v * f).round() / f;
+    // Rounding can leave a float that prints long (0.30000000000000004): parse it back
+    // from its shortest decimal form at that precision.
+    format!("{r:.prec$}", prec = decimals.max(0) as usize)
+        .parse()
+        .unwrap_or(r)
+}
+
+/// Writes rows as [`write_csv`] does, or only `header` when there are none, so that the
+/// file still says what it would hold.
+pub fn write_csv_or_header<T: Serialize>(path: &Path, rows: &[T], header: &[&str]) -> Result<()> {
+    if !rows.is_empty() {
+        return write_csv(path, rows);
+    }
+    std::fs::write(path, header.join(",") + "\n").map_err(|e| Error::write(path, e))
+}
+
 /// Writes serde rows as a CSV file with a header (an empty table gets no header), every
 /// cell through [`cell`].
 pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
@@ -436,6 +460,16 @@ mod tests {
             assert_eq!(cell(text), written);
             assert_eq!(uncell(&cell(text)), text);
         }
+    }
+
+    #[test]
+    fn numbers_are_rounded_to_their_shortest_form() {
+        assert_eq!(round(1058.1000000000001, 1), 1058.1);
+        assert_eq!(round(0.1 + 0.2, 4), 0.3);
+        assert_eq!(round(0.123456, 4), 0.1235);
+        assert_eq!(round(-2.25, 1), -2.3);
+        assert!(round(f64::NAN, 1).is_nan());
+        assert_eq!(fmt_value(round(1058.1000000000001, 1)), "1058.1");
     }
 
     #[test]

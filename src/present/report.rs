@@ -487,7 +487,10 @@ pub fn effect_label(effect: &str, focus: &str) -> String {
     if let Some(alt) = effect.strip_prefix("share_to_") {
         return format!("to {}", alternative_label(alt));
     }
-    match effect.strip_prefix("diff_") {
+    let total = effect
+        .strip_prefix("diff_")
+        .or_else(|| effect.strip_prefix("interaction_"));
+    match total {
         Some("roxham") => format!("attempts at {focus}"),
         Some("official_ports") => "attempts at land ports (STCA applies)".into(),
         Some("other_irregular") => "attempts at other irregular crossings".into(),
@@ -527,11 +530,15 @@ fn effects(h: &mut String, c: &Comparison) {
          (neither the STCA extension nor the quota), replicate by replicate: replicate <i>r</i> \
          of every variant uses the same random numbers, so the differences are paired. \
          <code>diff_X</code> is the variant's total of X over the window minus \
-         <code>{REFERENCE}</code>'s, in people (negative: fewer). <code>share_to_X</code> is \
+         <code>{REFERENCE}</code>'s (negative: fewer), in crossing attempts for the crossings \
+         (a person returned to the US may try again) and in people for the others. <code>share_to_X</code> is \
          the change in X per person of {f} demand displaced, that is <code>diff_X</code> \
          divided by the drop in attempts at {f}; +25% means a quarter of the displaced \
          demand went to X. A share is undefined (n/a) where a variant does not reduce \
-         attempts at {f}, and large where it barely reduces them. Each cell gives the mean \
+         attempts at {f}, and large where it barely reduces them. For <code>both</code>, \
+         <code>interaction_X</code> is its effect less the effects of the extension alone and \
+         of the quota alone, replicate by replicate: how far the two policies together differ \
+         from the sum of each on its own. Each cell gives the mean \
          over replicates and, in brackets, the 5th and 95th percentiles: the 90% interval. \
          The intervals cover {u}.</p>",
         f = esc(&focus),
@@ -563,11 +570,15 @@ fn effects(h: &mut String, c: &Comparison) {
     let groups = [
         (
             "diff_",
-            format!("Differences against {REFERENCE}, people over the window"),
+            format!("Differences against {REFERENCE} over the window (attempts or people)"),
         ),
         (
             "share_to_",
             format!("Shares of the demand displaced from {focus}"),
+        ),
+        (
+            "interaction_",
+            "Interaction of the extension and the quota: both \u{2212} extension_only \u{2212} quota_only + neither (0 where their effects add up)".to_string(),
         ),
     ];
     // The effects this version names, by group; then anything else effects.csv holds, as
