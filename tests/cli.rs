@@ -17,12 +17,13 @@ use tempfile::TempDir;
 const BIN: &str = env!("CARGO_BIN_EXE_northbound");
 
 /// The files a run folder holds (minimal.toml reads no data file: no data/).
-const RUN_FILES: [&str; 12] = [
+const RUN_FILES: [&str; 13] = [
     "crossings.png",
     "crossings.svg",
     "daily.csv",
     "manifest.json",
     "monthly.csv",
+    "observed_crossings.csv",
     "outcomes.png",
     "outcomes.svg",
     "places.csv",
@@ -854,7 +855,7 @@ fn assert_same_for_threads(cwd: &Path, scenario: &Path, threads: &[u16]) -> Vec<
         .into_iter()
         .filter(|n| n.ends_with(".csv"))
         .collect();
-    assert_eq!(csvs.len(), 6, "{csvs:?}");
+    assert_eq!(csvs.len(), 7, "{csvs:?}");
     for d in &dirs[1..] {
         for f in &csvs {
             let a = fs::read(dirs[0].join(f)).unwrap();

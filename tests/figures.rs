@@ -140,7 +140,7 @@ fn a_comparison_has_its_figures_as_png_and_svg_with_their_titles() {
     for text in [
         "Roxham Road (irregular crossing)",
         "Lacolle (land port)",
-        "people per month",
+        "attempts per month",
         "STCA extension",
     ] {
         assert!(
@@ -380,4 +380,121 @@ fn plot_reports_a_bad_file_by_name_and_line_without_a_panic() {
     assert!(err.contains("summary.csv:4: column \"mean\""), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(!dir.path().join("report.html").exists());
+}
+
+/// minimal.toml with observed Roxham Road attempts in `dir`: monthly, with a gap from
+/// March to May 2023, and two single-period series with their ratio.
+fn minimal_with_gaps(dir: &Path) -> PathBuf {
+    std::fs::write(
+        dir.join("obs.csv"),
+        "month,count\n2023-01,20\n2023-02,25\n2023-06,10\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("totals.csv"),
+        "period_start,period_end,what,count\n2023-01-01,2023-06-30,ports,40\n2023-01-01,2023-06-30,irregular,200\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(minimal()).unwrap()
+        + "\n[[observed]]\nname = \"roxham\"\ndescription = \"Roxham Road attempts\"\n\
+           file = \"obs.csv\"\nmetric = \"attempts\"\nplaces = [\"Roxham Road\"]\n\
+           \n[[observed]]\nname = \"ports\"\ndescription = \"claims at Lacolle\"\nfile = \"totals.csv\"\n\
+           column = \"count\"\nfilter = { what = \"ports\" }\nmetric = \"claims\"\nplaces = [\"Lacolle\"]\n\
+           aggregate = \"period\"\n\
+           \n[[observed]]\nname = \"irregular\"\ndescription = \"claims at Roxham Road\"\nfile = \"totals.csv\"\n\
+           column = \"count\"\nfilter = { what = \"irregular\" }\nmetric = \"claims\"\nplaces = [\"Roxham Road\"]\n\
+           aggregate = \"period\"\n\
+           \n[[observed]]\nname = \"ratio\"\ndescription = \"claims at Lacolle per claim at Roxham Road\"\n\
+           ratio_of = [\"ports\", \"irregular\"]\n";
+    let path = dir.join("gaps.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The simulated line runs through every month of a monthly series, the months the data
+/// lack too, with observed points only where there are observations (validation and
+/// comparison alike); a single-period series and a ratio are intervals per period, the
+/// ratio on a ratio axis, as in compare's overlay; a series at one crossing puts its
+/// observations on that crossing in the crossing figures.
+#[test]
+fn observations_with_gaps_single_periods_and_at_one_crossing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = minimal_with_gaps(dir.path());
+    let sc = sc.to_str().unwrap();
+    let val = dir.path().join("val");
+    let o = northbound(&[
+        "validate",
+        sc,
+        "--replicates",
+        "2",
+        "--out",
+        val.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_ok(&o, "validate");
+    let months = std::fs::read_to_string(val.join("validation_months.csv")).unwrap();
+    let roxham: Vec<&str> = months
+        .lines()
+        .filter(|l| l.starts_with("roxham,"))
+        .collect();
+    assert_eq!(
+        roxham.len(),
+        6,
+        "every month from January to June:\n{months}"
+    );
+    assert!(roxham[2].starts_with("roxham,2023-03,"), "{months}");
+    let svg = std::fs::read_to_string(val.join("overlay-roxham.svg")).unwrap();
+    assert!(svg.contains("people per month"));
+    // The single-period series: intervals per period, on their own axes.
+    let ratio = std::fs::read_to_string(val.join("overlay-ratio.svg")).unwrap();
+    assert!(
+        ratio.contains(">\nratio\n</text>") && !ratio.contains("people"),
+        "the ratio's axis"
+    );
+    assert!(
+        ratio.contains("2023-01..2023-06"),
+        "the period is the category"
+    );
+    let ports = std::fs::read_to_string(val.join("overlay-ports.svg")).unwrap();
+    assert!(ports.contains("people in the period"));
+    assert_redrawn_from_csvs_alone(&val, &["overlay-roxham.svg", "overlay-ratio.svg"]);
+
+    let cmp = dir.path().join("cmp");
+    let o = northbound(&[
+        "compare",
+        sc,
+        "--replicates",
+        "2",
+        "--out",
+        cmp.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_ok(&o, "compare");
+    let months = std::fs::read_to_string(cmp.join("overlay_months.csv")).unwrap();
+    assert_eq!(
+        months
+            .lines()
+            .filter(|l| l.starts_with("neither,roxham,"))
+            .count(),
+        6,
+        "{months}"
+    );
+    // Roxham Road's and Lacolle's panels show what was observed there.
+    let crossings = std::fs::read_to_string(cmp.join("crossings_by_variant.svg")).unwrap();
+    assert!(
+        crossings.contains("observed: Roxham Road attempts (attempts)"),
+        "no observations on the Roxham Road panel"
+    );
+    let observed = std::fs::read_to_string(cmp.join("observed_crossings.csv")).unwrap();
+    assert_eq!(observed.lines().count(), 1 + 3, "{observed}");
+
+    let run = dir.path().join("run");
+    let o = northbound(&["run", sc, "--out", run.to_str().unwrap(), "-q"]);
+    assert_ok(&o, "run");
+    let svg = std::fs::read_to_string(run.join("crossings.svg")).unwrap();
+    assert!(
+        svg.contains("observed: Roxham Road attempts (attempts)"),
+        "run's crossings"
+    );
+    assert_redrawn_from_csvs_alone(&run, &["crossings.svg", "outcomes.svg"]);
 }

@@ -226,6 +226,8 @@ pub struct Replicate {
     pub monthly: Vec<f64>,
     pub totals: Totals,
     pub observed: Vec<Vec<f64>>,
+    /// The simulated line of each monthly observed series ([`validation::simulated_months`]).
+    pub observed_months: Vec<Vec<f64>>,
     pub agents: u64,
     pub agent_days: u64,
 }
@@ -258,6 +260,7 @@ fn replicate(sc: &Scenario, res: &Results) -> Replicate {
             .collect(),
         totals: totals(sc, res),
         observed: validation::simulated_points(sc, res),
+        observed_months: validation::simulated_months(sc, res),
         agents: res.agents,
         agent_days: res.agent_days,
     }
@@ -404,6 +407,8 @@ pub struct Comparison {
     /// Every replicate's totals in every variant.
     pub totals: Vec<TotalRow>,
     pub overlay: Vec<OverlayRow>,
+    /// Each variant's simulated line of each monthly observed series, on every month.
+    pub overlay_months: Vec<validation::MonthRow>,
     pub variants: Vec<VariantRow>,
     pub policies: Vec<PolicyRow>,
     pub agents: u64,
@@ -478,6 +483,7 @@ pub fn compare_over(
         vec![vec![Vec::with_capacity(replicates as usize); cells.len()]; specs.len()];
     let mut totals: Vec<Vec<Totals>> = vec![Vec::new(); specs.len()];
     let mut observed: Vec<Vec<Vec<Vec<f64>>>> = vec![Vec::new(); specs.len()];
+    let mut observed_months: Vec<Vec<Vec<Vec<f64>>>> = vec![Vec::new(); specs.len()];
     let mut out = Comparison::default();
     for chunk in jobs.chunks(batch) {
         use rayon::prelude::*;
@@ -510,6 +516,7 @@ pub fn compare_over(
             }
             totals[v].push(rep.totals);
             observed[v].push(rep.observed);
+            observed_months[v].push(rep.observed_months);
             out.agents += rep.agents;
             out.agent_days += rep.agent_days;
         }
@@ -558,6 +565,13 @@ pub fn compare_over(
                 });
             }
         }
+        let months: Vec<&Vec<Vec<f64>>> = observed_months[v].iter().collect();
+        out.overlay_months.extend(validation::month_rows(
+            base,
+            Some(&spec.name),
+            &months,
+            Uncertainty::of(posterior),
+        ));
         out.variants.push(VariantRow {
             variant: spec.name.clone(),
             description: spec.description.clone(),
@@ -635,7 +649,8 @@ pub fn compare_over(
 
 /// Writes a comparison's tables into `dir`, beside its `series.csv`: `summary.csv`,
 /// `effects.csv` (its header even without a row), `effects_by_replicate.csv`, `totals.csv`,
-/// `overlay.csv`, `variants.csv`, `policies.csv`, `places.csv`, and the
+/// `overlay.csv`, `overlay_months.csv` (the simulated line of monthly series on every month),
+/// `observed_crossings.csv` (observations at one crossing, for the crossing panels), `variants.csv`, `policies.csv`, `places.csv`, and the
 /// scenario as `scenario.toml` with its data files under `data/` (paths rewritten to them):
 /// everything its figures and report are drawn from, and what it takes to run it again.
 pub fn write(dir: &Path, sc: &Scenario, cmp: &Comparison) -> Result<()> {
@@ -647,7 +662,17 @@ pub fn write(dir: &Path, sc: &Scenario, cmp: &Comparison) -> Result<()> {
         &["variant", "replicate", "effect", "unit", "value"],
     )?;
     output::write_csv(&dir.join("totals.csv"), &cmp.totals)?;
+    output::write_csv_or_header(
+        &dir.join("observed_crossings.csv"),
+        &output::crossing_observations(sc),
+        &output::CrossingObservation::HEADER,
+    )?;
     output::write_csv(&dir.join("overlay.csv"), &cmp.overlay)?;
+    output::write_csv_or_header(
+        &dir.join("overlay_months.csv"),
+        &cmp.overlay_months,
+        &validation::MONTH_HEADER,
+    )?;
     output::write_csv(&dir.join("variants.csv"), &cmp.variants)?;
     output::write_csv(&dir.join("policies.csv"), &cmp.policies)?;
     output::write_csv(&dir.join("places.csv"), &output::place_rows(sc))?;

@@ -154,6 +154,61 @@ pub fn state_rows(sc: &Scenario, res: &Results) -> Vec<(String, &'static str, f6
     rows
 }
 
+/// A row of `observed_crossings.csv`: a monthly observation of a series the scenario
+/// declares over exactly one crossing (attempts, interceptions or claims there), for the
+/// crossing figures of a run and a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct CrossingObservation {
+    pub series: String,
+    pub description: String,
+    pub metric: String,
+    pub place: String,
+    pub month: String,
+    pub value: f64,
+}
+
+impl CrossingObservation {
+    pub const HEADER: [&'static str; 6] =
+        ["series", "description", "metric", "place", "month", "value"];
+}
+
+/// The monthly observations of the scenario's series that count attempts, interceptions
+/// or claims at exactly one crossing, inside the window.
+pub fn crossing_observations(sc: &Scenario) -> Vec<CrossingObservation> {
+    use crate::scenario::{Metric, PlaceKind, Target};
+    let mut out = Vec::new();
+    for s in &sc.observed {
+        let Target::Sum { metric, places } = &s.target else {
+            continue;
+        };
+        let [place] = places.as_slice() else {
+            continue;
+        };
+        let Some(p) = sc.places.get(*place as usize) else {
+            continue;
+        };
+        if p.kind != PlaceKind::Crossing
+            || !matches!(
+                metric,
+                Metric::Attempts | Metric::Intercepted | Metric::Claims
+            )
+        {
+            continue;
+        }
+        for o in s.points.iter().filter(|o| o.is_month()) {
+            out.push(CrossingObservation {
+                series: s.name.clone(),
+                description: s.description.clone(),
+                metric: metric.name().into(),
+                place: p.name.clone(),
+                month: o.start.month().to_string(),
+                value: o.value,
+            });
+        }
+    }
+    out
+}
+
 /// What `manifest.json` records about a run, a validation, a calibration or a comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
@@ -371,6 +426,11 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
 /// its data files ([`bundle`]).
 pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<()> {
     bundle::write_scenario(dir, "scenario.toml", sc)?;
+    write_csv_or_header(
+        &dir.join("observed_crossings.csv"),
+        &crossing_observations(sc),
+        &CrossingObservation::HEADER,
+    )?;
     let monthly = monthly_rows(sc, res);
     write_rows(&dir.join("daily.csv"), Some("date"), daily_rows(sc, res))?;
     write_rows(&dir.join("monthly.csv"), Some("month"), &monthly)?;

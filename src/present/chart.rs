@@ -147,7 +147,11 @@ pub struct TimePanel {
     /// The top of the y axis; by default a little above the data.
     pub y_max: Option<f64>,
     pub traces: Vec<Trace>,
+    /// Observed points, in black.
     pub observed: Vec<(f64, f64)>,
+    /// Observed points in a series' colour (ringed in black), where one panel shows the
+    /// observations of several series.
+    pub observed_in: Vec<(RGBColor, Vec<(f64, f64)>)>,
     pub markers: Vec<Marker>,
 }
 
@@ -185,6 +189,9 @@ pub struct StackedBars {
     pub categories: Vec<String>,
     /// Bottom to top.
     pub segments: Vec<Segment>,
+    /// Counted in another unit than the stack (events, not people): each drawn as a bar of
+    /// its own beside the stack, with its value, and left out of the stack's total.
+    pub apart: Vec<Segment>,
 }
 
 /// A segment of stacked bars: its legend label, a short name for a label beside a bar

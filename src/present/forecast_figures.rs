@@ -234,6 +234,7 @@ pub fn forecast_figures(dir: &Path) -> Result<Vec<Drawn>> {
                     .context(place)
                     .map(|(m, o)| (month_x(*m), o.value))
                     .collect(),
+                observed_in: Vec::new(),
                 markers: markers.clone(),
             })]
         })

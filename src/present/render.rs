@@ -493,7 +493,8 @@ fn time_range(p: &TimePanel) -> (f64, f64) {
         .traces
         .iter()
         .flat_map(|t| t.points.iter().map(|q| q.0))
-        .chain(p.observed.iter().map(|o| o.0));
+        .chain(p.observed.iter().map(|o| o.0))
+        .chain(p.observed_in.iter().flat_map(|o| o.1.iter().map(|q| q.0)));
     let (mut lo, mut hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
         (a.min(x), b.max(x))
     });
@@ -598,6 +599,7 @@ fn draw_time<DB: DrawingBackend>(
         .iter()
         .flat_map(|t| t.points.iter().map(|q| q.3.max(q.2)))
         .chain(p.observed.iter().map(|o| o.1))
+        .chain(p.observed_in.iter().flat_map(|o| o.1.iter().map(|q| q.1)))
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
     let ymax = p
@@ -688,6 +690,12 @@ fn draw_time<DB: DrawingBackend>(
                 .map(|&(x, y)| Circle::new((x, y), 5, BLACK.filled())),
         )
         .map_err(de)?;
+    for (color, points) in &p.observed_in {
+        for &(x, y) in points.iter().filter(|o| o.1.is_finite()) {
+            put(&mut chart, Circle::new((x, y), 6, BLACK.filled()))?;
+            put(&mut chart, Circle::new((x, y), 4, color.filled()))?;
+        }
+    }
     Ok(())
 }
 
@@ -806,7 +814,12 @@ fn draw_stacked<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &StackedBa
     let totals: Vec<f64> = (0..n)
         .map(|i| s.segments.iter().map(|seg| value(seg, i)).sum())
         .collect();
-    let top = totals.iter().copied().fold(0.0f64, f64::max);
+    let apart_top = s
+        .apart
+        .iter()
+        .flat_map(|seg| (0..n).map(|i| value(seg, i)))
+        .fold(0.0f64, f64::max);
+    let top = totals.iter().copied().fold(apart_top, f64::max);
     let ymax = if top > 0.0 { top * 1.1 } else { 1.0 };
     let mut chart = CategoryAxes {
         frame: Frame {
@@ -895,17 +908,38 @@ fn draw_stacked<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &StackedBa
                     font(TICK).pos(Pos::new(HPos::Center, VPos::Bottom)),
                 ),
         )?;
+        // Bars in another unit, thin, to the left of the stack, each with its value.
+        for (k, seg) in s.apart.iter().enumerate() {
+            let v = value(seg, i);
+            let right = x - half - 0.03 - 0.09 * k as f64;
+            let left = right - 0.07;
+            put(
+                &mut chart,
+                Rectangle::new([(left, 0.0), (right, v)], seg.color.filled()),
+            )?;
+            put(
+                &mut chart,
+                EmptyElement::at(((left + right) / 2.0, v))
+                    + Text::new(
+                        fmt_number(v, ymax),
+                        (0, -4),
+                        font(NOTE).pos(Pos::new(HPos::Center, VPos::Bottom)),
+                    ),
+            )?;
+        }
     }
-    draw_segment_legend(&legend, &s.segments)
+    draw_segment_legend(&legend, &s.segments, &s.apart)
 }
 
-/// The legend of stacked bars, beside them, top to bottom as the segments are stacked.
+/// The legend of stacked bars, beside them, top to bottom as the segments are stacked,
+/// then the bars apart from the stacks.
 fn draw_segment_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     segments: &[Segment],
+    apart: &[Segment],
 ) -> Res {
     let mut y = 40;
-    for seg in segments.iter().rev() {
+    for seg in segments.iter().rev().chain(apart) {
         let lines = wrap(&seg.label, LEGEND, area.dim_in_pixel().0 - GLYPH_W - 30);
         let item = LegendItem {
             label: String::new(),

@@ -624,6 +624,26 @@ fn effects(h: &mut String, c: &Comparison) {
         }
     }
     table_end(h);
+    let unstable: Vec<String> = variants
+        .iter()
+        .filter(|v| {
+            c.effects
+                .iter()
+                .any(|e| &e.variant == **v && e.effect.starts_with("share_to_"))
+        })
+        .filter_map(|v| {
+            c.unstable_shares(v)
+                .map(|why| format!("<code>{}</code>: {}", esc(v), esc(&why)))
+        })
+        .collect();
+    if !unstable.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"muted\">\u{2020} Unstable shares, not to be read as where demand went \
+             (and left out of the displacement figure): {}.</p>",
+            unstable.join("; ")
+        );
+    }
     h.push_str("</section>\n");
 }
 
@@ -637,10 +657,12 @@ fn effect_cell(c: &Comparison, variant: &str, effect: &str, share: Option<bool>)
     else {
         return "—".into();
     };
+    let unstable = share == Some(true) && c.unstable_shares(variant).is_some();
     match share {
         Some(share) => format!(
-            "{} <span class=\"muted\">[{}, {}]</span>",
+            "{}{} <span class=\"muted\">[{}, {}]</span>",
             signed(e.mean, share),
+            if unstable { "\u{2020}" } else { "" },
             signed(e.p05, share),
             signed(e.p95, share)
         ),

@@ -51,6 +51,7 @@ fn overlays(dir: &Path) -> Result<(Vec<Overlay>, bool)> {
                         color: series_color(0),
                         dashed: false,
                         values: Vec::new(),
+                        months: Vec::new(),
                     }],
                 });
                 out.len() - 1
@@ -66,6 +67,15 @@ fn overlays(dir: &Path) -> Result<(Vec<Overlay>, bool)> {
         o.simulated[0]
             .values
             .push(Some((r.sim_p05, r.sim_p50, r.sim_p95)));
+    }
+    // The simulated line of each monthly series on every month, where the folder has it.
+    for (line, m, r) in files::read_month_rows(dir, "validation_months.csv")? {
+        let _ = line;
+        if let Some(o) = out.iter_mut().find(|o| o.name == r.series) {
+            o.simulated[0]
+                .months
+                .push((m, r.sim_p05, r.sim_p50, r.sim_p95));
+        }
     }
     Ok((out, over_posterior))
 }
