@@ -1263,6 +1263,26 @@ fn calibrate_writes_trials_and_a_fitted_scenario_that_loads() {
         "trial,\"places[\"\"New York City\"\"].move_rate\",score,ard_roxham,error"
     );
     assert_eq!(trials.lines().count(), 5, "{trials}");
+    // It says why it stopped, on screen and in the manifest (four trials: out of budget).
+    assert!(
+        stdout(&o).contains("stopped: out of budget: 4 trials (--budget 4)"),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(read_manifest(&out)["stopped"], "budget");
+    assert!(out.join("trials.svg").is_file() && out.join("parameters.csv").is_file());
+    let o = northbound(cwd.path(), [OsStr::new("plot"), out.as_os_str()]);
+    assert_ok(&o, "plot the calibrate folder");
+    assert!(
+        stdout(&o).contains("redrew trials.png, trials.svg"),
+        "{}",
+        show(&o)
+    );
+    let fitted_header = fs::read_to_string(out.join("fitted.toml")).unwrap();
+    assert!(
+        fitted_header.contains("# Stopped: out of budget"),
+        "{fitted_header}"
+    );
     let fitted = fs::read_to_string(out.join("fitted.toml")).unwrap();
     assert!(
         fitted.starts_with("# Calibrated by `northbound calibrate`"),
@@ -1370,17 +1390,40 @@ fn calibrate_abc_writes_a_posterior_that_validate_and_compare_run_over() {
         "effective sample size",
         "90% interval",
         "runs per second",
+        "stopped: all 2 generations after the prior done",
     ] {
         assert!(text.contains(fragment), "{fragment}: {text}");
     }
+    let manifest = read_manifest(&out);
+    assert_eq!(manifest["stopped"], "generations");
+    assert!(
+        manifest["stopped_because"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("all 2 generations after the prior done")),
+        "{manifest}"
+    );
+    // plot redraws the folder from its files: the posterior and the generations.
+    let o = northbound(cwd.path(), [OsStr::new("plot"), out.as_os_str()]);
+    assert_ok(&o, "plot the abc folder");
+    assert!(
+        stdout(&o)
+            .contains("redrew posterior.png, posterior.svg, generations.png, generations.svg"),
+        "{}",
+        show(&o)
+    );
     assert_eq!(
         entries(&out),
         [
             "data",
             "fitted.toml",
             "generations.csv",
+            "generations.png",
+            "generations.svg",
             "manifest.json",
+            "parameters.csv",
             "posterior.csv",
+            "posterior.png",
+            "posterior.svg",
             "scenario.toml"
         ]
     );

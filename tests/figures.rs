@@ -498,3 +498,112 @@ fn observations_with_gaps_single_periods_and_at_one_crossing() {
     );
     assert_redrawn_from_csvs_alone(&run, &["crossings.svg", "outcomes.svg"]);
 }
+
+/// A calibration draws its figures (Nelder-Mead: the trials; ABC-SMC: the posterior and the
+/// generations) from its CSV files, and `plot` redraws them from those alone, the same.
+#[test]
+fn a_calibration_draws_its_figures_as_plot_redraws_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = minimal_with_gaps(dir.path());
+    let sc = sc.to_str().unwrap();
+    let common = [
+        "--fit",
+        "places[\"New York City\"].move_rate=0.01..0.1",
+        "--target",
+        "roxham",
+        "--window",
+        "2023-01..2023-06",
+        "-r",
+        "1",
+        "-q",
+    ];
+    let nm = dir.path().join("nm");
+    let mut args = vec![
+        "calibrate",
+        sc,
+        "--budget",
+        "6",
+        "--out",
+        nm.to_str().unwrap(),
+    ];
+    args.extend(common);
+    assert_ok(&northbound(&args), "calibrate");
+    check_figure(&nm, "trials", "Calibration by Nelder-Mead: the trials");
+    assert_redrawn_from_csvs_alone(&nm, &["trials.svg"]);
+    let abc = dir.path().join("abc");
+    let mut args = vec![
+        "calibrate",
+        sc,
+        "--method",
+        "abc",
+        "--particles",
+        "8",
+        "--prior-draws",
+        "16",
+        "--generations",
+        "1",
+        "--out",
+        abc.to_str().unwrap(),
+    ];
+    args.extend(common);
+    assert_ok(&northbound(&args), "calibrate --method abc");
+    check_figure(
+        &abc,
+        "posterior",
+        "Calibration by ABC-SMC: the posterior of each parameter",
+    );
+    check_figure(
+        &abc,
+        "generations",
+        "Calibration by ABC-SMC: the generations",
+    );
+    let svg = std::fs::read_to_string(abc.join("posterior.svg")).unwrap();
+    assert!(
+        svg.contains("the axis spans the prior range"),
+        "the prior's range from parameters.csv"
+    );
+    assert_redrawn_from_csvs_alone(&abc, &["posterior.svg", "generations.svg"]);
+    // A damaged file of either is named with its line and column, never a panic.
+    for (from, file, expected) in [
+        (
+            &nm,
+            "trials.csv",
+            "trials.csv:3: column \"score\": \"many\" is not a number",
+        ),
+        (
+            &abc,
+            "posterior.csv",
+            "posterior.csv:3: weight: \"many\" is not a number",
+        ),
+        (
+            &abc,
+            "generations.csv",
+            "generations.csv:3: column \"tolerance\"",
+        ),
+    ] {
+        let copy = tempfile::tempdir().unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().is_some_and(|x| x == "csv") {
+                std::fs::copy(&path, copy.path().join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        let path = copy.path().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        // trials.csv: the score; posterior.csv: the weight; generations.csv: the tolerance.
+        let column = header.iter().position(|h| *h == "score").unwrap_or(1);
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let mut cells: Vec<String> = lines[2].split(',').map(str::to_string).collect();
+        cells[column] = "many".into();
+        lines[2] = cells.join(",");
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let o = northbound(&["plot", copy.path().to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && err.contains(expected),
+            "{file}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -88,15 +88,18 @@ observed series; only periods inside --window count, and runs stop at the end of
 window month. The objective (the distance, for abc) is the mean ARD of the targets (mean \
 over periods of |sim - obs| / obs, with sim the mean of the replicates, which have the same \
 seeds for every parameter set).\n\n\
---method nelder-mead (the default) writes fitted.toml (the scenario with the fitted values, \
-saying how they were fitted), trials.csv (every parameter set tried, with its score) and \
-manifest.json.\n\
+--method nelder-mead (the default) stops when the simplex has converged or --budget trials \
+are spent, and says which; it writes fitted.toml (the scenario with the fitted values, \
+saying how they were fitted), trials.csv (every parameter set tried, with its score), \
+parameters.csv (the --fit ranges), trials.{png,svg} and manifest.json (with stopped and \
+stopped_because).\n\
 --method abc runs ABC-SMC from a uniform prior on the --fit box: generation 0 keeps the best \
 --particles of a Latin hypercube of --prior-draws; each of --generations more lowers the \
 tolerance to the --alpha quantile of the previous distances, proposing from the previous \
 population with a Gaussian kernel. It writes posterior.csv (particle, weight, parameters, \
-distance, each target's ARD), generations.csv, fitted.toml (the posterior's best particle) \
-and manifest.json, and prints each parameter's posterior mean and 90% interval. Give \
+distance, each target's ARD), generations.csv, parameters.csv, posterior.{png,svg}, \
+generations.{png,svg}, fitted.toml (the posterior's best particle) and manifest.json, and \
+prints each parameter's posterior mean and 90% interval. Give \
 posterior.csv to validate or compare with --posterior.\n\
 Output: output/<scenario name>-calibrate/ (or --out).\n\n\
 Examples:\n  northbound calibrate scenarios/corridor-2017-2024.toml \\\n    --fit \"inflows[0].share=0.01..0.08\" --fit \"places[\\\"New York City\\\"].move_rate=0.005..0.1\" \\\n    --target qc_interceptions_monthly --window 2017-03..2023-02 --budget 60\n  \
@@ -148,7 +151,7 @@ Examples:
   northbound init copy output/corridor-2017-2024-compare/scenario.toml"
     )]
     Init(init::InitArgs),
-    /// Redraw every figure (and the report) of an earlier run, validation, comparison or forecast from its CSVs.
+    /// Redraw every figure (and the report) of an earlier run, validation, calibration, comparison or forecast from its CSVs.
     #[command(after_help = "Example:
   northbound plot output/corridor-2017-2024-compare")]
     Plot(plot::PlotArgs),

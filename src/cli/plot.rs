@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub struct PlotArgs {
-    /// A folder written by `northbound run`, `validate`, `compare` or `forecast`.
+    /// A folder written by `northbound run`, `validate`, `calibrate`, `compare` or `forecast`.
     pub dir: PathBuf,
 }
 

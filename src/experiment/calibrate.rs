@@ -141,10 +141,57 @@ pub struct Work {
     pub agent_days: u64,
 }
 
+/// Why Nelder-Mead stopped, with the simplex as it was then: the spread of its scores (worst
+/// less best) and its size (the largest distance of a vertex from the best, in any
+/// parameter of the unit box).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stop {
+    /// The simplex converged: scores within [`SPREAD_TOLERANCE`] and vertices within
+    /// [`SIZE_TOLERANCE`] of the best.
+    Converged { spread: f64, size: f64 },
+    /// The budget of trials ran out first.
+    Budget { spread: f64, size: f64 },
+}
+
+/// Nelder-Mead has converged when the simplex's scores are this close...
+pub const SPREAD_TOLERANCE: f64 = 1e-9;
+/// ...and its vertices this close to the best one, in every parameter of the unit box.
+pub const SIZE_TOLERANCE: f64 = 1e-4;
+
+impl Stop {
+    /// Why it stopped, in words, after `trials` of a `budget`.
+    pub fn describe(&self, trials: usize, budget: usize) -> String {
+        match *self {
+            Stop::Converged { spread, size } => format!(
+                "converged after {trials} trials of the {budget} allowed: the simplex's \
+                 scores within {SPREAD_TOLERANCE:e} of each other ({spread:.2e}) and its \
+                 points within {SIZE_TOLERANCE:e} of the best in every parameter of the unit \
+                 box ({size:.2e})"
+            ),
+            Stop::Budget { spread, size } => format!(
+                "out of budget: {trials} trials (--budget {budget}) before converging; the \
+                 simplex's scores were still {spread:.2e} apart and its points up to {size:.2e} \
+                 from the best in the unit box (converged means {SPREAD_TOLERANCE:e} and \
+                 {SIZE_TOLERANCE:e}): a larger --budget may find a better point"
+            ),
+        }
+    }
+
+    /// `converged` or `budget`, for the manifest.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Stop::Converged { .. } => "converged",
+            Stop::Budget { .. } => "budget",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Calibration {
     pub trials: Vec<Trial>,
     pub best: usize,
+    /// Why the search stopped.
+    pub stop: Stop,
     /// The starting values (the scenario's own, clamped to the ranges).
     pub start: Vec<f64>,
     pub work: Work,
@@ -463,11 +510,11 @@ fn overrides(params: &[Param], integer: &[Vec<bool>], values: &[f64]) -> Vec<(St
 }
 
 /// Runs the Nelder-Mead calibration. `progress` is called after each trial with the number
-/// done.
+/// done and the best score so far.
 pub fn calibrate(
     base: &Scenario,
     s: &Settings,
-    progress: &(dyn Fn(usize) + Sync),
+    progress: &(dyn Fn(usize, f64) + Sync),
 ) -> Result<Calibration> {
     if s.budget == 0 {
         // The fitted scenario and its header are the best of the trials: there must be one.
@@ -478,14 +525,16 @@ pub fn calibrate(
     }
     let obj = Objective::new(base, s)?;
     let mut trials: Vec<Trial> = Vec::new();
-    nelder_mead(&obj.start, s.budget, &mut |u| {
+    let mut best = f64::INFINITY;
+    let (_, stop) = nelder_mead(&obj.start, s.budget, &mut |u| {
         let values = obj.at_unit(u);
         let Some(trial) = obj.evaluate(&[values], &|| {}).into_iter().next() else {
             return f64::INFINITY;
         };
         let score = trial.score;
+        best = best.min(score);
         trials.push(trial);
-        progress(trials.len());
+        progress(trials.len(), best);
         score
     });
     let best = (0..trials.len())
@@ -494,13 +543,42 @@ pub fn calibrate(
     Ok(Calibration {
         trials,
         best,
+        stop,
         start: obj.start.clone(),
         work: obj.work(),
     })
 }
 
-/// Nelder-Mead in the unit box, points clamped to it, at most `budget` evaluations of `f`.
-pub fn nelder_mead(x0: &[f64], budget: usize, f: &mut dyn FnMut(&[f64]) -> f64) -> Vec<f64> {
+/// The spread of a simplex's scores (worst less best) and its size (the largest distance of
+/// a vertex from the best in any coordinate), the best first.
+fn simplex_extent(simplex: &[(Vec<f64>, f64)]) -> (f64, f64) {
+    let Some(best) = simplex.first() else {
+        return (f64::INFINITY, f64::INFINITY);
+    };
+    let spread = simplex
+        .iter()
+        .map(|s| s.1)
+        .fold(f64::NEG_INFINITY, f64::max)
+        - best.1;
+    let size = simplex
+        .iter()
+        .map(|s| {
+            s.0.iter()
+                .zip(&best.0)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max)
+        })
+        .fold(0.0, f64::max);
+    (spread, size)
+}
+
+/// Nelder-Mead in the unit box, points clamped to it, at most `budget` evaluations of `f`;
+/// the best point and why it stopped.
+pub fn nelder_mead(
+    x0: &[f64],
+    budget: usize,
+    f: &mut dyn FnMut(&[f64]) -> f64,
+) -> (Vec<f64>, Stop) {
     let n = x0.len();
     let clamp = |x: Vec<f64>| x.into_iter().map(|v| v.clamp(0.0, 1.0)).collect::<Vec<_>>();
     let mut used = 0;
@@ -510,7 +588,14 @@ pub fn nelder_mead(x0: &[f64], budget: usize, f: &mut dyn FnMut(&[f64]) -> f64) 
     };
     let mut simplex: Vec<(Vec<f64>, f64)> = Vec::new();
     if budget == 0 {
-        return x0.to_vec();
+        let inf = f64::INFINITY;
+        return (
+            x0.to_vec(),
+            Stop::Budget {
+                spread: inf,
+                size: inf,
+            },
+        );
     }
     let fx0 = eval(x0, &mut used);
     simplex.push((x0.to_vec(), fx0));
@@ -527,23 +612,11 @@ pub fn nelder_mead(x0: &[f64], budget: usize, f: &mut dyn FnMut(&[f64]) -> f64) 
         let fx = eval(&x, &mut used);
         simplex.push((x, fx));
     }
+    let converged =
+        |(spread, size): (f64, f64)| spread.abs() < SPREAD_TOLERANCE && size < SIZE_TOLERANCE;
     while used < budget && simplex.len() == n + 1 {
         simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
-        let spread = simplex
-            .iter()
-            .map(|s| s.1)
-            .fold(f64::NEG_INFINITY, f64::max)
-            - simplex[0].1;
-        let size = simplex
-            .iter()
-            .map(|s| {
-                s.0.iter()
-                    .zip(&simplex[0].0)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f64::max)
-            })
-            .fold(0.0, f64::max);
-        if spread.abs() < 1e-9 && size < 1e-4 {
+        if converged(simplex_extent(&simplex)) {
             break;
         }
         let centroid: Vec<f64> = (0..n)
@@ -604,7 +677,13 @@ pub fn nelder_mead(x0: &[f64], budget: usize, f: &mut dyn FnMut(&[f64]) -> f64) 
         }
     }
     simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
-    simplex.first().map_or(x0.to_vec(), |s| s.0.clone())
+    let (spread, size) = simplex_extent(&simplex);
+    let stop = if simplex.len() == n + 1 && converged((spread, size)) {
+        Stop::Converged { spread, size }
+    } else {
+        Stop::Budget { spread, size }
+    };
+    (simplex.first().map_or(x0.to_vec(), |s| s.0.clone()), stop)
 }
 
 /// Where the data files of a fitted scenario are found from it.
@@ -702,7 +781,7 @@ pub fn header(s: &Settings, cal: &Calibration, date: Date, command: &str) -> Str
     let mut header = format!(
         "{}Method: Nelder-Mead on the box of the fitted parameters, {} trials, {} replicates per trial\n\
          with common random numbers (seed {}); objective: the mean ARD of the targets over {}.\n\
-         Best trial {}: objective {:.4} ({}).\n",
+         Best trial {}: objective {:.4} ({}).\nStopped: {}.\n",
         header_lead(date, command),
         cal.trials.len(),
         s.replicates,
@@ -710,7 +789,8 @@ pub fn header(s: &Settings, cal: &Calibration, date: Date, command: &str) -> Str
         windows_text(s),
         cal.best,
         best.score,
-        ards_text(s, &best.ard)
+        ards_text(s, &best.ard),
+        cal.stop.describe(cal.trials.len(), s.budget)
     );
     for (p, v) in s.params.iter().zip(&best.values) {
         let _ = writeln!(
@@ -770,6 +850,29 @@ pub fn fitted_place<'a>(
             }),
         ),
     }
+}
+
+/// A row of `parameters.csv`: a fitted parameter (its path, or tied paths joined by `,`)
+/// and its range, the box of the search (for abc, the uniform prior).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ParameterRow {
+    pub parameter: String,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// Writes `parameters.csv`, the fitted parameters and their ranges, for the figures.
+pub fn write_parameters(path: &Path, s: &Settings) -> Result<()> {
+    let rows: Vec<ParameterRow> = s
+        .params
+        .iter()
+        .map(|p| ParameterRow {
+            parameter: p.name(),
+            lo: p.lo,
+            hi: p.hi,
+        })
+        .collect();
+    crate::output::write_csv(path, &rows)
 }
 
 /// Writes `trials.csv`: one row per parameter set tried, with its score and each target's
@@ -903,11 +1006,28 @@ mod tests {
     #[test]
     fn nelder_mead_finds_the_minimum_of_a_bowl() {
         let mut n = 0;
-        let x = nelder_mead(&[0.9, 0.1], 200, &mut |x| {
+        let (x, stop) = nelder_mead(&[0.9, 0.1], 200, &mut |x| {
             n += 1;
             (x[0] - 0.3).powi(2) + 2.0 * (x[1] - 0.7).powi(2)
         });
         assert!(n <= 200);
+        assert!(matches!(stop, Stop::Converged { .. }), "{stop:?} after {n}");
+        assert!(
+            stop.describe(n, 200)
+                .starts_with(&format!("converged after {n} trials"))
+        );
+        // With too small a budget it says it ran out, and how far from converged it was.
+        let (_, stop) = nelder_mead(&[0.9, 0.1], 12, &mut |x| {
+            (x[0] - 0.3).powi(2) + 2.0 * (x[1] - 0.7).powi(2)
+        });
+        let Stop::Budget { spread, size } = stop else {
+            panic!("{stop:?}")
+        };
+        assert!(spread > SPREAD_TOLERANCE || size > SIZE_TOLERANCE);
+        assert!(
+            stop.describe(12, 12)
+                .starts_with("out of budget: 12 trials (--budget 12)")
+        );
         assert!(
             (x[0] - 0.3).abs() < 1e-3 && (x[1] - 0.7).abs() < 1e-3,
             "{x:?}"
@@ -1019,9 +1139,22 @@ mod tests {
             replicates: 4,
             seed: 7,
         };
+        let seen = std::sync::Mutex::new(Vec::new());
         let cal = pool
-            .install(|| calibrate(&base, &settings, &|_| {}))
+            .install(|| {
+                calibrate(&base, &settings, &|n, best| {
+                    seen.lock().unwrap().push((n, best));
+                })
+            })
             .unwrap();
+        // The progress says, after each trial, the best score so far.
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(seen.len(), cal.trials.len());
+        let mut best = f64::INFINITY;
+        for ((n, shown), t) in seen.iter().zip(&cal.trials) {
+            best = best.min(t.score);
+            assert_eq!(*shown, best, "after trial {n}");
+        }
         let fitted = cal.trials[cal.best].values[0];
         assert!(
             (fitted - 0.05).abs() < 0.012,

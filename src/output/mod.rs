@@ -246,6 +246,12 @@ pub struct Manifest {
     /// calibrate: `nelder-mead` or `abc`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
+    /// calibrate: why it stopped (`converged`, `budget` or, for abc, `generations`), and
+    /// in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_because: Option<String>,
     /// calibrate: simulation runs (parameter sets x replicates) and their rate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runs: Option<u64>,
@@ -291,6 +297,8 @@ impl Manifest {
             variants: None,
             forecast_from: None,
             method: None,
+            stopped: None,
+            stopped_because: None,
             runs: None,
             runs_per_second: None,
             uncertainty: None,

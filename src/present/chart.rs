@@ -2,8 +2,8 @@
 //! folder's files and drawn by [`crate::present::render`] as PNG and SVG.
 //!
 //! A [`Chart`] is a page: a title, a subtitle, a legend shared by everything below it, and a
-//! body, which is a grid of [`Panel`]s (monthly time series with bands, or intervals per
-//! period), a [`StackedBars`] or a [`WhiskerBars`]. A [`Drawn`] is a chart with the file
+//! body, which is a grid of [`Panel`]s (monthly time series with bands, intervals per
+//! period, or values against a numeric x), a [`StackedBars`] or a [`WhiskerBars`]. A [`Drawn`] is a chart with the file
 //! stem it is saved under and a caption for the report.
 //!
 //! On a time axis, x is in months ([`Month`]'s number): month `m` covers `[m, m + 1)` and its
@@ -170,11 +170,41 @@ pub struct IntervalPanel {
     pub observed: Vec<Option<f64>>,
 }
 
+/// A line or dots against a numeric x.
+#[derive(Debug, Clone)]
+pub struct XySeries {
+    pub color: RGBColor,
+    /// Joined by a line.
+    pub line: bool,
+    /// Each point a dot.
+    pub dots: bool,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Values against a numeric x (a trial, a generation, a parameter's value): lines, dots,
+/// a histogram's bars and marked values, on axes from 0 up (or down to the data's least).
+#[derive(Debug, Clone, Default)]
+pub struct XyPanel {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    /// The x range; by default the data's.
+    pub x_range: Option<(f64, f64)>,
+    /// x values are counts (trials, generations): ticks at whole numbers.
+    pub integer_x: bool,
+    pub series: Vec<XySeries>,
+    /// Bars `(from x, to x, height)`, in a colour.
+    pub bars: Vec<IntervalSeries>,
+    /// Marked x values: a dashed vertical line with its label.
+    pub marks: Vec<Marker>,
+}
+
 /// One cell of a grid.
 #[derive(Debug, Clone)]
 pub enum Panel {
     Time(TimePanel),
     Intervals(IntervalPanel),
+    Xy(XyPanel),
     /// A cell with nothing to draw, saying why.
     Empty {
         title: String,

@@ -2,12 +2,13 @@
 //! so that `northbound plot DIR` redraws exactly what the command that wrote it drew.
 //!
 //! One way to draw: the figures of a run ([`run_figures`]), a validation
-//! ([`validation_figures`]), a comparison ([`comparison_figures`]) and a forecast
-//! ([`forecast_figures`]) are [`chart::Chart`]s,
+//! ([`validation_figures`]), a calibration ([`calibration_figures`]), a comparison
+//! ([`comparison_figures`]) and a forecast ([`forecast_figures`]) are [`chart::Chart`]s,
 //! built from the folder's CSV files ([`files`], [`comparison`]) and rendered as PNG and SVG
 //! by [`render`]; a comparison's `report.html` ([`report`]) inlines its SVGs. [`draw`], the
 //! one entry point, tells which kind of folder it is given.
 
+pub mod calibration_figures;
 pub mod chart;
 pub mod comparison;
 pub mod comparison_figures;
@@ -23,14 +24,16 @@ pub mod validation_figures;
 use crate::util::error::{Error, Result};
 use std::path::Path;
 
-/// Draws every figure of a folder written by `run`, `validate`, `compare` or `forecast` (and, for a
+/// Draws every figure of a folder written by `run`, `validate`, `calibrate`, `compare` or
+/// `forecast` (and, for a
 /// comparison, its report) from the folder's files, over any drawn before. Returns the names
 /// of the files drawn.
 pub fn draw(dir: &Path) -> Result<Vec<String>> {
     if !dir.is_dir() {
         return Err(Error::Output {
             path: dir.to_path_buf(),
-            message: "is not a folder written by northbound (run, validate, compare or forecast)"
+            message: "is not a folder written by northbound (run, validate, calibrate, compare or \
+                      forecast)"
                 .into(),
         });
     }
@@ -47,6 +50,10 @@ pub fn draw(dir: &Path) -> Result<Vec<String>> {
         (run_figures::run_figures(dir)?, None)
     } else if dir.join("validation.csv").is_file() {
         (validation_figures::validation_figures(dir)?, None)
+    } else if dir.join("trials.csv").is_file()
+        || (dir.join("generations.csv").is_file() && dir.join("posterior.csv").is_file())
+    {
+        (calibration_figures::calibration_figures(dir)?, None)
     } else if written_by(dir).as_deref() == Some("init") {
         return Err(Error::Output {
             path: dir.to_path_buf(),
@@ -59,7 +66,8 @@ pub fn draw(dir: &Path) -> Result<Vec<String>> {
             path: dir.to_path_buf(),
             message: "holds neither a comparison (summary.csv with a variant column, from \
                       `northbound compare`), a run (monthly.csv, from `northbound run`), a \
-                      validation (validation.csv) nor a forecast (forecast.csv)"
+                      validation (validation.csv), a calibration (trials.csv, or \
+                      generations.csv and posterior.csv) nor a forecast (forecast.csv)"
                 .into(),
         });
     };

@@ -4,7 +4,7 @@
 
 use crate::present::chart::{
     Body, Chart, Glyph, IntervalPanel, LegendItem, Marker, Panel, Segment, StackedBars, TimePanel,
-    Trace, WhiskerBars, fmt_number,
+    Trace, WhiskerBars, XyPanel, fmt_number,
 };
 use crate::present::glyphs::Glyphs;
 use crate::util::date::Month;
@@ -769,6 +769,150 @@ fn draw_intervals<DB: DrawingBackend>(
     Ok(())
 }
 
+/// A tick label on an axis spanning `span`: thousands separated for large spans, else
+/// enough decimals to tell ticks about a tenth of the span apart.
+fn fmt_axis(v: f64, span: f64) -> String {
+    if span >= 10.0 || !span.is_finite() || span <= 0.0 {
+        return fmt_number(v, span.max(10.0));
+    }
+    let decimals = (-(span / 10.0).log10().floor()).max(0.0) as usize;
+    format!("{v:.decimals$}")
+}
+
+/// Draws a panel of values against a numeric x; `title_pad` as for the other panels.
+fn draw_xy<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &XyPanel,
+    title_pad: usize,
+) -> Res {
+    let area = panel_title(area, &p.title, title_pad)?;
+    let xs = p
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|q| q.0))
+        .chain(
+            p.bars
+                .iter()
+                .flat_map(|b| b.1.iter().flat_map(|q| [q.0, q.1])),
+        )
+        .chain(p.marks.iter().map(|m| m.x))
+        .filter(|x| x.is_finite());
+    let ys = p
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|q| q.1))
+        .chain(p.bars.iter().flat_map(|b| b.1.iter().map(|q| q.2)))
+        .filter(|y| y.is_finite());
+    let span = |v: Vec<f64>| {
+        v.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                (a.min(*x), b.max(*x))
+            })
+    };
+    let (mut x0, mut x1) = p.x_range.unwrap_or_else(|| span(xs.collect()));
+    if !(x0.is_finite() && x1.is_finite()) {
+        (x0, x1) = (0.0, 1.0);
+    }
+    if x1 <= x0 {
+        (x0, x1) = (x0 - 0.5, x0 + 0.5);
+    }
+    if p.integer_x {
+        (x0, x1) = (x0 - 0.5, x1 + 0.5);
+    }
+    let (lo, hi) = span(ys.collect());
+    let (lo, hi) = if lo.is_finite() {
+        (lo.min(0.0), hi.max(0.0))
+    } else {
+        (0.0, 1.0)
+    };
+    let top = if hi > lo {
+        hi + (hi - lo) * 0.08
+    } else {
+        lo + 1.0
+    };
+    let x_span = x1 - x0;
+    let marks = !p.marks.is_empty();
+    let frame = Frame {
+        left: 8,
+        right: 30,
+        top: if marks { 26 } else { 6 },
+        y_area: Y_AREA,
+    };
+    let mut chart = frame.build(&area, x0..x1, lo..top)?;
+    let integer = p.integer_x;
+    house_style(&mut chart.configure_mesh(), TICK)
+        .x_label_formatter(&|v| {
+            if integer {
+                format!("{}", v.round() as i64)
+            } else {
+                fmt_axis(*v, x_span)
+            }
+        })
+        .y_label_formatter(&|v| fmt_axis(*v, top - lo))
+        .x_labels(if integer {
+            (x_span as usize + 1).min(12)
+        } else {
+            9
+        })
+        .y_labels(7)
+        .x_desc(&p.x_label)
+        .y_desc(&p.y_label)
+        .draw()
+        .map_err(de)?;
+    for (color, bars) in &p.bars {
+        for &(a, b, h) in bars.iter().filter(|q| q.2.is_finite() && q.2 > 0.0) {
+            put(
+                &mut chart,
+                Rectangle::new([(a, 0.0), (b, h)], color.mix(0.55).filled()),
+            )?;
+            put(
+                &mut chart,
+                Rectangle::new([(a, 0.0), (b, h)], color.stroke_width(1)),
+            )?;
+        }
+    }
+    for m in &p.marks {
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(m.x, lo), (m.x, top)],
+                6,
+                4,
+                MARK.stroke_width(1),
+            ))
+            .map_err(de)?;
+        put(
+            &mut chart,
+            EmptyElement::at((m.x, top))
+                + Text::new(
+                    m.label.clone(),
+                    (0, -4),
+                    font(NOTE)
+                        .color(&MARK)
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
+                ),
+        )?;
+    }
+    for s in &p.series {
+        let points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .copied()
+            .filter(|q| q.0.is_finite() && q.1.is_finite())
+            .collect();
+        if s.line && points.len() > 1 {
+            chart
+                .draw_series(LineSeries::new(points.clone(), s.color.stroke_width(3)))
+                .map_err(de)?;
+        }
+        if s.dots {
+            for q in &points {
+                put(&mut chart, Circle::new(*q, 4, s.color.filled()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn draw_empty<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
@@ -1106,6 +1250,7 @@ fn draw_chart<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -
                     let (title, rows) = match panel {
                         Panel::Time(p) => (&p.title, marker_layout(p, w).1),
                         Panel::Intervals(p) => (&p.title, 0),
+                        Panel::Xy(p) => (&p.title, 0),
                         Panel::Empty { title, .. } => (title, 0),
                     };
                     pad = (pad.0.max(title_lines(title, w).len()), pad.1.max(rows));
@@ -1114,6 +1259,7 @@ fn draw_chart<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -
                     match panel {
                         Panel::Time(p) => draw_time(cell, p, pad)?,
                         Panel::Intervals(p) => draw_intervals(cell, p, pad.0)?,
+                        Panel::Xy(p) => draw_xy(cell, p, pad.0)?,
                         Panel::Empty { title, note } => draw_empty(cell, title, note, pad.0)?,
                     }
                 }
@@ -1150,6 +1296,15 @@ mod tests {
     use super::*;
     use crate::present::chart::date_x;
     use crate::util::date::Date;
+
+    #[test]
+    fn axis_labels_tell_ticks_apart() {
+        assert_eq!(fmt_axis(0.0025, 0.0035), "0.0025");
+        assert_eq!(fmt_axis(0.02, 0.09), "0.020");
+        assert_eq!(fmt_axis(0.12, 0.13), "0.12");
+        assert_eq!(fmt_axis(3.0, 5.0), "3.0");
+        assert_eq!(fmt_axis(1234.0, 5000.0), "1,234");
+    }
 
     #[test]
     fn shares_read_as_percentages() {
