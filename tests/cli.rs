@@ -442,12 +442,44 @@ fn help_pages_exit_zero_and_show_examples() {
         "no compare example\n{}",
         show(&o)
     );
-    let o = northbound(cwd.path(), ["compare", "--help"]);
     assert!(
-        stdout(&o).contains("output/<scenario name>-compare/"),
-        "{}",
+        stdout(&o).contains("northbound compare                # tables, figures and report.html in output/corridor-2017-2024-compare/"),
+        "the compare example and its folder\n{}",
         show(&o)
     );
+    // compare --help says where it writes by default, as it does: output/ under the current
+    // folder, named after the scenario's name (not its file's), replaced on a re-run.
+    let o = northbound(cwd.path(), ["compare", "--help"]);
+    let help = stdout(&o).replace('\n', " ");
+    for fragment in [
+        "into output/<scenario name>-compare/ under the current folder, where <scenario name> is the name in the scenario's [scenario] table, not its file name",
+        "(output/corridor-2017-2024-compare/ for the bundled default)",
+        "Running it again replaces its own earlier result there",
+        "--out DIR writes to DIR instead and replaces an earlier result there only with --force",
+    ] {
+        assert!(help.contains(fragment), "{fragment}\n{}", show(&o));
+    }
+    let study = cwd.path().join("study.toml");
+    fs::copy(minimal(), &study).unwrap();
+    let o = northbound(
+        cwd.path(),
+        [
+            OsStr::new("compare"),
+            study.as_os_str(),
+            OsStr::new("-r"),
+            OsStr::new("1"),
+            OsStr::new("--variants"),
+            OsStr::new("neither"),
+            OsStr::new("-q"),
+        ],
+    );
+    assert_ok(&o, "compare study.toml");
+    assert!(
+        cwd.path()
+            .join("output/minimal-compare/report.html")
+            .is_file()
+    );
+    assert!(!cwd.path().join("output/study-compare").exists());
     let o = northbound(cwd.path(), ["--version"]);
     assert_ok(&o, "northbound --version");
     assert!(

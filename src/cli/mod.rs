@@ -110,7 +110,9 @@ northbound calibrate scenarios/corridor-2017-2024.toml --method abc --particles 
     #[command(
         after_help = "Without a scenario, runs the bundled default (corridor-2017-2024, built into the binary). The default design is the 2 x 2 of policies.stca_extension.enabled x policies.resettlement_quota.enabled: variants both, extension_only, quota_only and neither; [[variant]] tables in the scenario add more. Replicate r of every variant uses the same seed (common random numbers), and with --posterior the same particle of the posterior, the variant's overrides on top.
 
-Writes series.csv (variant,replicate,month,place,metric,value), summary.csv (variant,month,place,metric,mean,p05,p50,p95,uncertainty), effects.csv (each variant against neither), overlay.csv, variants.csv, policies.csv, places.csv, scenario.toml, the figures (PNG and SVG), report.html and manifest.json into output/<scenario name>-compare/ (or --out). The intervals cover the run-to-run noise (uncertainty: replicates), or with --posterior the parameters' uncertainty too (parameters and replicates).
+Writes series.csv (variant,replicate,month,place,metric,value), summary.csv (variant,month,place,metric,mean,p05,p50,p95,uncertainty), effects.csv (each variant against neither), overlay.csv, variants.csv, policies.csv, places.csv, scenario.toml, the figures (PNG and SVG), report.html and manifest.json into output/<scenario name>-compare/ under the current folder, where <scenario name> is the name in the scenario's [scenario] table, not its file name (output/corridor-2017-2024-compare/ for the bundled default). Running it again replaces its own earlier result there, and says so. --out DIR writes to DIR instead and replaces an earlier result there only with --force; either way only a folder northbound wrote that holds nothing else is replaced.
+
+The intervals cover the run-to-run noise (uncertainty: replicates), or with --posterior the parameters' uncertainty too (parameters and replicates).
 
 Examples:
   northbound compare
