@@ -1581,6 +1581,20 @@ fn calibrate_abc_writes_a_posterior_that_validate_and_compare_run_over() {
         report.contains("The intervals cover the parameters&#39; uncertainty"),
         "the report says what the intervals cover"
     );
+    // ... in its own section, naming the posterior's columns; an assumption the posterior
+    // varies (minimal.toml's Rio Grande Valley move_rate, tied here) says so.
+    assert!(
+        report.contains("<code>uncertainty</code> is <code>parameters and replicates</code>")
+            && report.contains("<li><b>Parameters and replicates.</b>")
+            && report.contains("the uncertainty of the 2 fitted parameters (<code>places[&quot;Rio Grande Valley&quot;].move_rate,places[&quot;New York City&quot;].move_rate</code>, <code>behaviour.beliefs.lag_days</code>)"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "<td>assumption: half leave the border sector each day</td><td>the posterior</td>"
+        ),
+        "{report}"
+    );
 }
 
 #[test]

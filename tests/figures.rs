@@ -607,3 +607,119 @@ fn a_calibration_draws_its_figures_as_plot_redraws_them() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// The report answers the question in words, from the folder's files: findings with the
+/// effects' numbers and intervals, the before/after table recomputed here from series.csv,
+/// what the intervals cover, and the values the scenario marks as assumptions.
+#[test]
+fn the_report_answers_the_question_from_the_folder_files() {
+    let dir = comparison();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let section = |id: &str| {
+        let start = html
+            .find(&format!("<section id=\"{id}\">"))
+            .unwrap_or_else(|| panic!("no section {id}"));
+        let end = start + html[start..].find("</section>").unwrap();
+        html[start..end].to_string()
+    };
+    let fmt = |v: f64| {
+        // Whole numbers with thousands separators, as the report writes them.
+        let n = v.round() as i64;
+        let digits = n.abs().to_string();
+        let mut out = String::new();
+        for (i, ch) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(ch);
+        }
+        if n < 0 { format!("\u{2212}{out}") } else { out }
+    };
+    // Findings: the extension alone at Roxham Road, from effects.csv, with its interval.
+    let effects = std::fs::read_to_string(dir.join("effects.csv")).unwrap();
+    let row: Vec<&str> = effects
+        .lines()
+        .find(|l| l.starts_with("extension_only,diff_roxham,"))
+        .expect("the extension's effect at Roxham Road")
+        .split(',')
+        .collect();
+    let (mean, p05, p95): (f64, f64, f64) = (
+        row[3].parse().unwrap(),
+        row[4].parse().unwrap(),
+        row[6].parse().unwrap(),
+    );
+    assert!(
+        p95 < 0.0,
+        "the minimal scenario's extension lowers Roxham Road attempts"
+    );
+    let findings = section("findings");
+    let expected = format!(
+        "The STCA extension alone (extension_only against neither, over the window) lowers attempts at Roxham Road by {} [{} to {}]",
+        fmt(-mean),
+        fmt(-p95),
+        fmt(-p05)
+    );
+    assert!(findings.contains(&expected), "{expected}\n{findings}");
+    assert!(findings.contains("covers the run-to-run noise only"));
+
+    // Before/after: both's mean monthly attempts at Roxham Road, recomputed from series.csv
+    // (the extension on 2023-03-25: before = Jan-Feb 2023, after = Apr-Jun 2023).
+    let series = std::fs::read_to_string(dir.join("series.csv")).unwrap();
+    let mut per: std::collections::BTreeMap<(&str, bool), f64> = Default::default();
+    for line in series.lines().skip(1) {
+        let c: Vec<&str> = line.split(',').collect();
+        if c[0] != "both" || c[3] != "Roxham Road" || c[4] != "attempts" {
+            continue;
+        }
+        let months_before = ["2023-01", "2023-02"];
+        let months_after = ["2023-04", "2023-05", "2023-06"];
+        let v: f64 = c[5].parse().unwrap();
+        if months_before.contains(&c[2]) {
+            *per.entry((c[1], true)).or_default() += v / 2.0;
+        } else if months_after.contains(&c[2]) {
+            *per.entry((c[1], false)).or_default() += v / 3.0;
+        }
+    }
+    let estimate = |before: bool| {
+        let mut xs: Vec<f64> = per
+            .iter()
+            .filter(|((_, b), _)| *b == before)
+            .map(|(_, v)| *v)
+            .collect();
+        xs.sort_by(f64::total_cmp);
+        assert_eq!(xs.len(), 2, "two replicates");
+        let mean = (xs[0] + xs[1]) / 2.0;
+        let q = |p: f64| xs[0] + p * (xs[1] - xs[0]);
+        format!("{} [{} to {}]", fmt(mean), fmt(q(0.05)), fmt(q(0.95)))
+    };
+    let table = section("before-after");
+    let row = format!(
+        "<tr><td><code>both</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+        estimate(true),
+        estimate(false)
+    );
+    assert!(table.contains(&row), "{row}\n{table}");
+    assert!(
+        table.contains("2023-01 to 2023-02, 2 months")
+            && table.contains("2023-04 to 2023-06, 3 months")
+    );
+    assert!(table.contains("2023-03, the month it falls in, is in neither"));
+    assert!(table.contains("<code>neither</code> off"));
+
+    // What the intervals cover: the manifest's uncertainty.
+    let intervals = section("intervals");
+    assert!(intervals.contains("<code>uncertainty</code> is <code>replicates</code>"));
+    assert!(intervals.contains("Replicates only."));
+
+    // The assumptions: values minimal.toml marks, by path, with the comment; a value with a
+    // comment that is not an assumption is not listed.
+    let assumptions = section("assumptions");
+    assert!(
+        assumptions.contains(
+            "<td><code>places[&quot;Rio Grande Valley&quot;].move_rate</code></td><td><code>0.5</code></td><td>assumption: half leave the border sector each day</td>"
+        ),
+        "{assumptions}"
+    );
+    assert!(assumptions.contains("<code>behaviour.give_up_rate</code>"));
+    assert!(!assumptions.contains("Roxham Road&quot;].detection"));
+}

@@ -8,11 +8,13 @@
 //! by [`render`]; a comparison's `report.html` ([`report`]) inlines its SVGs. [`draw`], the
 //! one entry point, tells which kind of folder it is given.
 
+pub mod assumptions;
 pub mod calibration_figures;
 pub mod chart;
 pub mod comparison;
 pub mod comparison_figures;
 pub mod files;
+pub mod findings;
 pub mod forecast_figures;
 pub mod glyphs;
 pub mod overlay;
