@@ -16,17 +16,19 @@ use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_northbound");
 
-/// The files a run folder holds.
-const RUN_FILES: [&str; 11] = [
+/// The files a run folder holds (minimal.toml reads no data file: no data/).
+const RUN_FILES: [&str; 13] = [
     "crossings.png",
     "crossings.svg",
     "daily.csv",
     "manifest.json",
     "monthly.csv",
+    "observed_crossings.csv",
     "outcomes.png",
     "outcomes.svg",
     "places.csv",
     "policies.csv",
+    "scenario.toml",
     "states.csv",
     "summary.csv",
 ];
@@ -433,6 +435,51 @@ fn help_pages_exit_zero_and_show_examples() {
         );
         assert!(stdout(&o).contains("Usage"), "{what}\n{}", show(&o));
     }
+    // The main job is on the first page, and compare says where it writes.
+    let o = northbound(cwd.path(), ["--help"]);
+    assert!(
+        stdout(&o).contains("northbound compare  "),
+        "no compare example\n{}",
+        show(&o)
+    );
+    assert!(
+        stdout(&o).contains("northbound compare                # tables, figures and report.html in output/corridor-2017-2024-compare/"),
+        "the compare example and its folder\n{}",
+        show(&o)
+    );
+    // compare --help says where it writes by default, as it does: output/ under the current
+    // folder, named after the scenario's name (not its file's), replaced on a re-run.
+    let o = northbound(cwd.path(), ["compare", "--help"]);
+    let help = stdout(&o).replace('\n', " ");
+    for fragment in [
+        "into output/<scenario name>-compare/ under the current folder, where <scenario name> is the name in the scenario's [scenario] table, not its file name",
+        "(output/corridor-2017-2024-compare/ for the bundled default)",
+        "Running it again replaces its own earlier result there",
+        "--out DIR writes to DIR instead and replaces an earlier result there only with --force",
+    ] {
+        assert!(help.contains(fragment), "{fragment}\n{}", show(&o));
+    }
+    let study = cwd.path().join("study.toml");
+    fs::copy(minimal(), &study).unwrap();
+    let o = northbound(
+        cwd.path(),
+        [
+            OsStr::new("compare"),
+            study.as_os_str(),
+            OsStr::new("-r"),
+            OsStr::new("1"),
+            OsStr::new("--variants"),
+            OsStr::new("neither"),
+            OsStr::new("-q"),
+        ],
+    );
+    assert_ok(&o, "compare study.toml");
+    assert!(
+        cwd.path()
+            .join("output/minimal-compare/report.html")
+            .is_file()
+    );
+    assert!(!cwd.path().join("output/study-compare").exists());
     let o = northbound(cwd.path(), ["--version"]);
     assert_ok(&o, "northbound --version");
     assert!(
@@ -538,6 +585,35 @@ fn run_writes_every_file_with_the_documented_headers() {
         assert!(m.get(key).is_some(), "manifest.json lacks {key}: {m:#}");
     }
     assert_eq!(m["northbound_version"], env!("CARGO_PKG_VERSION"));
+    // Enough to cite and reproduce the run: when it started, the commit built from (when
+    // built from git), the system.
+    let started = m["started"].as_str().expect("started is a text");
+    assert!(
+        started.len() == 20 && started.ends_with('Z') && started.as_bytes()[10] == b'T',
+        "started {started}"
+    );
+    assert!(
+        m["os"]
+            .as_str()
+            .is_some_and(|o| o.contains(std::env::consts::OS))
+    );
+    assert!(m["cpus"].as_u64().is_some_and(|c| c >= 1), "{m:#}");
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match head {
+        Some(head) => assert!(
+            m["northbound_commit"]
+                .as_str()
+                .is_some_and(|c| c.starts_with(&head)),
+            "built from {head}: {m:#}"
+        ),
+        None => assert!(m.get("northbound_commit").is_none(), "{m:#}"),
+    }
     assert_eq!(m["seed"], 42, "the scenario's seed");
     assert_eq!(m["threads"], 2);
     let agents = m["agents"].as_u64().expect("agents is an integer");
@@ -590,6 +666,73 @@ fn run_without_out_writes_output_slash_name_in_the_current_folder() {
     assert_ok(&o, "run minimal.toml");
     assert_eq!(entries(&cwd.path().join("output")), ["minimal"]);
     assert!(cwd.path().join("output/minimal/manifest.json").is_file());
+    assert_no_leftovers(&cwd.path().join("output"));
+}
+
+/// The quick start twice in a row: the default folders under output/ are northbound's own,
+/// so a re-run replaces its own earlier result there (and says so), but never a folder
+/// that holds anything northbound did not write.
+#[test]
+fn a_rerun_into_the_default_folder_replaces_its_own_earlier_result() {
+    let cwd = tmp();
+    let compare = |extra: &[&str]| {
+        let mut args: Vec<OsString> = vec![
+            "compare".into(),
+            minimal().into(),
+            "--replicates".into(),
+            "1".into(),
+        ];
+        args.extend(extra.iter().map(OsString::from));
+        northbound(cwd.path(), &args)
+    };
+    let first = compare(&[]);
+    assert_ok(&first, "compare into the default folder");
+    let dir = cwd.path().join("output/minimal-compare");
+    assert!(
+        stdout(&first).contains("output/minimal-compare/report.html"),
+        "{}",
+        show(&first)
+    );
+    assert!(!stdout(&first).contains("replaced"), "{}", show(&first));
+    assert_eq!(read_manifest(&dir)["seed"], 42);
+    let second = compare(&["--seed", "7"]);
+    assert_ok(&second, "the same compare again");
+    assert!(
+        stdout(&second).contains("replaced the earlier result"),
+        "{}",
+        show(&second)
+    );
+    assert_eq!(
+        read_manifest(&dir)["seed"],
+        7,
+        "the second result is in place"
+    );
+    assert_eq!(entries(&cwd.path().join("output")), ["minimal-compare"]);
+    assert_no_leftovers(&cwd.path().join("output"));
+
+    // A file of the user's in the folder: the folder is no longer northbound's alone.
+    fs::write(dir.join("notes.txt"), "what I saw").unwrap();
+    let before = snapshot(&dir);
+    let third = compare(&[]);
+    assert_clean_failure(&third, "compare over a default folder holding notes.txt");
+    assert!(stderr(&third).contains("notes.txt"), "{}", show(&third));
+    assert!(snapshot(&dir) == before, "the earlier result changed");
+
+    // `run` likewise, into output/<scenario name>.
+    for seed in ["1", "2"] {
+        let o = northbound(
+            cwd.path(),
+            [
+                OsStr::new("run"),
+                minimal().as_os_str(),
+                OsStr::new("--seed"),
+                OsStr::new(seed),
+                OsStr::new("-q"),
+            ],
+        );
+        assert_ok(&o, "run into the default folder");
+    }
+    assert_eq!(read_manifest(&cwd.path().join("output/minimal"))["seed"], 2);
     assert_no_leftovers(&cwd.path().join("output"));
 }
 
@@ -744,7 +887,7 @@ fn assert_same_for_threads(cwd: &Path, scenario: &Path, threads: &[u16]) -> Vec<
         .into_iter()
         .filter(|n| n.ends_with(".csv"))
         .collect();
-    assert_eq!(csvs.len(), 6, "{csvs:?}");
+    assert_eq!(csvs.len(), 7, "{csvs:?}");
     for d in &dirs[1..] {
         for f in &csvs {
             let a = fs::read(dirs[0].join(f)).unwrap();
@@ -870,6 +1013,189 @@ fn every_agent_is_in_exactly_one_state_each_day() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Self-contained result folders and init
+// ---------------------------------------------------------------------------------------
+
+/// Copies a folder and everything in it.
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A study: minimal.toml reading its inflow from `../shared/rates.csv` and an observed
+/// series from `shared/obs.csv` by an absolute path; returns the scenario file.
+fn study_with_shared_data(dir: &Path) -> PathBuf {
+    fs::create_dir_all(dir.join("shared")).unwrap();
+    fs::create_dir_all(dir.join("study")).unwrap();
+    fs::write(
+        dir.join("shared/rates.csv"),
+        "month,x\n2023-01,60\n2023-02,60\n2023-03,60\n2023-04,60\n2023-05,60\n2023-06,60\n",
+    )
+    .unwrap();
+    let obs = dir.join("shared/obs.csv");
+    fs::write(&obs, "month,count\n2023-01,20\n2023-02,25\n2023-03,30\n").unwrap();
+    let text = fs::read_to_string(minimal()).unwrap();
+    let monthly = text.lines().find(|l| l.starts_with("monthly = ")).unwrap();
+    let text = text.replace(monthly, "file = \"../shared/rates.csv\"\ncolumn = \"x\"")
+        + &format!(
+            "\n[[observed]]\nname = \"roxham\"\nfile = \"{}\"\nmetric = \"attempts\"\nplaces = [\"Roxham Road\"]\n",
+            obs.display()
+        );
+    let path = dir.join("study/study.toml");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// Every result folder holds its scenario and the data it read: copied to another place,
+/// with the original data gone, `northbound run RESULT/scenario.toml` (and validate) give
+/// the same results again.
+#[test]
+fn result_folders_run_again_from_anywhere() {
+    let cwd = tmp();
+    let sc = study_with_shared_data(cwd.path());
+    let run = |args: &[&str], out: &Path| {
+        let mut a: Vec<OsString> = args.iter().map(OsString::from).collect();
+        a.extend(["--out".into(), out.into(), "-q".into()]);
+        let o = northbound(cwd.path(), &a);
+        assert_ok(&o, &format!("{args:?}"));
+    };
+    let s = sc.to_str().unwrap();
+    let results = cwd.path().join("results");
+    run(&["run", s], &results.join("run"));
+    run(&["validate", s, "--replicates", "2"], &results.join("val"));
+    run(&["compare", s, "--replicates", "1"], &results.join("cmp"));
+    for dir in ["run", "val", "cmp"] {
+        let d = results.join(dir);
+        assert!(d.join("scenario.toml").is_file(), "{dir}: no scenario.toml");
+        assert!(
+            d.join("data/rates.csv").is_file(),
+            "{dir}: no copy of the rates"
+        );
+        assert!(
+            d.join("data/obs.csv").is_file(),
+            "{dir}: no copy of the observed"
+        );
+        let listed = read_manifest(&d)["files"].to_string();
+        assert!(listed.contains("\"data/rates.csv\""), "{dir}: {listed}");
+    }
+    let copied = fs::read_to_string(results.join("run/scenario.toml")).unwrap();
+    assert!(copied.contains("file = \"data/rates.csv\""), "{copied}");
+
+    // Elsewhere, with the study and its shared data gone.
+    let elsewhere = tmp();
+    copy_tree(&results, &elsewhere.path().join("results"));
+    fs::remove_dir_all(cwd.path().join("shared")).unwrap();
+    fs::remove_dir_all(cwd.path().join("study")).unwrap();
+    let moved = elsewhere.path().join("results");
+    let again = |args: &[OsString]| {
+        let o = northbound(elsewhere.path(), args);
+        assert_ok(&o, &format!("{args:?}"));
+    };
+    again(&[
+        "run".into(),
+        moved.join("run/scenario.toml").into(),
+        "--out".into(),
+        elsewhere.path().join("run2").into(),
+        "-q".into(),
+    ]);
+    for f in ["daily.csv", "monthly.csv", "states.csv"] {
+        assert!(
+            fs::read(moved.join("run").join(f)).unwrap()
+                == fs::read(elsewhere.path().join("run2").join(f)).unwrap(),
+            "{f} differs when run again from the copied folder"
+        );
+    }
+    again(&[
+        "validate".into(),
+        moved.join("val/scenario.toml").into(),
+        "--replicates".into(),
+        "2".into(),
+        "--out".into(),
+        elsewhere.path().join("val2").into(),
+        "-q".into(),
+    ]);
+    assert!(
+        fs::read(moved.join("val/validation.csv")).unwrap()
+            == fs::read(elsewhere.path().join("val2/validation.csv")).unwrap()
+    );
+    again(&["check".into(), moved.join("cmp/scenario.toml").into()]);
+    // A moved result folder can still be replaced: what it holds is all listed.
+    again(&[
+        "run".into(),
+        moved.join("run/scenario.toml").into(),
+        "--out".into(),
+        moved.join("val").into(),
+        "--force".into(),
+        "-q".into(),
+    ]);
+}
+
+#[test]
+fn init_writes_a_bundled_scenario_with_its_data_to_run_from_anywhere() {
+    let cwd = tmp();
+    let o = northbound(cwd.path(), ["init", "study"]);
+    assert_ok(&o, "init study");
+    let dir = cwd.path().join("study");
+    assert!(
+        stdout(&o).contains("run it with: northbound run study/corridor-2017-2024.toml"),
+        "{}",
+        show(&o)
+    );
+    for f in [
+        "corridor-2017-2024.toml",
+        "data/observed/cbp_southwest_encounters_monthly.csv",
+        "data/observed/rcmp_interceptions_monthly.csv",
+        "data/observed/SOURCES.md",
+    ] {
+        assert!(dir.join(f).is_file(), "init wrote no {f}");
+    }
+    // The bundled text, unchanged, so its SHA-256 is the bundled scenario's.
+    assert_eq!(
+        fs::read(dir.join("corridor-2017-2024.toml")).unwrap(),
+        fs::read(root().join("scenarios/corridor-2017-2024.toml")).unwrap()
+    );
+    let elsewhere = tmp();
+    let o = northbound(
+        elsewhere.path(),
+        [
+            OsStr::new("check"),
+            dir.join("corridor-2017-2024.toml").as_os_str(),
+        ],
+    );
+    assert_ok(&o, "check the scenario init wrote, from another folder");
+    // Again: refused without --force; minimal with it; an unknown name is an error.
+    let o = northbound(cwd.path(), ["init", "study"]);
+    assert_clean_failure(&o, "init into an existing folder");
+    assert!(stderr(&o).contains("already exists"), "{}", show(&o));
+    let o = northbound(cwd.path(), ["init", "study", "minimal", "--force", "-q"]);
+    assert_ok(&o, "init study minimal --force");
+    assert!(dir.join("minimal.toml").is_file());
+    assert!(!dir.join("data").exists(), "minimal reads no data file");
+    let o = northbound(cwd.path(), ["plot", "study"]);
+    assert_clean_failure(&o, "plot an init folder");
+    assert!(
+        stderr(&o).contains("written by `northbound init`"),
+        "{}",
+        show(&o)
+    );
+    let o = northbound(cwd.path(), ["init", "other", "nope"]);
+    assert_clean_failure(&o, "init other nope");
+    assert!(
+        stderr(&o).contains("nope: no such file") && stderr(&o).contains("minimal"),
+        "{}",
+        show(&o)
+    );
+    assert!(!cwd.path().join("other").exists());
+}
+
+// ---------------------------------------------------------------------------------------
 // validate and calibrate
 // ---------------------------------------------------------------------------------------
 
@@ -969,6 +1295,26 @@ fn calibrate_writes_trials_and_a_fitted_scenario_that_loads() {
         "trial,\"places[\"\"New York City\"\"].move_rate\",score,ard_roxham,error"
     );
     assert_eq!(trials.lines().count(), 5, "{trials}");
+    // It says why it stopped, on screen and in the manifest (four trials: out of budget).
+    assert!(
+        stdout(&o).contains("stopped: out of budget: 4 trials (--budget 4)"),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(read_manifest(&out)["stopped"], "budget");
+    assert!(out.join("trials.svg").is_file() && out.join("parameters.csv").is_file());
+    let o = northbound(cwd.path(), [OsStr::new("plot"), out.as_os_str()]);
+    assert_ok(&o, "plot the calibrate folder");
+    assert!(
+        stdout(&o).contains("redrew trials.png, trials.svg"),
+        "{}",
+        show(&o)
+    );
+    let fitted_header = fs::read_to_string(out.join("fitted.toml")).unwrap();
+    assert!(
+        fitted_header.contains("# Stopped: out of budget"),
+        "{fitted_header}"
+    );
     let fitted = fs::read_to_string(out.join("fitted.toml")).unwrap();
     assert!(
         fitted.starts_with("# Calibrated by `northbound calibrate`"),
@@ -983,6 +1329,21 @@ fn calibrate_writes_trials_and_a_fitted_scenario_that_loads() {
         &["check".into(), out.join("fitted.toml").into_os_string()],
     );
     assert_ok(&o, "check fitted.toml from the output folder");
+    // The folder holds what the fitted scenario reads: moved elsewhere, it still loads.
+    let moved = tmp();
+    copy_tree(&out, &moved.path().join("cal"));
+    fs::rename(cwd.path().join("obs.csv"), cwd.path().join("obs.csv.away")).unwrap();
+    for file in ["fitted.toml", "scenario.toml"] {
+        let o = northbound(
+            moved.path(),
+            &[
+                "check".into(),
+                moved.path().join("cal").join(file).into_os_string(),
+            ],
+        );
+        assert_ok(&o, &format!("check the moved {file}"));
+    }
+    fs::rename(cwd.path().join("obs.csv.away"), cwd.path().join("obs.csv")).unwrap();
 
     // Errors: an unknown target, a bad --fit, a path that leads nowhere.
     for (bad, fragment) in [
@@ -1061,16 +1422,41 @@ fn calibrate_abc_writes_a_posterior_that_validate_and_compare_run_over() {
         "effective sample size",
         "90% interval",
         "runs per second",
+        "stopped: all 2 generations after the prior done",
     ] {
         assert!(text.contains(fragment), "{fragment}: {text}");
     }
+    let manifest = read_manifest(&out);
+    assert_eq!(manifest["stopped"], "generations");
+    assert!(
+        manifest["stopped_because"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("all 2 generations after the prior done")),
+        "{manifest}"
+    );
+    // plot redraws the folder from its files: the posterior and the generations.
+    let o = northbound(cwd.path(), [OsStr::new("plot"), out.as_os_str()]);
+    assert_ok(&o, "plot the abc folder");
+    assert!(
+        stdout(&o)
+            .contains("redrew posterior.png, posterior.svg, generations.png, generations.svg"),
+        "{}",
+        show(&o)
+    );
     assert_eq!(
         entries(&out),
         [
+            "data",
             "fitted.toml",
             "generations.csv",
+            "generations.png",
+            "generations.svg",
             "manifest.json",
-            "posterior.csv"
+            "parameters.csv",
+            "posterior.csv",
+            "posterior.png",
+            "posterior.svg",
+            "scenario.toml"
         ]
     );
     let posterior = fs::read_to_string(out.join("posterior.csv")).unwrap();
@@ -1181,7 +1567,7 @@ fn calibrate_abc_writes_a_posterior_that_validate_and_compare_run_over() {
     );
     let effects = fs::read_to_string(cmp.join("effects.csv")).unwrap();
     assert!(
-        effects.starts_with("variant,effect,mean,p05,p50,p95,uncertainty\n"),
+        effects.starts_with("variant,effect,unit,mean,p05,p50,p95,uncertainty\n"),
         "{effects}"
     );
     assert!(
@@ -1194,6 +1580,20 @@ fn calibrate_abc_writes_a_posterior_that_validate_and_compare_run_over() {
     assert!(
         report.contains("The intervals cover the parameters&#39; uncertainty"),
         "the report says what the intervals cover"
+    );
+    // ... in its own section, naming the posterior's columns; an assumption the posterior
+    // varies (minimal.toml's Rio Grande Valley move_rate, tied here) says so.
+    assert!(
+        report.contains("<code>uncertainty</code> is <code>parameters and replicates</code>")
+            && report.contains("<li><b>Parameters and replicates.</b>")
+            && report.contains("the uncertainty of the 2 fitted parameters (<code>places[&quot;Rio Grande Valley&quot;].move_rate,places[&quot;New York City&quot;].move_rate</code>, <code>behaviour.beliefs.lag_days</code>)"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "<td>assumption: half leave the border sector each day</td><td>the posterior</td>"
+        ),
+        "{report}"
     );
 }
 
@@ -1319,6 +1719,139 @@ fn a_bad_posterior_is_refused_naming_the_file_the_line_and_what_was_expected() {
         stderr(&o).contains("missing.csv: cannot read"),
         "{}",
         show(&o)
+    );
+}
+
+/// Reads a CSV file into rows of (column, cell).
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            header
+                .iter()
+                .cloned()
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// effects.csv says its units, reads as rounded numbers, always has its header, and can be
+/// recomputed from effects_by_replicate.csv and totals.csv, which hold every replicate; the
+/// 2 x 2 interaction is there, replicate by replicate.
+#[test]
+fn effects_have_units_their_replicates_and_the_interaction() {
+    let cwd = tmp();
+    let out = cwd.path().join("cmp");
+    let o = northbound(
+        cwd.path(),
+        [
+            OsStr::new("compare"),
+            minimal().as_os_str(),
+            OsStr::new("--replicates"),
+            OsStr::new("5"),
+            OsStr::new("--out"),
+            out.as_os_str(),
+            OsStr::new("-q"),
+        ],
+    );
+    assert_ok(&o, "compare minimal.toml");
+    let effects = csv_rows(&out.join("effects.csv"));
+    let by_replicate = csv_rows(&out.join("effects_by_replicate.csv"));
+    let totals = csv_rows(&out.join("totals.csv"));
+    assert_eq!(
+        first_line(&out.join("effects_by_replicate.csv")),
+        "variant,replicate,effect,unit,value"
+    );
+    assert_eq!(
+        first_line(&out.join("totals.csv")),
+        "variant,replicate,total,unit,value"
+    );
+    let unit_of = |effect: &str| match effect {
+        e if e.starts_with("share_to_") => "ratio",
+        e if ["roxham", "official_ports", "other_irregular", "airports"]
+            .iter()
+            .any(|t| e.ends_with(&format!("_{t}"))) =>
+        {
+            "attempts"
+        }
+        _ => "people",
+    };
+    for e in &effects {
+        assert_eq!(e["unit"], unit_of(&e["effect"]), "{e:?}");
+        for col in ["mean", "p05", "p50", "p95"] {
+            let decimals = e[col].split('.').nth(1).map_or(0, str::len);
+            let most = if e["unit"] == "ratio" { 4 } else { 1 };
+            assert!(decimals <= most, "{col} of {e:?} is not rounded");
+        }
+    }
+    let value =
+        |rows: &[BTreeMap<String, String>], key: &str, variant: &str, r: u32, name: &str| {
+            rows.iter()
+                .find(|x| {
+                    x["variant"] == variant && x["replicate"] == r.to_string() && x[key] == name
+                })
+                .unwrap_or_else(|| panic!("no {variant} {r} {name}"))["value"]
+                .parse::<f64>()
+                .unwrap()
+        };
+    for r in 0..5 {
+        // diff_stayed_in_us from the totals of the end-of-window states.
+        let diff = value(&totals, "total", "extension_only", r, "stayed_in_us")
+            - value(&totals, "total", "neither", r, "stayed_in_us");
+        let got = value(
+            &by_replicate,
+            "effect",
+            "extension_only",
+            r,
+            "diff_stayed_in_us",
+        );
+        assert_eq!(got, diff);
+        // The interaction: both - extension_only - quota_only + neither.
+        let t = |v: &str| value(&totals, "total", v, r, "roxham");
+        let want = t("both") - t("extension_only") - t("quota_only") + t("neither");
+        let got = value(&by_replicate, "effect", "both", r, "interaction_roxham");
+        assert_eq!(got, want, "replicate {r}");
+    }
+    // The mean in effects.csv is the mean of the replicates, rounded.
+    let mean: f64 = (0..5)
+        .map(|r| value(&by_replicate, "effect", "both", r, "interaction_roxham"))
+        .sum::<f64>()
+        / 5.0;
+    let row = effects
+        .iter()
+        .find(|e| e["variant"] == "both" && e["effect"] == "interaction_roxham")
+        .expect("effects.csv has the interaction");
+    assert!(
+        (row["mean"].parse::<f64>().unwrap() - mean).abs() <= 0.05,
+        "{row:?}"
+    );
+    assert!(
+        effects
+            .iter()
+            .all(|e| !e["effect"].starts_with("interaction_") || e["variant"] == "both")
+    );
+    // Without neither there are no effects, but the file says what it would hold.
+    let o = northbound(
+        cwd.path(),
+        [
+            OsStr::new("compare"),
+            minimal().as_os_str(),
+            OsStr::new("--replicates"),
+            OsStr::new("1"),
+            OsStr::new("--variants"),
+            OsStr::new("both,extension_only"),
+            OsStr::new("--out"),
+            cwd.path().join("no-neither").as_os_str(),
+            OsStr::new("-q"),
+        ],
+    );
+    assert_ok(&o, "compare without neither");
+    assert_eq!(
+        fs::read_to_string(cwd.path().join("no-neither/effects.csv")).unwrap(),
+        "variant,effect,unit,mean,p05,p50,p95,uncertainty\n"
     );
 }
 

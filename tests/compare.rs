@@ -48,9 +48,11 @@ fn results_depend_neither_on_threads_nor_on_the_subset_of_variants() {
     assert_eq!(all1.variants.len(), 4);
     assert_eq!(
         all1.effects.len(),
-        3 * 13,
-        "three variants against neither, 13 effects each"
+        3 * 13 + 7,
+        "three variants against neither, 13 effects each, and both's 7 interactions"
     );
+    assert_eq!(all1.by_replicate, all2.by_replicate);
+    assert_eq!(all1.totals, all2.totals);
 
     // `neither` run alone gives the same rows as within the full design.
     let (alone, _) = run(&sc, &["neither"], 2, dir.path());

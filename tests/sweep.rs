@@ -398,7 +398,11 @@ fn the_scenario_table_and_a_posterior_give_the_points() {
         text.contains("sweep    morris design, points 3\n  --vary behaviour.max_attempts=1..4\n"),
         "{text}"
     );
-    ok(&nb(d.path(), &["sweep", "sc.toml", "--out", "m", "-q"], &[]));
+    ok(&nb(
+        d.path(),
+        &["sweep", "sc.toml", "--out", "m", "-q"],
+        &[],
+    ));
     let points = fs::read_to_string(d.path().join("m/points.csv")).unwrap();
     assert!(points.starts_with("point,behaviour.max_attempts,\"places[\"\"Roxham Road\"\"].detection\",policies.resettlement_quota.enabled\n"), "{points}");
     assert_eq!(points.lines().count(), 1 + 3 * 4);

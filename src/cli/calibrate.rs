@@ -10,7 +10,7 @@ use northbound::experiment::ensemble;
 use northbound::experiment::resources;
 use northbound::output::{self, Manifest};
 use northbound::util::date::Date;
-use northbound::{Error, Scenario};
+use northbound::{Error, Scenario, present};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -101,11 +101,12 @@ pub fn calibrate(a: CalibrateArgs) -> Result<(), Error> {
     if let Some(f) = &a.fitted {
         output::check_new_file(f, c.force)?;
     }
-    let staged = output::stage(&c.out_dir(&format!("{}-calibrate", sc.name)), c.force)?;
+    let staged = c.stage(&format!("{}-calibrate", sc.name))?;
     let pool = ensemble::pool(c.threads());
     let command = output::command_line(std::env::args().skip(1));
-    let (fitted, folder) =
-        calibrate::fitted_place(a.fitted.as_deref(), &staged.tmp, staged.target());
+    // The scenario and its data files, copied, so that the folder runs anywhere.
+    let files = output::bundle::write_scenario(&staged.tmp, "scenario.toml", &sc)?;
+    let (fitted, data) = calibrate::fitted_place(a.fitted.as_deref(), &staged.tmp, &files);
     let mut manifest = Manifest::new("calibrate", &sc, settings.seed, pool.current_num_threads());
     manifest.replicates = Some(settings.replicates);
     manifest.method = Some(a.method.name().into());
@@ -114,16 +115,22 @@ pub fn calibrate(a: CalibrateArgs) -> Result<(), Error> {
             let bar = Progress::new(
                 u64::from(a.budget.unwrap_or(60)),
                 c.quiet,
-                "{spinner} {bar:40} trial {pos}/{len}  {elapsed} (eta {eta})",
+                "{spinner} {bar:40} trial {pos}/{len}  {msg}  {elapsed} (eta {eta})",
             );
+            let show = |n: usize, best: f64| {
+                bar.set(n as u64);
+                bar.message(format!("best objective so far {best:.4}"));
+            };
             let (cal, wall) = timed(&bar, || {
-                pool.install(|| calibrate::calibrate(&sc, &settings, &|n| bar.set(n as u64)))
+                pool.install(|| calibrate::calibrate(&sc, &settings, &show))
             });
             let cal = cal?;
+            manifest.stopped = Some(cal.stop.name().into());
+            manifest.stopped_because = Some(cal.stop.describe(cal.trials.len(), settings.budget));
             calibrate::write_trials(&staged.tmp.join("trials.csv"), &settings, &cal)?;
             let header = calibrate::header(&settings, &cal, Date::today(), &command);
             let best = &cal.trials[cal.best].values;
-            calibrate::write_fitted(&fitted, &folder, &sc, &settings.params, best, &header)?;
+            calibrate::write_fitted(&fitted, &data, &sc, &settings.params, best, &header)?;
             (
                 nelder_mead_summary(&sc, &settings, &cal, wall),
                 cal.work,
@@ -141,21 +148,21 @@ pub fn calibrate(a: CalibrateArgs) -> Result<(), Error> {
                     bar.set_length(abc_settings.prior_draws as u64);
                     bar.set(st.proposed as u64);
                     bar.message(format!(
-                        "generation 0/{}: prior design, {}/{} evaluated, best distance {:.4}",
-                        st.generations, st.proposed, abc_settings.prior_draws, st.best
+                        "generation 0/{}: prior design, {}/{} evaluated, best distance so far {:.4}",
+                        st.generations, st.proposed, abc_settings.prior_draws, st.best_so_far
                     ));
                 } else {
                     bar.set_length(abc_settings.particles as u64);
                     bar.set(st.accepted as u64);
                     bar.message(format!(
-                        "generation {}/{}: {} proposed, {}/{} accepted, tolerance {:.4}, best distance {:.4}",
+                        "generation {}/{}: {} proposed, {}/{} accepted, tolerance {:.4}, best distance so far {:.4}",
                         st.generation,
                         st.generations,
                         st.proposed,
                         st.accepted,
                         abc_settings.particles,
                         st.tolerance,
-                        st.best
+                        st.best_so_far
                     ));
                 }
             };
@@ -163,6 +170,8 @@ pub fn calibrate(a: CalibrateArgs) -> Result<(), Error> {
                 pool.install(|| abc::abc(&sc, &settings, &abc_settings, &show))
             });
             let found = found?;
+            manifest.stopped = Some("generations".into());
+            manifest.stopped_because = Some(found.stopped(&abc_settings));
             abc::write(&staged.tmp, &settings, &found)?;
             let ensemble = staged.target().join("posterior.csv");
             let header = abc::header(
@@ -175,14 +184,20 @@ pub fn calibrate(a: CalibrateArgs) -> Result<(), Error> {
             );
             let p = &found.population;
             let best = &p.values[p.best()];
-            calibrate::write_fitted(&fitted, &folder, &sc, &settings.params, best, &header)?;
-            (abc_summary(&sc, &settings, &found, wall), found.work, wall)
+            calibrate::write_fitted(&fitted, &data, &sc, &settings.params, best, &header)?;
+            (
+                abc_summary(&sc, &settings, &abc_settings, &found, wall),
+                found.work,
+                wall,
+            )
         }
     };
+    calibrate::write_parameters(&staged.tmp.join("parameters.csv"), &settings)?;
+    present::draw(&staged.tmp)?;
     manifest.timed(work.agents, work.agent_days, wall);
     manifest.runs = Some(work.runs);
     manifest.runs_per_second = Some(work.runs as f64 / wall.max(1e-9));
-    let dir = staged.finish(manifest)?;
+    let dir = c.finish(staged, manifest)?;
     if !c.quiet {
         print_out(&format!(
             "{report}{}wrote {}\n",
@@ -262,11 +277,16 @@ fn nelder_mead_summary(sc: &Scenario, s: &Settings, cal: &Calibration, wall: f64
     for (p, v) in s.params.iter().zip(&best.values) {
         let _ = writeln!(out, "  {} = {v}", p.name());
     }
+    let _ = writeln!(
+        out,
+        "stopped: {}",
+        cal.stop.describe(cal.trials.len(), s.budget)
+    );
     out
 }
 
 /// The generations, the final tolerance and ESS, and each parameter's posterior.
-fn abc_summary(sc: &Scenario, s: &Settings, found: &Abc, wall: f64) -> String {
+fn abc_summary(sc: &Scenario, s: &Settings, a: &AbcSettings, found: &Abc, wall: f64) -> String {
     let p = &found.population;
     let mut out = format!(
         "{}: ABC-SMC, {} particles, {} generations in {:.1} s\n",
@@ -325,5 +345,6 @@ fn abc_summary(sc: &Scenario, s: &Settings, found: &Abc, wall: f64) -> String {
         p.best(),
         p.distances[p.best()]
     );
+    let _ = writeln!(out, "stopped: {}", found.stopped(a));
     out
 }

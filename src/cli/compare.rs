@@ -6,7 +6,7 @@ use clap::Args;
 use northbound::experiment::compare::{self, Comparison};
 use northbound::experiment::ensemble;
 use northbound::experiment::resources::Work;
-use northbound::output::{self, Manifest};
+use northbound::output::Manifest;
 use northbound::{Error, Scenario, present};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -40,7 +40,7 @@ pub fn compare(a: CompareArgs) -> Result<(), Error> {
         replicates: a.replicates,
     };
     c.memory.ensure(&sc, work, c.threads())?;
-    let staged = output::stage(&c.out_dir("compare"), c.force)?;
+    let staged = c.stage(&format!("{}-compare", sc.name))?;
     let seed = c.seed.unwrap_or(sc.seed);
     let pool = ensemble::pool(c.threads());
     let bar = Progress::new(
@@ -60,12 +60,13 @@ pub fn compare(a: CompareArgs) -> Result<(), Error> {
     let mut manifest = Manifest::new("compare", &sc, seed, pool.current_num_threads());
     manifest.replicates = Some(a.replicates);
     manifest.variants = Some(specs.iter().map(|v| v.name.clone()).collect());
-    record_uncertainty(&mut manifest, posterior.as_ref())?;
+    record_uncertainty(&mut manifest, posterior.as_ref(), &staged.tmp)?;
     manifest.timed(cmp.agents, cmp.agent_days, wall);
     // The report says how the comparison was made: it reads the manifest from the folder.
+    super::stamp(&mut manifest);
     manifest.write(&staged.tmp)?;
     present::draw(&staged.tmp)?;
-    let dir = staged.finish(manifest)?;
+    let dir = c.finish(staged, manifest)?;
     if !c.quiet {
         print_out(&summary(&sc, specs.len(), a.replicates, &cmp, wall, &dir));
     }
@@ -91,6 +92,17 @@ fn summary(
             text,
             "  {:<16} Roxham Road attempts vs neither: {:+.0} (90% interval {:+.0} to {:+.0})",
             e.variant, e.mean, e.p05, e.p95
+        );
+    }
+    if let Some(e) = cmp
+        .effects
+        .iter()
+        .find(|e| e.effect == "interaction_roxham")
+    {
+        let _ = writeln!(
+            text,
+            "  interaction of the extension and the quota at Roxham Road (both - extension_only - quota_only + neither): {:+.0} (90% interval {:+.0} to {:+.0})",
+            e.mean, e.p05, e.p95
         );
     }
     let _ = writeln!(text, "report: {}", dir.join("report.html").display());

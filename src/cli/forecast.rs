@@ -6,7 +6,7 @@ use clap::Args;
 use northbound::experiment::ensemble;
 use northbound::experiment::forecast::{self, ALL_LAND_PORTS, Forecast, Setup};
 use northbound::experiment::posterior::Posterior;
-use northbound::output::{self, Manifest};
+use northbound::output::Manifest;
 use northbound::scenario::Metric;
 use northbound::util::date::Month;
 use northbound::{Error, Scenario, present};
@@ -49,7 +49,7 @@ pub fn forecast(a: ForecastArgs) -> Result<(), Error> {
         .unwrap_or(if posterior.is_some() { 100 } else { 20 });
     let seed = c.seed.unwrap_or(sc.seed);
     let setup = Setup::new(&sc, posterior.as_ref(), replicates, seed, a.from)?;
-    let staged = output::stage(&c.out_dir(&format!("{}-forecast", sc.name)), c.force)?;
+    let staged = c.stage(&format!("{}-forecast", sc.name))?;
     let pool = ensemble::pool(c.threads());
     let bar = Progress::new(
         u64::from(replicates),
@@ -70,7 +70,7 @@ pub fn forecast(a: ForecastArgs) -> Result<(), Error> {
         manifest.posterior_sha256 = Some(p.sha256.clone());
     }
     manifest.timed(f.agents, f.agent_days, wall);
-    let dir = staged.finish(manifest)?;
+    let dir = c.finish(staged, manifest)?;
     if !c.quiet {
         print_out(&summary(&sc, &setup, &f, wall, &dir));
     }

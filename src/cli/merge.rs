@@ -80,7 +80,7 @@ pub fn merge(a: MergeArgs) -> Result<(), Error> {
     manifest.timed(work.agents, work.agent_days, wall);
     manifest.write(&staged.tmp)?;
     present::draw(&staged.tmp)?;
-    let dir = staged.finish(manifest)?;
+    let dir = super::finish(staged, manifest, a.quiet)?;
     if !a.quiet {
         print_out(&format!(
             "merged {count} shards: {} points x {} replicates = {} runs\nreport: {}\n",

@@ -6,6 +6,7 @@ mod calibrate;
 mod check;
 mod compare;
 mod forecast;
+mod init;
 mod merge;
 mod plot;
 mod run;
@@ -25,7 +26,7 @@ use std::time::Instant;
 #[derive(Parser, Debug)]
 #[command(
     name = "northbound",
-    version,
+    version = env!("NORTHBOUND_VERSION_TEXT"),
     about = "Simulate asylum-seeker flows from the US southern border to the Quebec crossings",
     long_about = "northbound moves synthetic migrants from the US southern border through New York \
 to the Quebec crossings (Roxham Road and the official ports such as Lacolle), day by day, \
@@ -36,7 +37,20 @@ statistics it declares, `calibrate` its uncertain parameters (a point, or a post
 --method abc), `compare` the policies (over the posterior with --posterior), `forecast` \
 the months after the STCA extension, and `sweep` parameters to see which drive the outcomes \
 (sharded over a Slurm job array, then `merge`d).",
-    after_help = "Examples:\n  northbound compare\n  northbound check scenarios/minimal.toml\n  northbound run scenarios/corridor-2017-2024.toml\n  northbound validate scenarios/corridor-2017-2024.toml --replicates 20\n  northbound forecast --replicates 50\n  northbound run scenarios/minimal.toml --seed 7 --out /tmp/try --force"
+    after_help = "The main job, the policy experiment (the 2 x 2 of the STCA extension and the \
+resettlement quota, and the variants the scenario adds), on the bundled default scenario:\n  \
+northbound compare                # tables, figures and report.html in output/corridor-2017-2024-compare/\n\n\
+Results go to output/<scenario name>[-<command>]/, where a re-run replaces its own earlier \
+result; --out DIR writes elsewhere (and replaces an earlier result there only with --force). \
+Every result folder holds its scenario.toml and the data files it read, so it runs again \
+anywhere.\n\n\
+Examples:\n  northbound compare --replicates 50\n  northbound compare scenarios/minimal.toml --replicates 5\n  \
+northbound init my-study                 # the default scenario and its data, to edit\n  \
+northbound run my-study/corridor-2017-2024.toml\n  northbound check scenarios/minimal.toml\n  \
+northbound validate scenarios/corridor-2017-2024.toml --replicates 20\n  northbound forecast --replicates 50\n  \
+northbound sweep scenarios/minimal.toml --design sobol --vary behaviour.give_up_rate=0.001..0.004 --vary policies.stca_extension.window_days=7..30\n  \
+northbound plot output/corridor-2017-2024-compare\n  \
+northbound run scenarios/minimal.toml --seed 7 --out /tmp/try --force"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -78,15 +92,18 @@ observed series; only periods inside --window count, and runs stop at the end of
 window month. The objective (the distance, for abc) is the mean ARD of the targets (mean \
 over periods of |sim - obs| / obs, with sim the mean of the replicates, which have the same \
 seeds for every parameter set).\n\n\
---method nelder-mead (the default) writes fitted.toml (the scenario with the fitted values, \
-saying how they were fitted), trials.csv (every parameter set tried, with its score) and \
-manifest.json.\n\
+--method nelder-mead (the default) stops when the simplex has converged or --budget trials \
+are spent, and says which; it writes fitted.toml (the scenario with the fitted values, \
+saying how they were fitted), trials.csv (every parameter set tried, with its score), \
+parameters.csv (the --fit ranges), trials.{png,svg} and manifest.json (with stopped and \
+stopped_because).\n\
 --method abc runs ABC-SMC from a uniform prior on the --fit box: generation 0 keeps the best \
 --particles of a Latin hypercube of --prior-draws; each of --generations more lowers the \
 tolerance to the --alpha quantile of the previous distances, proposing from the previous \
 population with a Gaussian kernel. It writes posterior.csv (particle, weight, parameters, \
-distance, each target's ARD), generations.csv, fitted.toml (the posterior's best particle) \
-and manifest.json, and prints each parameter's posterior mean and 90% interval. Give \
+distance, each target's ARD), generations.csv, parameters.csv, posterior.{png,svg}, \
+generations.{png,svg}, fitted.toml (the posterior's best particle) and manifest.json, and \
+prints each parameter's posterior mean and 90% interval. Give \
 posterior.csv to validate or compare with --posterior.\n\
 Output: output/<scenario name>-calibrate/ (or --out).\n\n\
 Examples:\n  northbound calibrate scenarios/corridor-2017-2024.toml \\\n    --fit \"inflows[0].share=0.01..0.08\" --fit \"places[\\\"New York City\\\"].move_rate=0.005..0.1\" \\\n    --target qc_interceptions_monthly --window 2017-03..2023-02 --budget 60\n  \
@@ -97,13 +114,15 @@ northbound calibrate scenarios/corridor-2017-2024.toml --method abc --particles 
     #[command(
         after_help = "Without a scenario, runs the bundled default (corridor-2017-2024, built into the binary). The default design is the 2 x 2 of policies.stca_extension.enabled x policies.resettlement_quota.enabled: variants both, extension_only, quota_only and neither; [[variant]] tables in the scenario add more. Replicate r of every variant uses the same seed (common random numbers), and with --posterior the same particle of the posterior, the variant's overrides on top.
 
-Writes series.csv (variant,replicate,month,place,metric,value), summary.csv (variant,month,place,metric,mean,p05,p50,p95,uncertainty), effects.csv (each variant against neither), overlay.csv, variants.csv, policies.csv, places.csv, scenario.toml, the figures (PNG and SVG), report.html and manifest.json into output/compare/ (or --out). The intervals cover the run-to-run noise (uncertainty: replicates), or with --posterior the parameters' uncertainty too (parameters and replicates).
+Writes series.csv (variant,replicate,month,place,metric,value), summary.csv (variant,month,place,metric,mean,p05,p50,p95,uncertainty), effects.csv (each variant against neither), overlay.csv, variants.csv, policies.csv, places.csv, scenario.toml, the figures (PNG and SVG), report.html and manifest.json into output/<scenario name>-compare/ under the current folder, where <scenario name> is the name in the scenario's [scenario] table, not its file name (output/corridor-2017-2024-compare/ for the bundled default). Running it again replaces its own earlier result there, and says so. --out DIR writes to DIR instead and replaces an earlier result there only with --force; either way only a folder northbound wrote that holds nothing else is replaced.
+
+The intervals cover the run-to-run noise (uncertainty: replicates), or with --posterior the parameters' uncertainty too (parameters and replicates).
 
 Examples:
   northbound compare
   northbound compare scenarios/corridor-2017-2024.toml --replicates 50 --variants both,neither
   northbound compare scenarios/corridor-2017-2024.toml --replicates 40 --posterior output/corridor-2017-2024-calibrate/posterior.csv
-  northbound plot output/compare"
+  northbound plot output/corridor-2017-2024-compare"
     )]
     Compare(compare::CompareArgs),
     /// Forecast the months from the STCA extension on, over replicates and a posterior.
@@ -164,15 +183,30 @@ Examples:
   northbound merge a/shard-1 b/shard-2 --out results/sw --force"
     )]
     Merge(merge::MergeArgs),
-    /// Redraw every figure (and the report) of an earlier run, validation, comparison, forecast or sweep from its CSVs.
+    /// Write a scenario and every data file it reads into a folder, to read, edit and run.
+    #[command(
+        after_help = "Writes DIR/<scenario>.toml and, under DIR/data/, every CSV file it \
+reads, its paths rewritten to those copies, so that the folder runs wherever it is moved \
+(every result folder holds its scenario the same way, as scenario.toml). SCENARIO is a file, \
+or the name of a scenario built into northbound: corridor-2017-2024 (the default) or minimal.
+
+Examples:
+  northbound init my-study
+  northbound run my-study/corridor-2017-2024.toml
+  northbound init small minimal
+  northbound init copy output/corridor-2017-2024-compare/scenario.toml"
+    )]
+    Init(init::InitArgs),
+    /// Redraw every figure (and the report) of an earlier run, validation, calibration, comparison, forecast or sweep from its CSVs.
     #[command(after_help = "Example:
-  northbound plot output/compare")]
+  northbound plot output/corridor-2017-2024-compare")]
     Plot(plot::PlotArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct Common {
-    /// Output folder [default: under output/, named after the scenario; compare: output/compare].
+    /// Output folder [default: output/<scenario name> for run, output/<scenario name>-<command>
+    /// for the others; a re-run replaces its own earlier result there].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Random seed, overriding the scenario's.
@@ -181,7 +215,8 @@ pub struct Common {
     /// Worker threads [default: one per core]. Results do not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
-    /// Replace the output folder if northbound wrote it and it holds nothing else.
+    /// Replace the --out folder if northbound wrote it and it holds nothing else (the default
+    /// folders under output/ are replaced so without it).
     #[arg(long)]
     pub force: bool,
     /// Print nothing but errors.
@@ -247,26 +282,54 @@ impl PosteriorArg {
     }
 }
 
-/// Records in a manifest what the intervals cover, and the posterior by path and SHA-256.
-pub fn record_uncertainty(m: &mut Manifest, posterior: Option<&Posterior>) -> Result<(), Error> {
+/// Records in a manifest what the intervals cover, and the posterior by path and SHA-256;
+/// copies the posterior into the result folder `dir` as `posterior.csv`, so that the folder
+/// holds everything its runs read.
+pub fn record_uncertainty(
+    m: &mut Manifest,
+    posterior: Option<&Posterior>,
+    dir: &Path,
+) -> Result<(), Error> {
     m.uncertainty = Some(Uncertainty::of(posterior).as_str().into());
     if let Some(p) = posterior {
-        let bytes = std::fs::read(&p.path).map_err(|source| Error::Read {
-            path: p.path.clone(),
-            source,
-        })?;
+        let bytes =
+            northbound::util::files::read_regular(&p.path, northbound::util::files::DATA_LIMIT)
+                .map_err(|source| Error::Read {
+                    path: p.path.clone(),
+                    source,
+                })?;
         m.posterior = Some(p.path.display().to_string());
         m.posterior_sha256 = Some(output::sha256_hex(&bytes));
+        let copy = dir.join("posterior.csv");
+        std::fs::write(&copy, &bytes).map_err(|source| Error::Write { path: copy, source })?;
     }
     Ok(())
 }
 
 impl Common {
-    /// The output folder: `--out`, else `output/<name>`.
-    fn out_dir(&self, name: &str) -> PathBuf {
-        self.out
-            .clone()
-            .unwrap_or_else(|| Path::new("output").join(name))
+    /// Stages the output folder: `--out DIR`, which replaces an earlier result only with
+    /// `--force`; else `output/<name>`, northbound's own folder, where a re-run replaces its
+    /// own earlier result. Either way only a folder northbound wrote that holds nothing else
+    /// is ever replaced (`output::stage`).
+    fn stage(&self, name: &str) -> Result<output::Staged, Error> {
+        match &self.out {
+            Some(dir) => output::stage(dir, self.force),
+            None => output::stage(&Path::new("output").join(name), true),
+        }
+    }
+
+    /// Where a result named `name` goes, and whether an earlier result there may be replaced:
+    /// `--out DIR` with `--force`, else `output/<name>`, northbound's own folder.
+    fn target(&self, name: &str) -> (PathBuf, bool) {
+        match &self.out {
+            Some(dir) => (dir.clone(), self.force),
+            None => (Path::new("output").join(name), true),
+        }
+    }
+
+    /// Finishes a staged folder ([`finish`]).
+    fn finish(&self, staged: output::Staged, manifest: Manifest) -> Result<PathBuf, Error> {
+        finish(staged, manifest, self.quiet)
     }
 
     fn threads(&self) -> Option<usize> {
@@ -274,7 +337,33 @@ impl Common {
     }
 }
 
+/// When the command started, for its manifest.
+static STARTED: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+
+/// Finishes a staged folder (its manifest listing every file, with when the command
+/// started) and moves it into place; says so when it replaces an earlier result.
+fn finish(staged: output::Staged, mut manifest: Manifest, quiet: bool) -> Result<PathBuf, Error> {
+    stamp(&mut manifest);
+    let replaces = staged.replaces();
+    let dir = staged.finish(manifest)?;
+    if replaces && !quiet {
+        print_out(&format!(
+            "{}: replaced the earlier result there\n",
+            dir.display()
+        ));
+    }
+    Ok(dir)
+}
+
+/// Records in a manifest when the command started.
+fn stamp(manifest: &mut Manifest) {
+    manifest.started = STARTED
+        .get()
+        .map(|t| northbound::util::date::Date::timestamp(*t));
+}
+
 pub fn main() -> ExitCode {
+    STARTED.get_or_init(std::time::SystemTime::now);
     let cli = Cli::parse();
     on_interrupt();
     let result = match cli.command {
@@ -286,6 +375,7 @@ pub fn main() -> ExitCode {
         Command::Forecast(a) => forecast::forecast(a),
         Command::Sweep(a) => sweep::sweep(a),
         Command::Merge(a) => merge::merge(a),
+        Command::Init(a) => init::init(&a),
         Command::Plot(a) => plot::plot(&a.dir),
     };
     match result {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub struct PlotArgs {
-    /// A folder written by `northbound run`, `validate`, `compare`, `forecast`, `sweep` or `merge`.
+    /// A folder written by `northbound run`, `validate`, `calibrate`, `compare`, `forecast`, `sweep` or `merge`.
     pub dir: PathBuf,
 }
 

@@ -23,7 +23,7 @@ pub fn run(a: RunArgs) -> Result<(), Error> {
     let c = &a.common;
     let sc = Scenario::load(&a.scenario)?;
     c.memory.ensure(&sc, Work::Run, c.threads())?;
-    let staged = output::stage(&c.out_dir(&sc.name), c.force)?;
+    let staged = c.stage(&sc.name)?;
     let opts = RunOptions {
         threads: c.threads(),
         seed: c.seed,
@@ -45,7 +45,7 @@ pub fn run(a: RunArgs) -> Result<(), Error> {
     let mut manifest = Manifest::new("run", &sc, res.seed, res.threads);
     manifest.timed(res.agents, res.agent_days, wall);
     let rate = manifest.agent_days_per_second;
-    let dir = staged.finish(manifest)?;
+    let dir = c.finish(staged, manifest)?;
     if !c.quiet {
         print_out(&summary(&sc, &res, wall, rate, &dir));
     }

@@ -122,14 +122,14 @@ pub fn sweep(a: SweepArgs) -> Result<(), Error> {
     };
     c.memory
         .ensure(&sc, Work::Sweep { replicates }, c.threads())?;
-    let mut target = c.out_dir(&format!("{}-sweep", sc.name));
+    let (mut target, replace) = c.target(&format!("{}-sweep", sc.name));
     if let Some(s) = shard {
         let mut name = target.as_os_str().to_os_string();
         name.push(s.suffix());
         target = PathBuf::from(name);
     }
     // Refused now, not after the work, if the result may not be written there.
-    drop(output::stage(&target, c.force)?);
+    drop(output::stage(&target, replace)?);
     let mut work_name = target.as_os_str().to_os_string();
     work_name.push(".unfinished");
     let work_dir = PathBuf::from(work_name);
@@ -186,7 +186,7 @@ pub fn sweep(a: SweepArgs) -> Result<(), Error> {
         })
     });
     let done = done?;
-    let staged = output::stage(&target, c.force)?;
+    let staged = output::stage(&target, replace)?;
     let mut manifest = Manifest::new("sweep", &sc, seed, threads);
     manifest.replicates = Some(replicates);
     manifest.method = Some(plan.design.method.name().into());
@@ -212,7 +212,7 @@ pub fn sweep(a: SweepArgs) -> Result<(), Error> {
         manifest.write(&staged.tmp)?;
         present::draw(&staged.tmp)?;
     }
-    let dir = staged.finish(manifest)?;
+    let dir = c.finish(staged, manifest)?;
     super::keep_on_interrupt(None);
     let left = work.remove();
     if !c.quiet {

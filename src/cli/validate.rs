@@ -5,7 +5,7 @@ use clap::Args;
 use northbound::experiment::ensemble;
 use northbound::experiment::resources::Work;
 use northbound::experiment::validation::{self, Validation};
-use northbound::output::{self, Manifest};
+use northbound::output::Manifest;
 use northbound::{Error, Scenario, present};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -32,7 +32,7 @@ pub fn validate(a: ValidateArgs) -> Result<(), Error> {
         replicates: a.replicates,
     };
     c.memory.ensure(&sc, work, c.threads())?;
-    let staged = output::stage(&c.out_dir(&format!("{}-validate", sc.name)), c.force)?;
+    let staged = c.stage(&format!("{}-validate", sc.name))?;
     let seed = c.seed.unwrap_or(sc.seed);
     let pool = ensemble::pool(c.threads());
     let bar = Progress::new(
@@ -50,9 +50,9 @@ pub fn validate(a: ValidateArgs) -> Result<(), Error> {
     present::draw(&staged.tmp)?;
     let mut manifest = Manifest::new("validate", &sc, seed, pool.current_num_threads());
     manifest.replicates = Some(a.replicates);
-    record_uncertainty(&mut manifest, posterior.as_ref())?;
+    record_uncertainty(&mut manifest, posterior.as_ref(), &staged.tmp)?;
     manifest.timed(v.agents, v.agent_days, wall);
-    let dir = staged.finish(manifest)?;
+    let dir = c.finish(staged, manifest)?;
     if !c.quiet {
         print_out(&summary(&sc, a.replicates, &v, wall, &dir));
     }

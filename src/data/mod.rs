@@ -17,12 +17,18 @@ use std::path::Path;
 /// The folder name that stands for the scenarios built into the binary.
 pub const BUNDLED: &str = "(bundled)";
 
-/// Files built into the binary, by their path under `scenarios/`: the default scenario and
-/// the observed data, so that `northbound compare` runs from any folder.
+/// Files built into the binary, by their path under `scenarios/`: the default scenario, the
+/// minimal one and the observed data, so that `northbound compare` runs from any folder and
+/// `northbound init` can write them out.
 static BUNDLED_FILES: &[(&str, &str)] = &[
     (
         "corridor-2017-2024.toml",
         include_str!("../../scenarios/corridor-2017-2024.toml"),
+    ),
+    ("minimal.toml", include_str!("../../scenarios/minimal.toml")),
+    (
+        "data/observed/SOURCES.md",
+        include_str!("../../scenarios/data/observed/SOURCES.md"),
     ),
     (
         "data/observed/asylum_claims_canada.csv",
@@ -90,6 +96,22 @@ pub fn bundled(path: &Path) -> Option<&'static str> {
         .iter()
         .find(|(k, _)| *k == key)
         .map(|(_, v)| *v)
+}
+
+/// The names of the scenarios built into the binary (`corridor-2017-2024`, `minimal`).
+pub fn bundled_scenarios() -> Vec<&'static str> {
+    BUNDLED_FILES
+        .iter()
+        .filter_map(|(k, _)| k.strip_suffix(".toml"))
+        .collect()
+}
+
+/// The path (under [`BUNDLED`]) and the text of a bundled scenario, by its name, with or
+/// without `.toml`.
+pub fn bundled_scenario(name: &str) -> Option<(std::path::PathBuf, &'static str)> {
+    let file = format!("{}.toml", name.strip_suffix(".toml").unwrap_or(name));
+    let path = Path::new(BUNDLED).join(&file);
+    bundled(&path).map(|text| (path, text))
 }
 
 /// Whether a data file exists (on disk, or bundled).

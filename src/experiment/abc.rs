@@ -140,7 +140,7 @@ impl Population {
 }
 
 /// A row of `generations.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Generation {
     pub generation: usize,
     pub tolerance: f64,
@@ -167,6 +167,8 @@ pub struct Status {
     pub tolerance: f64,
     /// The smallest distance seen so far in this generation.
     pub best: f64,
+    /// The smallest distance seen so far in any generation.
+    pub best_so_far: f64,
 }
 
 /// What ABC-SMC found: the final population and how each generation went.
@@ -181,6 +183,40 @@ impl Abc {
     /// The last generation's tolerance.
     pub fn tolerance(&self) -> f64 {
         self.generations.last().map_or(f64::NAN, |g| g.tolerance)
+    }
+
+    /// Why it stopped, in words: ABC-SMC runs every generation asked for; a generation that
+    /// the proposal cap stopped before enough proposals were within its tolerance kept its
+    /// best, and its tolerance became the largest of their distances.
+    pub fn stopped(&self, a: &AbcSettings) -> String {
+        let done = self.generations.len().saturating_sub(1);
+        let capped: Vec<String> = self
+            .generations
+            .iter()
+            .filter(|g| g.capped)
+            .map(|g| g.generation.to_string())
+            .collect();
+        let mut text = format!(
+            "all {done} generations after the prior done (--generations {}), final tolerance {:.4}",
+            a.generations,
+            self.tolerance()
+        );
+        if capped.is_empty() {
+            text.push_str(&format!(
+                "; every generation found its {} particles within its tolerance before the cap of {} proposals",
+                a.particles, a.max_proposals
+            ));
+        } else {
+            text.push_str(&format!(
+                "; the proposal cap (--max-proposals {}) stopped generation{} {} before {} particles were within the tolerance: it kept the best {} and its tolerance is the largest of their distances (more proposals, or a larger --alpha, would lower it less abruptly)",
+                a.max_proposals,
+                if capped.len() > 1 { "s" } else { "" },
+                capped.join(", "),
+                a.particles,
+                a.particles
+            ));
+        }
+        text
     }
 }
 
@@ -210,6 +246,7 @@ pub fn abc(
             accepted: 0,
             tolerance: f64::INFINITY,
             best: f64::INFINITY,
+            best_so_far: f64::INFINITY,
         }),
         runs_done: AtomicUsize::new(0),
         progress,
@@ -254,6 +291,7 @@ impl Smc<'_> {
     fn update(&self, f: impl FnOnce(&mut Status)) {
         if let Ok(mut st) = self.status.lock() {
             f(&mut st);
+            st.best_so_far = st.best_so_far.min(st.best);
             (self.progress)(&st);
         }
     }
@@ -328,6 +366,7 @@ impl Smc<'_> {
                 accepted: 0,
                 tolerance,
                 best: f64::INFINITY,
+                best_so_far: st.best_so_far,
             }
         });
         let mut proposals: Vec<Trial> = Vec::new();

@@ -13,6 +13,7 @@
 
 use crate::experiment::ensemble;
 use crate::experiment::validation;
+use crate::output::bundle::DataFiles;
 use crate::scenario::{Scenario, paths};
 use crate::util::date::{Date, Month};
 use crate::util::error::{Error, Result};
@@ -140,10 +141,57 @@ pub struct Work {
     pub agent_days: u64,
 }
 
+/// Why Nelder-Mead stopped, with the simplex as it was then: the spread of its scores (worst
+/// less best) and its size (the largest distance of a vertex from the best, in any
+/// parameter of the unit box).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stop {
+    /// The simplex converged: scores within [`SPREAD_TOLERANCE`] and vertices within
+    /// [`SIZE_TOLERANCE`] of the best.
+    Converged { spread: f64, size: f64 },
+    /// The budget of trials ran out first.
+    Budget { spread: f64, size: f64 },
+}
+
+/// Nelder-Mead has converged when the simplex's scores are this close...
+pub const SPREAD_TOLERANCE: f64 = 1e-9;
+/// ...and its vertices this close to the best one, in every parameter of the unit box.
+pub const SIZE_TOLERANCE: f64 = 1e-4;
+
+impl Stop {
+    /// Why it stopped, in words, after `trials` of a `budget`.
+    pub fn describe(&self, trials: usize, budget: usize) -> String {
+        match *self {
+            Stop::Converged { spread, size } => format!(
+                "converged after {trials} trials of the {budget} allowed: the simplex's \
+                 scores within {SPREAD_TOLERANCE:e} of each other ({spread:.2e}) and its \
+                 points within {SIZE_TOLERANCE:e} of the best in every parameter of the unit \
+                 box ({size:.2e})"
+            ),
+            Stop::Budget { spread, size } => format!(
+                "out of budget: {trials} trials (--budget {budget}) before converging; the \
+                 simplex's scores were still {spread:.2e} apart and its points up to {size:.2e} \
+                 from the best in the unit box (converged means {SPREAD_TOLERANCE:e} and \
+                 {SIZE_TOLERANCE:e}): a larger --budget may find a better point"
+            ),
+        }
+    }
+
+    /// `converged` or `budget`, for the manifest.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Stop::Converged { .. } => "converged",
+            Stop::Budget { .. } => "budget",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Calibration {
     pub trials: Vec<Trial>,
     pub best: usize,
+    /// Why the search stopped.
+    pub stop: Stop,
     /// The starting values (the scenario's own, clamped to the ranges).
     pub start: Vec<f64>,
     pub work: Work,
@@ -462,11 +510,11 @@ fn overrides(params: &[Param], integer: &[Vec<bool>], values: &[f64]) -> Vec<(St
 }
 
 /// Runs the Nelder-Mead calibration. `progress` is called after each trial with the number
-/// done.
+/// done and the best score so far.
 pub fn calibrate(
     base: &Scenario,
     s: &Settings,
-    progress: &(dyn Fn(usize) + Sync),
+    progress: &(dyn Fn(usize, f64) + Sync),
 ) -> Result<Calibration> {
     if s.budget == 0 {
         // The fitted scenario and its header are the best of the trials: there must be one.
@@ -477,14 +525,16 @@ pub fn calibrate(
     }
     let obj = Objective::new(base, s)?;
     let mut trials: Vec<Trial> = Vec::new();
-    nelder_mead(&obj.start, s.budget, &mut |u| {
+    let mut best = f64::INFINITY;
+    let (_, stop) = nelder_mead(&obj.start, s.budget, &mut |u| {
         let values = obj.at_unit(u);
         let Some(trial) = obj.evaluate(&[values], &|| {}).into_iter().next() else {
             return f64::INFINITY;
         };
         let score = trial.score;
+        best = best.min(score);
         trials.push(trial);
-        progress(trials.len());
+        progress(trials.len(), best);
         score
     });
     let best = (0..trials.len())
@@ -493,13 +543,42 @@ pub fn calibrate(
     Ok(Calibration {
         trials,
         best,
+        stop,
         start: obj.start.clone(),
         work: obj.work(),
     })
 }
 
-/// Nelder-Mead in the unit box, points clamped to it, at most `budget` evaluations of `f`.
-pub fn nelder_mead(x0: &[f64], budget: usize, f: &mut dyn FnMut(&[f64]) -> f64) -> Vec<f64> {
+/// The spread of a simplex's scores (worst less best) and its size (the largest distance of
+/// a vertex from the best in any coordinate), the best first.
+fn simplex_extent(simplex: &[(Vec<f64>, f64)]) -> (f64, f64) {
+    let Some(best) = simplex.first() else {
+        return (f64::INFINITY, f64::INFINITY);
+    };
+    let spread = simplex
+        .iter()
+        .map(|s| s.1)
+        .fold(f64::NEG_INFINITY, f64::max)
+        - best.1;
+    let size = simplex
+        .iter()
+        .map(|s| {
+            s.0.iter()
+                .zip(&best.0)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max)
+        })
+        .fold(0.0, f64::max);
+    (spread, size)
+}
+
+/// Nelder-Mead in the unit box, points clamped to it, at most `budget` evaluations of `f`;
+/// the best point and why it stopped.
+pub fn nelder_mead(
+    x0: &[f64],
+    budget: usize,
+    f: &mut dyn FnMut(&[f64]) -> f64,
+) -> (Vec<f64>, Stop) {
     let n = x0.len();
     let clamp = |x: Vec<f64>| x.into_iter().map(|v| v.clamp(0.0, 1.0)).collect::<Vec<_>>();
     let mut used = 0;
@@ -509,7 +588,14 @@ pub fn nelder_mead(x0: &[f64], budget: usize, f: &mut dyn FnMut(&[f64]) -> f64) 
     };
     let mut simplex: Vec<(Vec<f64>, f64)> = Vec::new();
     if budget == 0 {
-        return x0.to_vec();
+        let inf = f64::INFINITY;
+        return (
+            x0.to_vec(),
+            Stop::Budget {
+                spread: inf,
+                size: inf,
+            },
+        );
     }
     let fx0 = eval(x0, &mut used);
     simplex.push((x0.to_vec(), fx0));
@@ -526,23 +612,11 @@ pub fn nelder_mead(x0: &[f64], budget: usize, f: &mut dyn FnMut(&[f64]) -> f64) 
         let fx = eval(&x, &mut used);
         simplex.push((x, fx));
     }
+    let converged =
+        |(spread, size): (f64, f64)| spread.abs() < SPREAD_TOLERANCE && size < SIZE_TOLERANCE;
     while used < budget && simplex.len() == n + 1 {
         simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
-        let spread = simplex
-            .iter()
-            .map(|s| s.1)
-            .fold(f64::NEG_INFINITY, f64::max)
-            - simplex[0].1;
-        let size = simplex
-            .iter()
-            .map(|s| {
-                s.0.iter()
-                    .zip(&simplex[0].0)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f64::max)
-            })
-            .fold(0.0, f64::max);
-        if spread.abs() < 1e-9 && size < 1e-4 {
+        if converged(simplex_extent(&simplex)) {
             break;
         }
         let centroid: Vec<f64> = (0..n)
@@ -603,18 +677,34 @@ pub fn nelder_mead(x0: &[f64], budget: usize, f: &mut dyn FnMut(&[f64]) -> f64) 
         }
     }
     simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
-    simplex.first().map_or(x0.to_vec(), |s| s.0.clone())
+    let (spread, size) = simplex_extent(&simplex);
+    let stop = if simplex.len() == n + 1 && converged((spread, size)) {
+        Stop::Converged { spread, size }
+    } else {
+        Stop::Budget { spread, size }
+    };
+    (simplex.first().map_or(x0.to_vec(), |s| s.0.clone()), stop)
+}
+
+/// Where the data files of a fitted scenario are found from it.
+#[derive(Debug, Clone)]
+pub enum DataPaths<'a> {
+    /// The scenario's own files, by paths relative to this folder (where the fitted
+    /// scenario is written).
+    RelativeTo(PathBuf),
+    /// The copies of them in the result folder the fitted scenario is written into.
+    Copies(&'a DataFiles),
 }
 
 /// The fitted scenario's text: the original file with the fitted values set (each marked
-/// by a comment), paths to data files made relative to `out_dir`, and `header` (comment
-/// lines saying how it was fitted) on top.
+/// by a comment), paths to data files as `data` says, and `header` (comment lines saying
+/// how it was fitted) on top.
 pub fn fitted_text(
     base: &Scenario,
     params: &[Param],
     values: &[f64],
     header: &str,
-    out_dir: &Path,
+    data: &DataPaths,
 ) -> Result<String> {
     let mut doc: DocumentMut = String::from_utf8_lossy(&base.source)
         .parse()
@@ -666,7 +756,13 @@ pub fn fitted_text(
             paths::replace(&mut doc, path, value).map_err(|e| invalid(base, vec![e]))?;
         }
     }
-    rebase_files(&mut doc, base, out_dir);
+    let body = match data {
+        DataPaths::RelativeTo(dir) => {
+            rebase_files(&mut doc, base, dir);
+            doc.to_string()
+        }
+        DataPaths::Copies(files) => files.rewrite(&base.path, &doc.to_string())?,
+    };
     let mut text = String::new();
     for line in header.lines() {
         text.push_str("# ");
@@ -674,7 +770,7 @@ pub fn fitted_text(
         text.push('\n');
     }
     text.push('\n');
-    text.push_str(&doc.to_string());
+    text.push_str(&body);
     Ok(text)
 }
 
@@ -685,7 +781,7 @@ pub fn header(s: &Settings, cal: &Calibration, date: Date, command: &str) -> Str
     let mut header = format!(
         "{}Method: Nelder-Mead on the box of the fitted parameters, {} trials, {} replicates per trial\n\
          with common random numbers (seed {}); objective: the mean ARD of the targets over {}.\n\
-         Best trial {}: objective {:.4} ({}).\n",
+         Best trial {}: objective {:.4} ({}).\nStopped: {}.\n",
         header_lead(date, command),
         cal.trials.len(),
         s.replicates,
@@ -693,7 +789,8 @@ pub fn header(s: &Settings, cal: &Calibration, date: Date, command: &str) -> Str
         windows_text(s),
         cal.best,
         best.score,
-        ards_text(s, &best.ard)
+        ards_text(s, &best.ard),
+        cal.stop.describe(cal.trials.len(), s.budget)
     );
     for (p, v) in s.params.iter().zip(&best.values) {
         let _ = writeln!(
@@ -734,20 +831,48 @@ pub fn ards_text(s: &Settings, ard: &[f64]) -> String {
         .join(", ")
 }
 
-/// Where the fitted scenario goes, and the folder its data paths must resolve from: the
-/// `fitted` file asked for, else `fitted.toml` in the output folder being written (`tmp`),
-/// whose paths resolve from where that folder will be (`target`).
-pub fn fitted_place(fitted: Option<&Path>, tmp: &Path, target: &Path) -> (PathBuf, PathBuf) {
+/// Where the fitted scenario goes: the `fitted` file asked for, its data paths relative to
+/// its folder; else `fitted.toml` in the output folder being written (`tmp`), which reads
+/// the copies of the data files in that folder (`files`), so that it runs wherever the
+/// folder is moved.
+pub fn fitted_place<'a>(
+    fitted: Option<&Path>,
+    tmp: &Path,
+    files: &'a DataFiles,
+) -> (PathBuf, DataPaths<'a>) {
     match fitted {
-        None => (tmp.join("fitted.toml"), target.to_path_buf()),
+        None => (tmp.join("fitted.toml"), DataPaths::Copies(files)),
         Some(f) => (
             f.to_path_buf(),
-            match f.parent() {
+            DataPaths::RelativeTo(match f.parent() {
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                 _ => PathBuf::from("."),
-            },
+            }),
         ),
     }
+}
+
+/// A row of `parameters.csv`: a fitted parameter (its path, or tied paths joined by `,`)
+/// and its range, the box of the search (for abc, the uniform prior).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ParameterRow {
+    pub parameter: String,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// Writes `parameters.csv`, the fitted parameters and their ranges, for the figures.
+pub fn write_parameters(path: &Path, s: &Settings) -> Result<()> {
+    let rows: Vec<ParameterRow> = s
+        .params
+        .iter()
+        .map(|p| ParameterRow {
+            parameter: p.name(),
+            lo: p.lo,
+            hi: p.hi,
+        })
+        .collect();
+    crate::output::write_csv(path, &rows)
 }
 
 /// Writes `trials.csv`: one row per parameter set tried, with its score and each target's
@@ -778,16 +903,16 @@ pub fn write_trials(path: &Path, s: &Settings, cal: &Calibration) -> Result<()> 
 }
 
 /// Writes the scenario with the fitted `values` ([`fitted_text`]) to `path`, its data
-/// paths relative to `folder`.
+/// paths as `data` says.
 pub fn write_fitted(
     path: &Path,
-    folder: &Path,
+    data: &DataPaths,
     base: &Scenario,
     params: &[Param],
     values: &[f64],
     header: &str,
 ) -> Result<()> {
-    let text = fitted_text(base, params, values, header, folder)?;
+    let text = fitted_text(base, params, values, header, data)?;
     std::fs::write(path, text).map_err(|e| Error::Output {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -881,11 +1006,28 @@ mod tests {
     #[test]
     fn nelder_mead_finds_the_minimum_of_a_bowl() {
         let mut n = 0;
-        let x = nelder_mead(&[0.9, 0.1], 200, &mut |x| {
+        let (x, stop) = nelder_mead(&[0.9, 0.1], 200, &mut |x| {
             n += 1;
             (x[0] - 0.3).powi(2) + 2.0 * (x[1] - 0.7).powi(2)
         });
         assert!(n <= 200);
+        assert!(matches!(stop, Stop::Converged { .. }), "{stop:?} after {n}");
+        assert!(
+            stop.describe(n, 200)
+                .starts_with(&format!("converged after {n} trials"))
+        );
+        // With too small a budget it says it ran out, and how far from converged it was.
+        let (_, stop) = nelder_mead(&[0.9, 0.1], 12, &mut |x| {
+            (x[0] - 0.3).powi(2) + 2.0 * (x[1] - 0.7).powi(2)
+        });
+        let Stop::Budget { spread, size } = stop else {
+            panic!("{stop:?}")
+        };
+        assert!(spread > SPREAD_TOLERANCE || size > SIZE_TOLERANCE);
+        assert!(
+            stop.describe(12, 12)
+                .starts_with("out of budget: 12 trials (--budget 12)")
+        );
         assert!(
             (x[0] - 0.3).abs() < 1e-3 && (x[1] - 0.7).abs() < 1e-3,
             "{x:?}"
@@ -997,9 +1139,22 @@ mod tests {
             replicates: 4,
             seed: 7,
         };
+        let seen = std::sync::Mutex::new(Vec::new());
         let cal = pool
-            .install(|| calibrate(&base, &settings, &|_| {}))
+            .install(|| {
+                calibrate(&base, &settings, &|n, best| {
+                    seen.lock().unwrap().push((n, best));
+                })
+            })
             .unwrap();
+        // The progress says, after each trial, the best score so far.
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(seen.len(), cal.trials.len());
+        let mut best = f64::INFINITY;
+        for ((n, shown), t) in seen.iter().zip(&cal.trials) {
+            best = best.min(t.score);
+            assert_eq!(*shown, best, "after trial {n}");
+        }
         let fitted = cal.trials[cal.best].values[0];
         assert!(
             (fitted - 0.05).abs() < 0.012,
@@ -1016,7 +1171,7 @@ mod tests {
             &settings.params,
             &cal.trials[cal.best].values,
             "fitted in a test",
-            dir.path(),
+            &DataPaths::RelativeTo(dir.path().to_path_buf()),
         )
         .unwrap();
         assert!(text.starts_with("# fitted in a test\n"));

@@ -137,6 +137,25 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// The totals by the name their effects take (`diff_<name>`), the focus as `roxham`.
+    pub const NAMES: [&'static str; 7] = [
+        "roxham",
+        "official_ports",
+        "other_irregular",
+        "evasions",
+        "airports",
+        "stayed_in_us",
+        "resettled",
+    ];
+
+    /// What a total counts: crossing attempts (a person returned may try again) or people.
+    pub fn unit(name: &str) -> &'static str {
+        match name {
+            "roxham" | "focus" | "official_ports" | "other_irregular" | "airports" => "attempts",
+            _ => "people",
+        }
+    }
+
     pub const ALTERNATIVES: [&'static str; 6] = [
         "official_ports",
         "other_irregular",
@@ -148,7 +167,7 @@ impl Totals {
 
     fn get(&self, name: &str) -> f64 {
         match name {
-            "focus" => self.focus,
+            "focus" | "roxham" => self.focus,
             "official_ports" => self.official_ports,
             "other_irregular" => self.other_irregular,
             "evasions" => self.evasions,
@@ -207,6 +226,8 @@ pub struct Replicate {
     pub monthly: Vec<f64>,
     pub totals: Totals,
     pub observed: Vec<Vec<f64>>,
+    /// The simulated line of each monthly observed series ([`validation::simulated_months`]).
+    pub observed_months: Vec<Vec<f64>>,
     pub agents: u64,
     pub agent_days: u64,
 }
@@ -239,6 +260,7 @@ fn replicate(sc: &Scenario, res: &Results) -> Replicate {
             .collect(),
         totals: totals(sc, res),
         observed: validation::simulated_points(sc, res),
+        observed_months: validation::simulated_months(sc, res),
         agents: res.agents,
         agent_days: res.agent_days,
     }
@@ -261,13 +283,21 @@ pub struct SummaryRow {
     pub uncertainty: String,
 }
 
-/// A row of `effects.csv`: a variant against `neither`.
+/// A row of `effects.csv`: a variant against `neither`, or (for `both`) the interaction of
+/// the extension and the quota. Values are rounded for reading ([`EffectRow::rounded`]);
+/// `effects_by_replicate.csv` has them to full precision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EffectRow {
     pub variant: String,
-    /// `diff_<total>` (variant minus neither, people) or `share_to_<alternative>` (the
-    /// change in the alternative per person of Roxham demand displaced).
+    /// `diff_<total>` (variant minus neither), `share_to_<alternative>` (the change in the
+    /// alternative per attempt displaced from Roxham Road) or `interaction_<total>` (both
+    /// minus extension_only minus quota_only plus neither).
     pub effect: String,
+    /// `attempts` (crossing attempts: a person returned may try again), `people`, or
+    /// `ratio` (a change per attempt displaced). Empty in folders written before it was
+    /// recorded.
+    #[serde(default)]
+    pub unit: String,
     pub mean: f64,
     pub p05: f64,
     pub p50: f64,
@@ -276,6 +306,57 @@ pub struct EffectRow {
     /// posterior (empty in folders written before it was recorded).
     #[serde(default)]
     pub uncertainty: String,
+}
+
+impl EffectRow {
+    /// The header of `effects.csv`, written even when there is no row.
+    pub const HEADER: [&'static str; 8] = [
+        "variant",
+        "effect",
+        "unit",
+        "mean",
+        "p05",
+        "p50",
+        "p95",
+        "uncertainty",
+    ];
+
+    /// The row with its numbers rounded for reading: attempts and people to a tenth (means
+    /// of whole numbers over replicates), ratios to four decimals.
+    pub fn rounded(mut self) -> EffectRow {
+        let decimals = if self.unit == RATIO { 4 } else { 1 };
+        for v in [&mut self.mean, &mut self.p05, &mut self.p50, &mut self.p95] {
+            *v = output::round(*v, decimals);
+        }
+        self
+    }
+}
+
+/// The unit of a change per attempt displaced.
+pub const RATIO: &str = "ratio";
+
+/// A row of `totals.csv`: one replicate's total of an outcome in a variant, what the
+/// effects are differences of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TotalRow {
+    pub variant: String,
+    pub replicate: u32,
+    /// `roxham` (attempts at the focus crossing), `official_ports`, `other_irregular`,
+    /// `airports` (attempts), `evasions`, `stayed_in_us` or `resettled` (people).
+    pub total: String,
+    pub unit: String,
+    pub value: f64,
+}
+
+/// A row of `effects_by_replicate.csv`: one replicate's value of an effect, to full
+/// precision (the rows of `effects.csv` summarise them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicateEffect {
+    pub variant: String,
+    pub replicate: u32,
+    pub effect: String,
+    pub unit: String,
+    pub value: f64,
 }
 
 /// A row of `overlay.csv`: a variant's simulated counterpart of an observed period.
@@ -321,7 +402,13 @@ pub struct PolicyRow {
 pub struct Comparison {
     pub summary: Vec<SummaryRow>,
     pub effects: Vec<EffectRow>,
+    /// Every replicate's value of every effect, to full precision.
+    pub by_replicate: Vec<ReplicateEffect>,
+    /// Every replicate's totals in every variant.
+    pub totals: Vec<TotalRow>,
     pub overlay: Vec<OverlayRow>,
+    /// Each variant's simulated line of each monthly observed series, on every month.
+    pub overlay_months: Vec<validation::MonthRow>,
     pub variants: Vec<VariantRow>,
     pub policies: Vec<PolicyRow>,
     pub agents: u64,
@@ -396,6 +483,7 @@ pub fn compare_over(
         vec![vec![Vec::with_capacity(replicates as usize); cells.len()]; specs.len()];
     let mut totals: Vec<Vec<Totals>> = vec![Vec::new(); specs.len()];
     let mut observed: Vec<Vec<Vec<Vec<f64>>>> = vec![Vec::new(); specs.len()];
+    let mut observed_months: Vec<Vec<Vec<Vec<f64>>>> = vec![Vec::new(); specs.len()];
     let mut out = Comparison::default();
     for chunk in jobs.chunks(batch) {
         use rayon::prelude::*;
@@ -428,6 +516,7 @@ pub fn compare_over(
             }
             totals[v].push(rep.totals);
             observed[v].push(rep.observed);
+            observed_months[v].push(rep.observed_months);
             out.agents += rep.agents;
             out.agent_days += rep.agent_days;
         }
@@ -439,7 +528,8 @@ pub fn compare_over(
 
     for (v, spec) in specs.iter().enumerate() {
         for (c, (month, place, metric)) in cells.iter().enumerate() {
-            let [mean, p05, p50, p95] = ensemble::summary(&values[v][c]);
+            let [mean, p05, p50, p95] =
+                ensemble::summary(&values[v][c]).map(|x| output::round(x, 4));
             out.summary.push(SummaryRow {
                 variant: spec.name.clone(),
                 month: month.clone(),
@@ -459,7 +549,7 @@ pub fn compare_over(
                     .map(|r| r[k][j])
                     .filter(|x| x.is_finite())
                     .collect();
-                let [mean, p05, p50, p95] = ensemble::summary(&sims);
+                let [mean, p05, p50, p95] = ensemble::summary(&sims).map(|x| output::round(x, 4));
                 out.overlay.push(OverlayRow {
                     variant: spec.name.clone(),
                     series: s.name.clone(),
@@ -475,6 +565,13 @@ pub fn compare_over(
                 });
             }
         }
+        let months: Vec<&Vec<Vec<f64>>> = observed_months[v].iter().collect();
+        out.overlay_months.extend(validation::month_rows(
+            base,
+            Some(&spec.name),
+            &months,
+            Uncertainty::of(posterior),
+        ));
         out.variants.push(VariantRow {
             variant: spec.name.clone(),
             description: spec.description.clone(),
@@ -496,67 +593,123 @@ pub fn compare_over(
             });
         }
     }
-    if let Some(reference) = specs.iter().position(|s| s.name == REFERENCE) {
-        for (v, spec) in specs.iter().enumerate().filter(|(v, _)| *v != reference) {
-            out.effects
-                .extend(effects(&spec.name, &totals[v], &totals[reference]));
+    for (v, spec) in specs.iter().enumerate() {
+        for (r, t) in totals[v].iter().enumerate() {
+            for name in Totals::NAMES {
+                out.totals.push(TotalRow {
+                    variant: spec.name.clone(),
+                    replicate: r as u32,
+                    total: name.into(),
+                    unit: Totals::unit(name).into(),
+                    value: t.get(name),
+                });
+            }
         }
-        for e in &mut out.effects {
-            e.uncertainty = uncertainty.into();
+    }
+    let index = |name: &str| specs.iter().position(|s| s.name == name);
+    if let Some(reference) = index(REFERENCE) {
+        let mut all: Vec<(String, Vec<Effect>)> = specs
+            .iter()
+            .enumerate()
+            .filter(|(v, _)| *v != reference)
+            .map(|(v, spec)| {
+                (
+                    spec.name.clone(),
+                    effects_of(&totals[v], &totals[reference]),
+                )
+            })
+            .collect();
+        if let (Some(b), Some(e), Some(q)) =
+            (index("both"), index("extension_only"), index("quota_only"))
+        {
+            let cells: [&[Totals]; 4] = [&totals[b], &totals[e], &totals[q], &totals[reference]];
+            if let Some(both) = all.iter_mut().find(|(v, _)| v == "both") {
+                both.1.extend(interaction(cells));
+            }
+        }
+        for (variant, effects) in all {
+            for e in effects {
+                for (r, value) in e.values.iter().enumerate() {
+                    out.by_replicate.push(ReplicateEffect {
+                        variant: variant.clone(),
+                        replicate: r as u32,
+                        effect: e.name.clone(),
+                        unit: e.unit.into(),
+                        value: *value,
+                    });
+                }
+                let mut row = summarise(&variant, e);
+                row.uncertainty = uncertainty.into();
+                out.effects.push(row);
+            }
         }
     }
     Ok(out)
 }
 
 /// Writes a comparison's tables into `dir`, beside its `series.csv`: `summary.csv`,
-/// `effects.csv`, `overlay.csv`, `variants.csv`, `policies.csv`, `places.csv`, and the
-/// scenario's text as `scenario.toml`, everything its figures and report are drawn from.
+/// `effects.csv` (its header even without a row), `effects_by_replicate.csv`, `totals.csv`,
+/// `overlay.csv`, `overlay_months.csv` (the simulated line of monthly series on every month),
+/// `observed_crossings.csv` (observations at one crossing, for the crossing panels), `variants.csv`, `policies.csv`, `places.csv`, and the
+/// scenario as `scenario.toml` with its data files under `data/` (paths rewritten to them):
+/// everything its figures and report are drawn from, and what it takes to run it again.
 pub fn write(dir: &Path, sc: &Scenario, cmp: &Comparison) -> Result<()> {
     output::write_csv(&dir.join("summary.csv"), &cmp.summary)?;
-    output::write_csv(&dir.join("effects.csv"), &cmp.effects)?;
+    output::write_csv_or_header(&dir.join("effects.csv"), &cmp.effects, &EffectRow::HEADER)?;
+    output::write_csv_or_header(
+        &dir.join("effects_by_replicate.csv"),
+        &cmp.by_replicate,
+        &["variant", "replicate", "effect", "unit", "value"],
+    )?;
+    output::write_csv(&dir.join("totals.csv"), &cmp.totals)?;
+    output::write_csv_or_header(
+        &dir.join("observed_crossings.csv"),
+        &output::crossing_observations(sc),
+        &output::CrossingObservation::HEADER,
+    )?;
     output::write_csv(&dir.join("overlay.csv"), &cmp.overlay)?;
+    output::write_csv_or_header(
+        &dir.join("overlay_months.csv"),
+        &cmp.overlay_months,
+        &validation::MONTH_HEADER,
+    )?;
     output::write_csv(&dir.join("variants.csv"), &cmp.variants)?;
     output::write_csv(&dir.join("policies.csv"), &cmp.policies)?;
     output::write_csv(&dir.join("places.csv"), &output::place_rows(sc))?;
-    let path = dir.join("scenario.toml");
-    std::fs::write(&path, &sc.source).map_err(|e| Error::Output {
-        path,
-        message: e.to_string(),
-    })
+    output::bundle::write_scenario(dir, "scenario.toml", sc).map(|_| ())
 }
 
-/// Effects of one variant against the reference, replicate by replicate (common random
-/// numbers pair them), summarised with 90% intervals.
-pub fn effects(variant: &str, with: &[Totals], reference: &[Totals]) -> Vec<EffectRow> {
-    let mut rows = Vec::new();
-    let mut push = |effect: String, values: Vec<f64>| {
-        let v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
-        let [mean, p05, p50, p95] = ensemble::summary(&v);
-        rows.push(EffectRow {
-            variant: variant.into(),
-            effect,
-            mean,
-            p05,
-            p50,
-            p95,
-            uncertainty: Uncertainty::Replicates.as_str().into(),
-        });
-    };
+/// An effect, replicate by replicate: its name, its unit and a value per replicate (not a
+/// number where it is undefined).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effect {
+    pub name: String,
+    pub unit: &'static str,
+    pub values: Vec<f64>,
+}
+
+/// The effects of a variant against the reference, replicate by replicate (common random
+/// numbers pair them): `diff_<total>` for each total, and `share_to_<alternative>`, the
+/// change in the alternative per attempt displaced from the focus crossing (undefined in a
+/// replicate where none was).
+pub fn effects_of(with: &[Totals], reference: &[Totals]) -> Vec<Effect> {
     let pairs: Vec<(&Totals, &Totals)> = with.iter().zip(reference).collect();
-    for name in std::iter::once("focus").chain(Totals::ALTERNATIVES) {
-        let label = if name == "focus" { "roxham" } else { name };
-        push(
-            format!("diff_{label}"),
-            pairs
+    let mut out: Vec<Effect> = Totals::NAMES
+        .iter()
+        .map(|&name| Effect {
+            name: format!("diff_{name}"),
+            unit: Totals::unit(name),
+            values: pairs
                 .iter()
                 .map(|(a, b)| a.get(name) - b.get(name))
                 .collect(),
-        );
-    }
+        })
+        .collect();
     for name in Totals::ALTERNATIVES {
-        push(
-            format!("share_to_{name}"),
-            pairs
+        out.push(Effect {
+            name: format!("share_to_{name}"),
+            unit: RATIO,
+            values: pairs
                 .iter()
                 .map(|(a, b)| {
                     let displaced = b.focus - a.focus;
@@ -567,9 +720,61 @@ pub fn effects(variant: &str, with: &[Totals], reference: &[Totals]) -> Vec<Effe
                     }
                 })
                 .collect(),
-        );
+        });
     }
-    rows
+    out
+}
+
+/// The interaction of the extension and the quota, replicate by replicate, for each total:
+/// the effect of both minus the effect of the extension alone minus the effect of the quota
+/// alone, that is `both - extension_only - quota_only + neither`. Zero where the two
+/// policies add up; `cells` are the totals of both, extension_only, quota_only and neither.
+pub fn interaction(cells: [&[Totals]; 4]) -> Vec<Effect> {
+    let [both, ext, quota, neither] = cells;
+    let n = both
+        .len()
+        .min(ext.len())
+        .min(quota.len())
+        .min(neither.len());
+    Totals::NAMES
+        .iter()
+        .map(|&name| Effect {
+            name: format!("interaction_{name}"),
+            unit: Totals::unit(name),
+            values: (0..n)
+                .map(|r| {
+                    both[r].get(name) - ext[r].get(name) - quota[r].get(name) + neither[r].get(name)
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// An effect's row of `effects.csv`: the mean and the 90% interval over the replicates where
+/// it is defined, rounded for reading.
+fn summarise(variant: &str, e: Effect) -> EffectRow {
+    let v: Vec<f64> = e.values.into_iter().filter(|x| x.is_finite()).collect();
+    let [mean, p05, p50, p95] = ensemble::summary(&v);
+    EffectRow {
+        variant: variant.into(),
+        effect: e.name,
+        unit: e.unit.into(),
+        mean,
+        p05,
+        p50,
+        p95,
+        uncertainty: Uncertainty::Replicates.as_str().into(),
+    }
+    .rounded()
+}
+
+/// Effects of one variant against the reference, summarised with 90% intervals
+/// ([`effects_of`]).
+pub fn effects(variant: &str, with: &[Totals], reference: &[Totals]) -> Vec<EffectRow> {
+    effects_of(with, reference)
+        .into_iter()
+        .map(|e| summarise(variant, e))
+        .collect()
 }
 
 #[cfg(test)]
@@ -623,5 +828,65 @@ mod tests {
         );
         assert!((get("share_to_stayed_in_us").mean - 0.5).abs() < 1e-12);
         assert_eq!(get("diff_airports").mean, 0.0);
+        assert_eq!(d.unit, "attempts");
+        assert_eq!(get("diff_stayed_in_us").unit, "people");
+        assert_eq!(s.unit, "ratio");
+    }
+
+    #[test]
+    fn the_interaction_is_both_less_each_policy_alone_replicate_by_replicate() {
+        // Roxham attempts: neither 1000; the extension alone takes 600 off, the quota alone
+        // 50; both take 660 off in replicate 0 and 640 in replicate 1: interactions -10, +10.
+        let cell = |focus: [f64; 2]| focus.map(|f| t(f, 0.0, 0.0)).to_vec();
+        let (both, ext, quota, neither) = (
+            cell([340.0, 360.0]),
+            cell([400.0, 400.0]),
+            cell([950.0, 950.0]),
+            cell([1000.0, 1000.0]),
+        );
+        let effects = interaction([&both, &ext, &quota, &neither]);
+        let rox = effects
+            .iter()
+            .find(|e| e.name == "interaction_roxham")
+            .unwrap();
+        assert_eq!(rox.values, [-10.0, 10.0]);
+        assert_eq!(rox.unit, "attempts");
+        assert_eq!(effects.len(), Totals::NAMES.len());
+        let row = summarise("both", rox.clone());
+        assert_eq!((row.mean, row.p50), (0.0, 0.0));
+        assert!(
+            (row.p05 - -9.0).abs() < 1e-9 && (row.p95 - 9.0).abs() < 1e-9,
+            "{row:?}"
+        );
+    }
+
+    #[test]
+    fn effects_are_rounded_for_reading_and_the_header_is_the_rows() {
+        let row = EffectRow {
+            variant: "v".into(),
+            effect: "diff_roxham".into(),
+            unit: "attempts".into(),
+            mean: 1058.1000000000001,
+            p05: -0.04,
+            p50: 2.25,
+            p95: 3.0,
+            uncertainty: String::new(),
+        }
+        .rounded();
+        assert_eq!((row.mean, row.p05, row.p50), (1058.1, -0.0, 2.3));
+        let share = EffectRow {
+            unit: RATIO.into(),
+            mean: 0.123456,
+            ..row.clone()
+        }
+        .rounded();
+        assert_eq!(share.mean, 0.1235);
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(&row).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert!(
+            text.starts_with(&(EffectRow::HEADER.join(",") + "\n")),
+            "{text}"
+        );
     }
 }

@@ -617,10 +617,10 @@ pub fn observed_context(sc: &Scenario, from: Month) -> Vec<ObservedRow> {
 /// posterior, a copy of it as `posterior.csv`.
 pub fn write(dir: &Path, s: &Setup, f: &Forecast) -> Result<()> {
     output::write_csv(&dir.join("forecast.csv"), &f.rows)?;
-    write_or_header(
+    output::write_csv_or_header(
         &dir.join("context.csv"),
         &f.context,
-        "month,place,metric,mean,p05,p50,p95",
+        &["month", "place", "metric", "mean", "p05", "p50", "p95"],
     )?;
     write_replicates(&dir.join("replicates.csv"), f)?;
     if let Some(p) = &s.posterior {
@@ -631,30 +631,14 @@ pub fn write(dir: &Path, s: &Setup, f: &Forecast) -> Result<()> {
             message: format!("cannot copy {}: {e}", p.path.display()),
         })?;
     }
-    write_or_header(
+    output::write_csv_or_header(
         &dir.join("observed.csv"),
         &observed_context(s.base, s.from),
-        "series,description,metric,place,month,value",
+        &["series", "description", "metric", "place", "month", "value"],
     )?;
     output::write_csv(&dir.join("policies.csv"), &output::policy_rows(s.base))?;
     output::write_csv(&dir.join("places.csv"), &output::place_rows(s.base))?;
-    let path = dir.join("scenario.toml");
-    std::fs::write(&path, &s.base.source).map_err(|e| Error::Output {
-        path,
-        message: e.to_string(),
-    })
-}
-
-/// Writes rows, or only the header when there are none (so the file still says what it
-/// would hold).
-fn write_or_header<T: Serialize>(path: &Path, rows: &[T], header: &str) -> Result<()> {
-    if !rows.is_empty() {
-        return output::write_csv(path, rows);
-    }
-    std::fs::write(path, format!("{header}\n")).map_err(|e| Error::Write {
-        path: path.to_path_buf(),
-        source: e,
-    })
+    output::bundle::write_scenario(dir, "scenario.toml", s.base).map(|_| ())
 }
 
 fn write_replicates(path: &Path, f: &Forecast) -> Result<()> {

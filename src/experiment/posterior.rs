@@ -72,10 +72,12 @@ fn bad(path: &Path, line: u64, message: impl Into<String>) -> Error {
 impl Posterior {
     /// Reads a `posterior.csv`.
     pub fn read(path: &Path) -> Result<Posterior> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        // Only a regular file, within the cap on data files (a FIFO would block).
+        let bytes = crate::util::files::read_regular(path, crate::util::files::DATA_LIMIT)
+            .map_err(|source| Error::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let mut r = csv::Reader::from_reader(bytes.as_slice());
         let header: Vec<String> = r
             .headers()

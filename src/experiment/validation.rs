@@ -6,7 +6,8 @@ use crate::experiment::ensemble;
 use crate::experiment::posterior::{self, Posterior, Uncertainty};
 use crate::model::engine::Results;
 use crate::output;
-use crate::scenario::{Observed, Scenario, Target};
+use crate::scenario::{Metric, Observed, Scenario, Target};
+use crate::util::date::Month;
 use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -34,6 +35,130 @@ fn sum_over(
         }
     }
     total as f64 * sc.scale
+}
+
+/// The months a series is drawn on as a line: every month from its first observed month to
+/// its last, inside the window, when every point of it is a calendar month (a series of
+/// monthly sums, or a ratio of two); else none. The simulated line is drawn on every one of
+/// them, so that a gap in the observations (months the data lack) does not hide what the
+/// model did then.
+pub fn line_months(sc: &Scenario, s: &Observed) -> Vec<Month> {
+    if s.points.len() < 2 || !s.points.iter().all(Observation::is_month) {
+        return Vec::new();
+    }
+    let (Some(first), Some(last)) = (s.points.first(), s.points.last()) else {
+        return Vec::new();
+    };
+    let (first, last) = (
+        first.start.month().max(sc.start.month()),
+        last.end.month().min(sc.end.month()),
+    );
+    (first.0..=last.0).map(Month).collect()
+}
+
+/// The simulated value of a metric summed over places and over the days of month `m` inside
+/// the window (for a stock, its value on the last such day).
+fn month_sum(sc: &Scenario, res: &Results, metric: Metric, places: &[u16], m: Month) -> f64 {
+    let first = m.first_day().max(sc.start);
+    let last = m.first_day().add_days(m.days() as i32 - 1).min(sc.end);
+    let o = Observation {
+        start: first,
+        end: last,
+        value: 0.0,
+        verification: String::new(),
+        line: 0,
+    };
+    sum_over(sc, res, metric, places, &o)
+}
+
+/// One run's value of every month of every observed series' line ([`line_months`]):
+/// `[series][month]`, not a number where it is undefined (a ratio over nothing).
+pub fn simulated_months(sc: &Scenario, res: &Results) -> Vec<Vec<f64>> {
+    sc.observed
+        .iter()
+        .map(|s| {
+            let months = line_months(sc, s);
+            let sum = |t: &Target, m: Month| match t {
+                Target::Sum { metric, places } => month_sum(sc, res, *metric, places, m),
+                Target::Ratio(..) => f64::NAN,
+            };
+            months
+                .iter()
+                .map(|&m| match &s.target {
+                    Target::Sum { .. } => sum(&s.target, m),
+                    Target::Ratio(a, b) => {
+                        let den = sum(&sc.observed[*b].target, m);
+                        if den > 0.0 {
+                            sum(&sc.observed[*a].target, m) / den
+                        } else {
+                            f64::NAN
+                        }
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A row of `validation_months.csv` (and, with a variant, of a comparison's
+/// `overlay_months.csv`): the simulated counterpart of a series in one month of its line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonthRow {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    pub series: String,
+    pub month: String,
+    pub sim_mean: f64,
+    pub sim_p05: f64,
+    pub sim_p50: f64,
+    pub sim_p95: f64,
+    #[serde(default)]
+    pub uncertainty: String,
+}
+
+/// The header of a comparison's `overlay_months.csv`; `validation_months.csv` has no
+/// `variant`.
+pub const MONTH_HEADER: [&str; 8] = [
+    "variant",
+    "series",
+    "month",
+    "sim_mean",
+    "sim_p05",
+    "sim_p50",
+    "sim_p95",
+    "uncertainty",
+];
+
+/// Summarises replicates of [`simulated_months`] (`sims[replicate][series][month]`) into
+/// rows, for `variant` if it is one.
+pub fn month_rows(
+    sc: &Scenario,
+    variant: Option<&str>,
+    sims: &[&Vec<Vec<f64>>],
+    uncertainty: Uncertainty,
+) -> Vec<MonthRow> {
+    let mut rows = Vec::new();
+    for (k, s) in sc.observed.iter().enumerate() {
+        for (j, m) in line_months(sc, s).into_iter().enumerate() {
+            let values: Vec<f64> = sims
+                .iter()
+                .filter_map(|r| r.get(k).and_then(|v| v.get(j)).copied())
+                .filter(|v| v.is_finite())
+                .collect();
+            let [mean, p05, p50, p95] = ensemble::summary(&values).map(|x| output::round(x, 4));
+            rows.push(MonthRow {
+                variant: variant.map(String::from),
+                series: s.name.clone(),
+                month: m.to_string(),
+                sim_mean: mean,
+                sim_p05: p05,
+                sim_p50: p50,
+                sim_p95: p95,
+                uncertainty: uncertainty.as_str().into(),
+            });
+        }
+    }
+    rows
 }
 
 /// One run's value for every point of every observed series: `[series][point]`.
@@ -180,14 +305,15 @@ pub fn summarise(sc: &Scenario, sims: &[Vec<Vec<f64>>]) -> (Vec<ValidationRow>, 
                 .filter(|v| v.is_finite())
                 .collect();
             let [mean, p05, p50, p95] = ensemble::summary(&values);
+            let round = |x: f64| output::round(x, 4);
             rows.push(ValidationRow {
                 series: s.name.clone(),
                 period: o.label(),
                 observed: o.value,
-                sim_mean: mean,
-                sim_p05: p05,
-                sim_p50: p50,
-                sim_p95: p95,
+                sim_mean: round(mean),
+                sim_p05: round(p05),
+                sim_p50: round(p50),
+                sim_p95: round(p95),
                 verification: o.verification.clone(),
                 uncertainty: Uncertainty::Replicates.as_str().into(),
             });
@@ -238,6 +364,8 @@ pub fn observed_rows(sc: &Scenario) -> Vec<ObservedRow> {
 pub struct Validation {
     pub rows: Vec<ValidationRow>,
     pub metrics: Vec<MetricsRow>,
+    /// The simulated line of each monthly series on every month ([`line_months`]).
+    pub months: Vec<MonthRow>,
     pub agents: u64,
     pub agent_days: u64,
 }
@@ -291,11 +419,21 @@ fn run(
         scs,
         jobs,
         seed,
-        |k, _, res| (simulated_points(scs[k], res), res.agents, res.agent_days),
+        |k, _, res| {
+            let points = simulated_points(scs[k], res);
+            (
+                points,
+                simulated_months(scs[k], res),
+                res.agents,
+                res.agent_days,
+            )
+        },
         done,
     );
-    let agents = sims.iter().map(|s| s.1).sum();
-    let agent_days = sims.iter().map(|s| s.2).sum();
+    let agents = sims.iter().map(|s| s.2).sum();
+    let agent_days = sims.iter().map(|s| s.3).sum();
+    let months: Vec<&Vec<Vec<f64>>> = sims.iter().map(|s| &s.1).collect();
+    let months = month_rows(sc, None, &months, uncertainty);
     let points: Vec<Vec<Vec<f64>>> = sims.into_iter().map(|s| s.0).collect();
     let (mut rows, metrics) = summarise(sc, &points);
     for r in &mut rows {
@@ -304,16 +442,25 @@ fn run(
     Validation {
         rows,
         metrics,
+        months,
         agents,
         agent_days,
     }
 }
 
-/// Writes a validation's tables into `dir`: `validation.csv` and `metrics.csv`, and for its
-/// figures `observed.csv` and `policies.csv` (the scenario's policies, as a run writes them).
+/// Writes a validation's tables into `dir`: `validation.csv` and `metrics.csv`, for its
+/// figures `observed.csv`, `validation_months.csv` (the simulated line of monthly series on
+/// every month) and `policies.csv` (the scenario's policies, as a run writes them), and the
+/// scenario with its data files.
 pub fn write(dir: &Path, sc: &Scenario, v: &Validation) -> Result<()> {
+    output::bundle::write_scenario(dir, "scenario.toml", sc)?;
     output::write_csv(&dir.join("validation.csv"), &v.rows)?;
     output::write_csv(&dir.join("metrics.csv"), &v.metrics)?;
+    output::write_csv_or_header(
+        &dir.join("validation_months.csv"),
+        &v.months,
+        &MONTH_HEADER[1..],
+    )?;
     output::write_csv(&dir.join("observed.csv"), &observed_rows(sc))?;
     output::write_csv(&dir.join("policies.csv"), &output::policy_rows(sc))
 }

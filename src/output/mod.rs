@@ -5,6 +5,7 @@
 //! is written whole or not at all, and replaces only an earlier result of northbound's
 //! ([`staging`]).
 
+pub mod bundle;
 mod staging;
 
 pub use staging::{Staged, interrupted, stage};
@@ -153,10 +154,76 @@ pub fn state_rows(sc: &Scenario, res: &Results) -> Vec<(String, &'static str, f6
     rows
 }
 
+/// A row of `observed_crossings.csv`: a monthly observation of a series the scenario
+/// declares over exactly one crossing (attempts, interceptions or claims there), for the
+/// crossing figures of a run and a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct CrossingObservation {
+    pub series: String,
+    pub description: String,
+    pub metric: String,
+    pub place: String,
+    pub month: String,
+    pub value: f64,
+}
+
+impl CrossingObservation {
+    pub const HEADER: [&'static str; 6] =
+        ["series", "description", "metric", "place", "month", "value"];
+}
+
+/// The monthly observations of the scenario's series that count attempts, interceptions
+/// or claims at exactly one crossing, inside the window.
+pub fn crossing_observations(sc: &Scenario) -> Vec<CrossingObservation> {
+    use crate::scenario::{Metric, PlaceKind, Target};
+    let mut out = Vec::new();
+    for s in &sc.observed {
+        let Target::Sum { metric, places } = &s.target else {
+            continue;
+        };
+        let [place] = places.as_slice() else {
+            continue;
+        };
+        let Some(p) = sc.places.get(*place as usize) else {
+            continue;
+        };
+        if p.kind != PlaceKind::Crossing
+            || !matches!(
+                metric,
+                Metric::Attempts | Metric::Intercepted | Metric::Claims
+            )
+        {
+            continue;
+        }
+        for o in s.points.iter().filter(|o| o.is_month()) {
+            out.push(CrossingObservation {
+                series: s.name.clone(),
+                description: s.description.clone(),
+                metric: metric.name().into(),
+                place: p.name.clone(),
+                month: o.start.month().to_string(),
+                value: o.value,
+            });
+        }
+    }
+    out
+}
+
 /// What `manifest.json` records about a run, a validation, a calibration or a comparison.
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
     pub northbound_version: &'static str,
+    /// The git commit northbound was built from (`-modified` when tracked files differed
+    /// from it), if it was built from a git checkout with git at hand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub northbound_commit: Option<&'static str>,
+    /// When the command started, ISO 8601 in UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    /// The operating system and processor architecture (`linux x86_64`).
+    pub os: String,
+    /// The processors available to the command (which bounds `threads`).
+    pub cpus: usize,
     /// `run`, `validate`, `calibrate`, `compare`, `forecast`, `sweep` or `merge`.
     pub command: String,
     /// The command line, as given.
@@ -179,6 +246,12 @@ pub struct Manifest {
     /// calibrate: `nelder-mead` or `abc`; sweep and merge: the design.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
+    /// calibrate: why it stopped (`converged`, `budget` or, for abc, `generations`), and
+    /// in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_because: Option<String>,
     /// calibrate and sweep: simulation runs (parameter sets x replicates) and their rate
     /// (sweep: the runs this process made, over its wall time).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -229,6 +302,10 @@ impl Manifest {
     ) -> Manifest {
         Manifest {
             northbound_version: env!("CARGO_PKG_VERSION"),
+            northbound_commit: option_env!("NORTHBOUND_GIT_COMMIT"),
+            started: None,
+            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            cpus: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
             command: command.into(),
             arguments: std::env::args().collect(),
             scenario: scenario.into(),
@@ -243,6 +320,8 @@ impl Manifest {
             variants: None,
             forecast_from: None,
             method: None,
+            stopped: None,
+            stopped_because: None,
             runs: None,
             runs_per_second: None,
             uncertainty: None,
@@ -374,8 +453,15 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
     }
 }
 
-/// Writes every CSV of a run into `dir` (which exists and is empty).
+/// Writes every CSV of a run into `dir` (which exists and is empty), and the scenario with
+/// its data files ([`bundle`]).
 pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<()> {
+    bundle::write_scenario(dir, "scenario.toml", sc)?;
+    write_csv_or_header(
+        &dir.join("observed_crossings.csv"),
+        &crossing_observations(sc),
+        &CrossingObservation::HEADER,
+    )?;
     let monthly = monthly_rows(sc, res);
     write_rows(&dir.join("daily.csv"), Some("date"), daily_rows(sc, res))?;
     write_rows(&dir.join("monthly.csv"), Some("month"), &monthly)?;
@@ -396,6 +482,30 @@ pub fn write_tables(dir: &Path, sc: &Scenario, res: &Results) -> Result<()> {
 /// The date a day index of a run stands for.
 pub fn day_date(res: &Results, d: u32) -> Date {
     res.start.add_days(d as i32)
+}
+
+/// `v` rounded to `decimals` decimals, for a table people read (full precision stays in
+/// the tables later calculations need).
+pub fn round(v: f64, decimals: i32) -> f64 {
+    if !v.is_finite() {
+        return v;
+    }
+    let f = 10f64.powi(decimals);
+    let r = (v * f).round() / f;
+    // Rounding can leave a float that prints long (0.30000000000000004): parse it back
+    // from its shortest decimal form at that precision.
+    format!("{r:.prec$}", prec = decimals.max(0) as usize)
+        .parse()
+        .unwrap_or(r)
+}
+
+/// Writes rows as [`write_csv`] does, or only `header` when there are none, so that the
+/// file still says what it would hold.
+pub fn write_csv_or_header<T: Serialize>(path: &Path, rows: &[T], header: &[&str]) -> Result<()> {
+    if !rows.is_empty() {
+        return write_csv(path, rows);
+    }
+    std::fs::write(path, header.join(",") + "\n").map_err(|e| Error::write(path, e))
 }
 
 /// Writes serde rows as a CSV file with a header (an empty table gets no header), every
@@ -441,6 +551,16 @@ mod tests {
             assert_eq!(cell(text), written);
             assert_eq!(uncell(&cell(text)), text);
         }
+    }
+
+    #[test]
+    fn numbers_are_rounded_to_their_shortest_form() {
+        assert_eq!(round(1058.1000000000001, 1), 1058.1);
+        assert_eq!(round(0.1 + 0.2, 4), 0.3);
+        assert_eq!(round(0.123456, 4), 0.1235);
+        assert_eq!(round(-2.25, 1), -2.3);
+        assert!(round(f64::NAN, 1).is_nan());
+        assert_eq!(fmt_value(round(1058.1000000000001, 1)), "1058.1");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! A folder is written into a hidden sibling, `.NAME.partial-PID-N`, and moved into place
 //! when complete. An existing folder is replaced only with `--force`, and only if northbound
 //! wrote it and it holds nothing else: its `manifest.json` is northbound's and lists every
-//! file in it (or it is empty). Replacing takes two renames, under a lock file
+//! file in it, in its subfolders too (or it is empty). Replacing takes two renames, under a lock file
 //! (`.NAME.lock`) so that two runs never interleave them: the old result goes to
 //! `.NAME.old-PID-N`, the new one into place, and the old one is deleted. If the second
 //! rename fails the old result is moved back; if the process dies in between, the next run
@@ -29,6 +29,8 @@ pub struct Staged {
     committed: bool,
     /// Folders made to hold it, removed with it if they are empty.
     made: Vec<PathBuf>,
+    /// An earlier result was there when it was staged.
+    replaces: bool,
 }
 
 /// What a process must remove if it is interrupted: folders being written, and the
@@ -74,10 +76,11 @@ pub fn stage(target: &Path, force: bool) -> Result<Staged> {
     if target.exists() && !force {
         return Err(refused(
             target,
-            "already exists; pass --force to replace it, or --out to write elsewhere",
+            "already exists; pass --force to replace it, or write elsewhere",
         ));
     }
-    if target.exists() {
+    let replaces = target.exists();
+    if replaces {
         replaceable(target)?;
     }
     let mut reg = registry();
@@ -97,6 +100,7 @@ pub fn stage(target: &Path, force: bool) -> Result<Staged> {
         force,
         committed: false,
         made,
+        replaces,
     })
 }
 
@@ -153,24 +157,42 @@ fn unique(
     }
 }
 
+/// Every entry under `dir`, as paths relative to it joined by `/`: a file as `a/b.csv`, a
+/// folder as `a/` followed by what it holds. Links are not followed (a link is listed as
+/// itself, and is never a regular file).
+fn listing(dir: &Path) -> io::Result<Vec<String>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {
+        let mut names: Vec<(String, bool)> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok())
+            .map(|e| {
+                let folder = e.file_type().is_ok_and(|t| t.is_dir());
+                (e.file_name().to_string_lossy().into_owned(), folder)
+            })
+            .collect();
+        names.sort();
+        for (name, folder) in names {
+            if folder {
+                out.push(format!("{prefix}{name}/"));
+                walk(&dir.join(&name), &format!("{prefix}{name}/"), out)?;
+            } else {
+                out.push(format!("{prefix}{name}"));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, "", &mut out)?;
+    Ok(out)
+}
+
 /// A result may be replaced if it is empty, or if northbound wrote it and it holds nothing
-/// else: its `manifest.json` is northbound's and lists every file in it.
+/// else: its `manifest.json` is northbound's and lists every file in it, in its folders
+/// too (`data/x.csv`).
 fn replaceable(dir: &Path) -> Result<()> {
     if !dir.is_dir() {
         return Err(refused(dir, "exists and is not a folder"));
     }
-    let mut found: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|e| Error::write(dir, e))?
-        .filter_map(|e| e.ok())
-        .map(|e| {
-            let mut n = e.file_name().to_string_lossy().into_owned();
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                n.push('/');
-            }
-            n
-        })
-        .collect();
-    found.sort();
+    let found = listing(dir).map_err(|e| Error::write(dir, e))?;
     if found.is_empty() {
         return Ok(());
     }
@@ -189,18 +211,29 @@ fn replaceable(dir: &Path) -> Result<()> {
         } else {
             "it has no manifest.json"
         };
+        let top: Vec<String> = found
+            .iter()
+            .filter(|n| !n.trim_end_matches('/').contains('/'))
+            .cloned()
+            .collect();
         return Err(refused(
             dir,
             format!(
                 "is not a result northbound wrote ({why}; it holds {}): refusing to replace it, even with --force",
-                listing(&found)
+                listing(&top)
             ),
         ));
     };
+    // A folder is northbound's if it holds a listed file; a file if it is listed and a
+    // regular file (not a link).
     let foreign: Vec<String> = found
         .into_iter()
-        .filter(|n| {
-            !files.contains(n) || !std::fs::symlink_metadata(dir.join(n)).is_ok_and(|m| m.is_file())
+        .filter(|n| match n.strip_suffix('/') {
+            Some(_) => !files.iter().any(|f| f.starts_with(n.as_str())),
+            None => {
+                !files.contains(n)
+                    || !std::fs::symlink_metadata(dir.join(n)).is_ok_and(|m| m.is_file())
+            }
         })
         .collect();
     if !foreign.is_empty() {
@@ -326,11 +359,18 @@ impl Staged {
         &self.target
     }
 
-    /// Writes `manifest.json` (listing every file of the folder), then commits.
+    /// Whether it replaces an earlier result (there was one when it was staged).
+    pub fn replaces(&self) -> bool {
+        self.replaces
+    }
+
+    /// Writes `manifest.json` (listing every file of the folder and of its folders, as
+    /// `data/x.csv`), then commits.
     pub fn finish(self, mut manifest: super::Manifest) -> Result<PathBuf> {
-        let mut files: Vec<String> = std::fs::read_dir(&self.tmp)
+        let mut files: Vec<String> = listing(&self.tmp)
             .map_err(|e| Error::write(&self.tmp, e))?
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .into_iter()
+            .filter(|n| !n.ends_with('/'))
             .collect();
         files.push("manifest.json".into());
         files.sort();
@@ -526,6 +566,50 @@ mod tests {
             );
             assert_eq!(names(d.path()), ["out"]);
         }
+    }
+
+    #[test]
+    fn files_in_subfolders_must_be_listed_too() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir_all(out.join("data/observed")).unwrap();
+        std::fs::write(out.join("daily.csv"), "old").unwrap();
+        std::fs::write(out.join("data/observed/x.csv"), "x").unwrap();
+        std::fs::write(
+            out.join("manifest.json"),
+            r#"{"northbound_version": "0", "command": "run", "files": ["daily.csv", "data/observed/x.csv", "manifest.json"]}"#,
+        )
+        .unwrap();
+        assert!(replaceable(&out).is_ok());
+        // A file of the user's beside the copied data, and an empty folder of theirs.
+        std::fs::write(out.join("data/observed/notes.txt"), "mine").unwrap();
+        std::fs::create_dir(out.join("data/mine")).unwrap();
+        let e = replaceable(&out).unwrap_err().to_string();
+        assert!(
+            e.contains("data/mine/") && e.contains("data/observed/notes.txt"),
+            "{e}"
+        );
+        assert!(!e.contains("x.csv"), "{e}");
+        // A finished folder lists what its folders hold.
+        let staged = stage(&d.path().join("new"), false).unwrap();
+        std::fs::create_dir_all(staged.tmp.join("data")).unwrap();
+        std::fs::write(staged.tmp.join("data/y.csv"), "y").unwrap();
+        let dir = staged
+            .finish(crate::output::Manifest::new(
+                "run",
+                &crate::Scenario::load(
+                    &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml"),
+                )
+                .unwrap(),
+                1,
+                1,
+            ))
+            .unwrap();
+        assert_eq!(
+            manifest_files(&dir.join("manifest.json")).unwrap(),
+            ["data/y.csv", "manifest.json"]
+        );
+        assert!(replaceable(&dir).is_ok());
     }
 
     #[test]

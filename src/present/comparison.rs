@@ -4,7 +4,8 @@
 //! and the names that label them.
 
 use crate::experiment::compare::{EffectRow, OverlayRow, REFERENCE, SummaryRow, VariantRow};
-use crate::present::chart::{Marker, PALETTE, month_x};
+use crate::experiment::validation::MonthRow;
+use crate::present::chart::{Marker, fmt_number, month_x, series_color};
 use crate::present::files::{
     self, CrossingClass, PlaceRecord, PolicyDates, bad, parse_date, read_csv, strip,
 };
@@ -26,6 +27,11 @@ pub struct Comparison {
     pub summary: Vec<SummaryRow>,
     pub effects: Vec<EffectRow>,
     pub overlay: Vec<OverlayRow>,
+    /// The simulated line of each monthly observed series on every month, per variant
+    /// (`overlay_months.csv`; none in folders written before it existed).
+    pub overlay_months: Vec<(Month, MonthRow)>,
+    /// Observations of series over one crossing (`observed_crossings.csv`), if any.
+    pub observed_crossings: Vec<crate::output::CrossingObservation>,
     pub variants: Vec<VariantRow>,
     pub policies: Vec<PolicyDates>,
     /// The variants in the order they were run.
@@ -93,6 +99,10 @@ impl Comparison {
             parse_date(&opath, *line, "end", &r.end)?;
         }
         let overlay = strip(overlay_lines);
+        let overlay_months = files::read_month_rows(dir, "overlay_months.csv")?
+            .into_iter()
+            .map(|(_, m, r)| (m, r))
+            .collect();
         let variants = strip(read_csv::<VariantRow>(&dir.join("variants.csv"))?);
         let policies = files::read_policies(&dir.join("policies.csv"))?;
 
@@ -127,6 +137,8 @@ impl Comparison {
             summary,
             effects,
             overlay,
+            overlay_months,
+            observed_crossings: files::read_crossing_observations(dir)?,
             variants,
             policies,
             order,
@@ -306,25 +318,78 @@ impl Comparison {
     }
 }
 
-/// The colour of a variant: fixed for the 2 x 2 cells, the palette's others after.
-pub fn variant_color(order: &[String], variant: &str) -> RGBColor {
-    match variant {
-        "both" => PALETTE[0],
-        "extension_only" => PALETTE[1],
-        "quota_only" => PALETTE[2],
-        REFERENCE => RGBColor(70, 70, 70),
-        _ => {
-            let extra = [PALETTE[3], PALETTE[4], PALETTE[5], RGBColor(140, 86, 75)];
-            let k = order
-                .iter()
-                .filter(|v| {
-                    !["both", "extension_only", "quota_only", REFERENCE].contains(&v.as_str())
-                })
-                .position(|v| v == variant)
-                .unwrap_or(0);
-            extra[k % extra.len()]
+/// The least drop in attempts at the focus crossing, as a share of `neither`'s attempts
+/// there over the window, for which a variant's displacement shares are shown: below it a
+/// share divides by a number so small that it swings wildly (+226%, -100%) with the noise.
+pub const MIN_DROP: f64 = 0.05;
+
+impl Comparison {
+    /// Why a variant's `share_to_*` effects are unstable, if they are: its drop at the focus
+    /// crossing is not clearly a drop (the 90% interval of `diff_roxham` reaches 0 or above)
+    /// or is under [`MIN_DROP`] of `neither`'s attempts there. `None`: stable.
+    pub fn unstable_shares(&self, variant: &str) -> Option<String> {
+        let focus = self.focus_name();
+        let Some(d) = self
+            .effects
+            .iter()
+            .find(|e| e.variant == variant && e.effect == "diff_roxham")
+        else {
+            return Some(format!("no drop at {focus} to divide by"));
+        };
+        let base = self.total(REFERENCE, "attempts", |p| p.place == focus);
+        let drop = format!(
+            "the change in attempts at {focus} ({}, 90% interval {} to {})",
+            signed_number(d.mean),
+            signed_number(d.p05),
+            signed_number(d.p95)
+        );
+        if d.p95.is_nan() || d.p95 >= 0.0 {
+            return Some(format!("{drop} is not clearly a drop"));
         }
+        if base > 0.0 && -d.mean < MIN_DROP * base {
+            return Some(format!(
+                "{drop} is {:.1}% of the {} attempts there without either policy, under {:.0}%: too small to divide by",
+                100.0 * -d.mean / base,
+                fmt_number(base, 1e3),
+                100.0 * MIN_DROP
+            ));
+        }
+        None
     }
+}
+
+/// A number of people or attempts with its sign.
+pub fn signed_number(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    let body = fmt_number(v.abs(), 1e3);
+    if v < 0.0 && body != "0" {
+        format!("\u{2212}{body}")
+    } else if v > 0.0 && body != "0" {
+        format!("+{body}")
+    } else {
+        body
+    }
+}
+
+/// The colour of a variant: fixed for the 2 x 2 cells (the first three series colours and
+/// a dark grey for the reference), then the next series colours in run order, so that every
+/// variant of a sweep has its own ([`series_color`]).
+pub fn variant_color(order: &[String], variant: &str) -> RGBColor {
+    const CELLS: [&str; 3] = ["both", "extension_only", "quota_only"];
+    if variant == REFERENCE {
+        return RGBColor(70, 70, 70);
+    }
+    if let Some(k) = CELLS.iter().position(|c| *c == variant) {
+        return series_color(k);
+    }
+    let k = order
+        .iter()
+        .filter(|v| !CELLS.contains(&v.as_str()) && v.as_str() != REFERENCE)
+        .position(|v| v == variant)
+        .unwrap_or(0);
+    series_color(CELLS.len() + k)
 }
 
 /// The alternatives of `share_to_*`, with their names in the figures and the report.
@@ -468,6 +533,41 @@ pub(crate) mod tests {
         let x = crate::present::chart::date_x(Date::parse("2023-02-15").unwrap());
         assert!((m[0].x - x).abs() < 1e-12);
         assert!(c.markers("neither").is_empty());
+    }
+
+    #[test]
+    fn shares_over_a_tiny_drop_are_called_unstable() {
+        let (d, c) = tiny();
+        // both: -150 of neither's 300 attempts at Roxham Road: stable.
+        assert_eq!(c.unstable_shares("both"), None);
+        let with = |row: &str| {
+            std::fs::write(
+                d.path().join("effects.csv"),
+                format!("variant,effect,mean,p05,p50,p95\n{row}\n"),
+            )
+            .unwrap();
+            Comparison::load(d.path()).unwrap().unstable_shares("both")
+        };
+        let small = with("both,diff_roxham,-6,-8,-6,-4").unwrap();
+        assert!(small.contains("2.0% of the 300 attempts"), "{small}");
+        let unclear = with("both,diff_roxham,-100,-160,-100,3").unwrap();
+        assert!(unclear.contains("not clearly a drop"), "{unclear}");
+        assert!(with("both,diff_official_ports,1,1,1,1").is_some());
+    }
+
+    #[test]
+    fn every_variant_of_a_sweep_has_its_own_colour() {
+        let mut order: Vec<String> = ["both", "extension_only", "quota_only", "neither"]
+            .map(String::from)
+            .to_vec();
+        order.extend((0..16).map(|k| format!("sweep{k}")));
+        let colours: Vec<RGBColor> = order.iter().map(|v| variant_color(&order, v)).collect();
+        for i in 0..colours.len() {
+            for j in 0..i {
+                assert_ne!(colours[i], colours[j], "{} and {}", order[i], order[j]);
+            }
+        }
+        assert_eq!(variant_color(&order, "both"), series_color(0));
     }
 
     #[test]

@@ -4,11 +4,11 @@
 
 use crate::experiment::compare::REFERENCE;
 use crate::present::chart::{
-    Body, Chart, Drawn, Glyph, LegendItem, PALETTE, Panel, Segment, StackedBars, TimePanel, Trace,
-    WhiskerBars, fmt_number,
+    Body, Chart, Drawn, Glyph, LegendItem, Panel, Segment, StackedBars, TimePanel, Trace,
+    WhiskerBars, fmt_number, series_color,
 };
 use crate::present::comparison::{Comparison, alternative_label, variant_color};
-use crate::present::files::{CrossingClass, PlaceRecord};
+use crate::present::files::{self, CrossingClass, PlaceRecord};
 use crate::present::overlay::{Overlay, Period, Simulated};
 use crate::util::date::Date;
 use plotters::style::RGBColor;
@@ -76,13 +76,22 @@ pub fn comparison_figures(c: &Comparison) -> Vec<Drawn> {
 
 fn crossings_by_variant(c: &Comparison) -> Drawn {
     let marks = c.markers(c.marker_variant());
+    let mut observed_labels: Vec<String> = Vec::new();
     let panels: Vec<Panel> = c
         .crossings()
         .into_iter()
         .map(|p| {
+            let observed = files::observed_at(&c.observed_crossings, &p.place);
+            let title = match &observed {
+                Some((label, _)) => {
+                    observed_labels.push(format!("{}: {}", p.place, label));
+                    format!("{} \u{2014} {label}", p.label())
+                }
+                None => p.label(),
+            };
             Panel::Time(TimePanel {
-                title: p.label(),
-                y_label: "attempts (people per month)".into(),
+                title,
+                y_label: "attempts per month".into(),
                 x_range: Some(c.x_range()),
                 y_max: None,
                 traces: drawing_order(&c.order)
@@ -94,22 +103,40 @@ fn crossings_by_variant(c: &Comparison) -> Drawn {
                         points: c.monthly(v, "attempts", |q| q == p.place),
                     })
                     .collect(),
-                observed: Vec::new(),
+                observed: observed.map(|o| o.1).unwrap_or_default(),
+                observed_in: Vec::new(),
                 markers: marks.clone(),
             })
         })
         .collect();
+    let mut legend = variant_legend(c, Glyph::Band);
+    if !observed_labels.is_empty() {
+        legend.push(LegendItem {
+            label: "observed (what the panel title says)".into(),
+            color: RGBColor(0, 0, 0),
+            glyph: Glyph::Dot,
+        });
+    }
     let cols = if panels.len() > 1 { 2 } else { 1 };
     let stem = "crossings_by_variant";
     Drawn {
         stem: stem.into(),
         caption: format!(
-            "Crossing attempts per month at each crossing point: for each variant, the median \
-             over {} (line) and the 90% band (shaded). Dashed vertical lines mark the policy \
-             dates of variant \"{}\". The variants share their random numbers, so they \
-             coincide until a policy they differ in starts.",
+            "Crossing attempts per month at each crossing point (a person returned to the US \
+             may try again): for each variant, the median over {} (line) and the 90% band \
+             (shaded). Dashed vertical lines mark the policy dates of variant \"{}\". The \
+             variants share their random numbers, so they coincide until a policy they differ \
+             in starts.{}",
             c.replicates_text(),
-            c.marker_variant()
+            c.marker_variant(),
+            if observed_labels.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " Black dots: observations the scenario declares at one crossing ({}).",
+                    observed_labels.join("; ")
+                )
+            }
         ),
         chart: Chart {
             title: title(stem, &c.focus_name()),
@@ -118,7 +145,7 @@ fn crossings_by_variant(c: &Comparison) -> Drawn {
                 c.replicates_text(),
                 c.marker_variant()
             ),
-            legend: variant_legend(c, Glyph::Band),
+            legend,
             body: Body::Grid(panels.chunks(cols).map(<[Panel]>::to_vec).collect()),
         },
     }
@@ -134,7 +161,7 @@ fn panel_2x2(c: &Comparison) -> Option<Drawn> {
         return None;
     }
     let crossings = c.crossings();
-    let color = |i: usize| PALETTE[i % PALETTE.len()];
+    let color = series_color;
     let traces = |v: &str| -> Vec<Trace> {
         crossings
             .iter()
@@ -163,11 +190,12 @@ fn panel_2x2(c: &Comparison) -> Option<Drawn> {
                     if c.order.iter().any(|o| o == v) {
                         Panel::Time(TimePanel {
                             title: c.variant_label(v),
-                            y_label: "attempts (people per month)".into(),
+                            y_label: "attempts per month".into(),
                             x_range: Some(c.x_range()),
                             y_max,
                             traces: traces(v),
                             observed: Vec::new(),
+                            observed_in: Vec::new(),
                             markers: c.markers(v),
                         })
                     } else {
@@ -250,14 +278,22 @@ fn outcome_segments() -> Vec<(&'static str, &'static str, RGBColor, &'static str
             "resettled",
             |p| p.kind == "destination",
         ),
-        (
-            "returned to the US",
-            "returned",
-            RGBColor(150, 150, 150),
-            "returned",
-            |p| p.kind == "crossing",
-        ),
     ]
+}
+
+/// Returns to the US, counted apart: a person may be returned more than once, so returns
+/// are events, not people, and stack with none of the outcomes.
+fn returns(c: &Comparison) -> Segment {
+    Segment {
+        label: "returned to the US (events, not people: beside each bar, not in its total)".into(),
+        short: "returned".into(),
+        color: RGBColor(150, 150, 150),
+        values: c
+            .order
+            .iter()
+            .map(|v| c.total(v, "returned", |p| p.kind == "crossing"))
+            .collect(),
+    }
 }
 
 /// Outcome totals per variant (means over replicates, summed over the window), bottom to
@@ -286,28 +322,35 @@ fn outcomes(c: &Comparison) -> Drawn {
         .into_iter()
         .filter(|s| s.values.iter().any(|v| *v > 0.0))
         .collect();
+    let apart: Vec<Segment> = Some(returns(c))
+        .filter(|s| s.values.iter().any(|v| *v > 0.0))
+        .into_iter()
+        .collect();
     let stem = "outcomes";
     Drawn {
         stem: stem.into(),
         caption: format!(
             "What became of the people who reached the border, {}, per variant: the mean over \
-             {} of each outcome's total. A person returned to the US may try again, so returns \
-             count events, not people.",
+             {} of each outcome's total, in people (the stack and its total). Returns to the US \
+             are drawn apart, as the thin grey bar beside each stack: a person returned may try \
+             again and be returned again, so returns count events, not people, and are in no \
+             total.",
             window_text(c),
             c.replicates_text()
         ),
         chart: Chart {
             title: title(stem, &c.focus_name()),
             subtitle: format!(
-                "Totals over {}, means over {}; returns count each time a person is sent back",
+                "People over {}, means over {}; beside each stack, returns to the US (events: each time a person is sent back)",
                 window_text(c),
                 c.replicates_text()
             ),
             legend: Vec::new(),
             body: Body::Stacked(StackedBars {
-                y_label: "people over the window".into(),
+                y_label: "people over the window (grey: returns, events)".into(),
                 categories: c.order.clone(),
                 segments,
+                apart,
             }),
         },
     }
@@ -322,15 +365,35 @@ fn displacement(c: &Comparison) -> Option<Drawn> {
             groups.push(alt);
         }
     }
-    let variants: Vec<&String> = c
+    let with_effects: Vec<&String> = c
         .order
         .iter()
-        .filter(|v| c.effects.iter().any(|e| &e.variant == *v))
+        .filter(|v| {
+            c.effects
+                .iter()
+                .any(|e| &e.variant == *v && e.effect.starts_with("share_to_"))
+        })
         .collect();
+    // Shares over a drop too small or too uncertain to divide by are left out, and said so.
+    let (variants, left_out): (Vec<&String>, Vec<&String>) = with_effects
+        .into_iter()
+        .partition(|v| c.unstable_shares(v).is_none());
     if groups.is_empty() || variants.is_empty() {
         return None;
     }
     let focus = c.focus_name();
+    let left_out_text = if left_out.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Left out, as their shares would be unstable: {}.",
+            left_out
+                .iter()
+                .map(|v| format!("{v} ({})", c.unstable_shares(v).unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    };
     let get = |v: &str, effect: &str| {
         c.effects
             .iter()
@@ -372,21 +435,36 @@ fn displacement(c: &Comparison) -> Option<Drawn> {
     Some(Drawn {
         stem: stem.into(),
         caption: format!(
-            "For each variant against \"neither\": the change in each alternative per person \
+            "For each variant against \"neither\": the change in each alternative per attempt \
              fewer at {focus} (bars: means over {}, paired by seed; whiskers: 90% \
-             intervals). +100% means the alternative gained as many people as {focus} lost; \
-             a variant that barely changes {focus} gives large shares.",
-            c.replicates_text()
+             intervals). +100% means the alternative gained as many as {focus} lost \
+             attempts. Only variants whose drop at {focus} is clearly a drop and at least \
+             {:.0}% of the attempts there without either policy are shown: below that a share \
+             divides by too little to be stable.{left_out_text}",
+            c.replicates_text(),
+            100.0 * crate::present::comparison::MIN_DROP
         ),
         chart: Chart {
             title: title(stem, &c.focus_name()),
             subtitle: format!(
-                "Change in each alternative per person fewer at {focus}, variant minus \"neither\": mean (bar) and 90% interval (whisker) over {} (paired)",
-                c.replicates_text()
+                "Change in each alternative per attempt fewer at {focus}, variant minus \"neither\": mean (bar) and 90% interval (whisker) over {} (paired){}",
+                c.replicates_text(),
+                if left_out.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; left out (drop at {focus} too small for stable shares): {}",
+                        left_out
+                            .iter()
+                            .map(|v| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
             ),
             legend,
             body: Body::Whiskers(WhiskerBars {
-                x_label: format!("change per person displaced from {focus} (100% = one for one)"),
+                x_label: format!("change per attempt displaced from {focus} (100% = one for one)"),
                 groups: groups.iter().map(|g| alternative_label(g)).collect(),
                 series,
                 percent: true,
@@ -443,6 +521,12 @@ fn overlays(c: &Comparison) -> Vec<Overlay> {
                     values: periods
                         .iter()
                         .map(|p| find(v, p).map(|r| (r.sim_p05, r.sim_p50, r.sim_p95)))
+                        .collect(),
+                    months: c
+                        .overlay_months
+                        .iter()
+                        .filter(|(_, r)| r.series == name && r.variant.as_deref() == Some(v))
+                        .map(|(m, r)| (*m, r.sim_p05, r.sim_p50, r.sim_p95))
                         .collect(),
                 })
                 .collect(),
@@ -515,7 +599,11 @@ mod tests {
         assert_eq!(get("irregular"), [150.0, 300.0]);
         assert_eq!(get("land ports"), [30.0, 60.0]);
         assert_eq!(get("airports"), [6.0, 12.0]);
-        assert_eq!(get("returned"), [9.0, 9.0]);
+        assert!(
+            totals.iter().all(|s| s.short != "returned"),
+            "returns are apart"
+        );
+        assert_eq!(returns(&c).values, [9.0, 9.0]);
         assert_eq!(get("resettled"), [9.0, 0.0]);
         assert_eq!(get("evaded"), [0.0, 0.0]);
     }
@@ -548,11 +636,14 @@ mod tests {
             .filter(|p| matches!(p, Panel::Empty { .. }))
             .count();
         assert_eq!(empty, 2);
-        // The outcomes drop the segment that is zero everywhere (evasions).
+        // The outcomes drop the segment that is zero everywhere (evasions); returns, which
+        // count events, stand apart from the people.
         let Body::Stacked(s) = &figs[2].chart.body else {
             panic!("stacked bars")
         };
-        assert_eq!(s.segments.len(), 5);
+        assert_eq!(s.segments.len(), 4);
+        assert_eq!(s.apart.len(), 1);
+        assert_eq!(s.apart[0].short, "returned");
         // The monthly series is a time panel, the quarter an interval panel.
         let Body::Grid(rows) = &figs[4].chart.body else {
             panic!("a grid")

@@ -3,7 +3,7 @@
 //! dates of `policies.csv`, which every kind of folder marks on its time axes.
 
 use crate::output::uncell;
-use crate::present::chart::{Marker, date_x};
+use crate::present::chart::{Marker, date_x, month_x};
 use crate::util::date::Date;
 use crate::util::error::{Error, Result};
 use crate::util::files::{Capped, DATA_LIMIT, open_regular};
@@ -230,4 +230,83 @@ pub fn markers<'a>(
         }
     }
     out
+}
+
+/// The rows of a `validation_months.csv` or `overlay_months.csv` in `dir`, each with its line
+/// and its month; none if the folder has no such file (written before it existed).
+pub fn read_month_rows(
+    dir: &Path,
+    file: &str,
+) -> Result<
+    Vec<(
+        u64,
+        crate::util::date::Month,
+        crate::experiment::validation::MonthRow,
+    )>,
+> {
+    let path = dir.join(file);
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for (line, r) in read_csv::<crate::experiment::validation::MonthRow>(&path)? {
+        let Some(m) = crate::util::date::Month::parse(&r.month) else {
+            return Err(bad(
+                &path,
+                line,
+                format!("month: \"{}\" is not a month (YYYY-MM)", r.month),
+            ));
+        };
+        out.push((line, m, r));
+    }
+    Ok(out)
+}
+
+/// The folder's `observed_crossings.csv` (observations of series over one crossing), if it
+/// has one.
+pub fn read_crossing_observations(dir: &Path) -> Result<Vec<crate::output::CrossingObservation>> {
+    let path = dir.join("observed_crossings.csv");
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let rows = read_csv::<crate::output::CrossingObservation>(&path)?;
+    for (line, r) in &rows {
+        if crate::util::date::Month::parse(&r.month).is_none() {
+            return Err(bad(
+                &path,
+                *line,
+                format!("month: \"{}\" is not a month (YYYY-MM)", r.month),
+            ));
+        }
+    }
+    Ok(strip(rows))
+}
+
+/// The observations at `place`, as a legend label (each series' description and what it
+/// counts) and points on a time axis; none if there are none.
+pub fn observed_at(
+    rows: &[crate::output::CrossingObservation],
+    place: &str,
+) -> Option<(String, Vec<(f64, f64)>)> {
+    let mine: Vec<&crate::output::CrossingObservation> =
+        rows.iter().filter(|r| r.place == place).collect();
+    if mine.is_empty() {
+        return None;
+    }
+    let mut series: Vec<String> = Vec::new();
+    for r in &mine {
+        let what = if r.description.is_empty() {
+            format!("{} ({})", r.series, r.metric)
+        } else {
+            format!("{} ({})", r.description, r.metric)
+        };
+        if !series.contains(&what) {
+            series.push(what);
+        }
+    }
+    let points = mine
+        .iter()
+        .filter_map(|r| crate::util::date::Month::parse(&r.month).map(|m| (month_x(m), r.value)))
+        .collect();
+    Some((format!("observed: {}", series.join("; ")), points))
 }

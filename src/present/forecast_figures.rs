@@ -8,7 +8,7 @@
 
 use crate::experiment::forecast::{ALL_IRREGULAR, ALL_LAND_PORTS, CONTEXT_MONTHS};
 use crate::present::chart::{
-    Body, Chart, Drawn, Glyph, LegendItem, PALETTE, Panel, TimePanel, Trace, month_x,
+    Body, Chart, Drawn, Glyph, LegendItem, Panel, TimePanel, Trace, month_x, series_color,
 };
 use crate::present::files::{self, CrossingClass, PlaceRecord, bad, read_csv};
 use crate::util::date::Month;
@@ -226,7 +226,7 @@ pub fn forecast_figures(dir: &Path) -> Result<Vec<Drawn>> {
                 traces: vec![
                     trace(grey, points(&mut f.simulated_context(place))),
                     trace(
-                        PALETTE[0],
+                        series_color(0),
                         points(&mut f.attempts.iter().filter(|a| &a.1 == place)),
                     ),
                 ],
@@ -234,6 +234,7 @@ pub fn forecast_figures(dir: &Path) -> Result<Vec<Drawn>> {
                     .context(place)
                     .map(|(m, o)| (month_x(*m), o.value))
                     .collect(),
+                observed_in: Vec::new(),
                 markers: markers.clone(),
             })]
         })
@@ -248,7 +249,7 @@ pub fn forecast_figures(dir: &Path) -> Result<Vec<Drawn>> {
     };
     let mut legend = vec![LegendItem {
         label: format!("forecast from {from}: median and 90% band"),
-        color: PALETTE[0],
+        color: series_color(0),
         glyph: Glyph::Band,
     }];
     if !f.context.is_empty() {

@@ -1,10 +1,10 @@
 //! Observed against simulated: the panel of one observed series with its simulated
 //! counterparts, the same design for a comparison's `overlay` (a counterpart per variant) and
 //! a validation's `overlay-<series>` figures (one). A series of three periods or more is a
-//! time panel (observed points, medians with 90% bands); a shorter one, intervals side by
-//! side per period.
+//! time panel (observed points where they exist, the simulated medians with 90% bands on
+//! every month of a monthly series); a shorter one, intervals side by side per period.
 
-use crate::present::chart::{IntervalPanel, Marker, Panel, TimePanel, Trace};
+use crate::present::chart::{IntervalPanel, Marker, Panel, TimePanel, Trace, month_x};
 use crate::util::date::Month;
 use plotters::style::RGBColor;
 use serde::Deserialize;
@@ -35,13 +35,16 @@ impl Period {
     }
 }
 
-/// A simulated counterpart: its colour, whether it is drawn dashed (the reference), and per
-/// period the 5%, 50% and 95% quantiles over replicates, if it has them.
+/// A simulated counterpart: its colour, whether it is drawn dashed (the reference), per
+/// period the 5%, 50% and 95% quantiles over replicates, if it has them, and for a monthly
+/// series the same on every month of its span (its line, drawn through the months the
+/// observations lack).
 #[derive(Debug, Clone)]
 pub struct Simulated {
     pub color: RGBColor,
     pub dashed: bool,
     pub values: Vec<Option<(f64, f64, f64)>>,
+    pub months: Vec<(Month, f64, f64, f64)>,
 }
 
 /// One observed series, its periods and values, and its simulated counterparts.
@@ -112,12 +115,18 @@ impl Overlay {
                         color: s.color,
                         dashed: s.dashed,
                         band: true,
-                        points: self
-                            .periods
-                            .iter()
-                            .zip(&s.values)
-                            .filter_map(|(p, v)| v.map(|(lo, mid, hi)| (p.x(), lo, mid, hi)))
-                            .collect(),
+                        points: if s.months.is_empty() {
+                            self.periods
+                                .iter()
+                                .zip(&s.values)
+                                .filter_map(|(p, v)| v.map(|(lo, mid, hi)| (p.x(), lo, mid, hi)))
+                                .collect()
+                        } else {
+                            s.months
+                                .iter()
+                                .map(|&(m, lo, mid, hi)| (month_x(m), lo, mid, hi))
+                                .collect()
+                        },
                     })
                     .collect(),
                 observed: self
@@ -126,6 +135,7 @@ impl Overlay {
                     .zip(&self.observed)
                     .filter_map(|(p, o)| o.map(|o| (p.x(), o)))
                     .collect(),
+                observed_in: Vec::new(),
                 markers: markers.to_vec(),
             })
         } else {
@@ -145,5 +155,43 @@ impl Overlay {
                 observed: self.observed.clone(),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Observed months with a gap: the simulated line goes through every month of the gap,
+    /// the observed points only where there are observations.
+    #[test]
+    fn the_simulated_line_covers_the_months_the_observations_lack() {
+        let m = |s: &str| Month::parse(s).unwrap();
+        let period = |s: &str| Period {
+            label: s.into(),
+            first: m(s),
+            last: m(s),
+        };
+        let months: Vec<(Month, f64, f64, f64)> = (m("2019-05").0..=m("2019-10").0)
+            .map(|k| (Month(k), 1.0, 2.0, 3.0))
+            .collect();
+        let o = Overlay {
+            name: "s".into(),
+            info: None,
+            periods: ["2019-05", "2019-06", "2019-10"].map(period).to_vec(),
+            observed: vec![Some(5.0), Some(6.0), Some(7.0)],
+            simulated: vec![Simulated {
+                color: RGBColor(0, 0, 0),
+                dashed: false,
+                values: vec![Some((1.0, 2.0, 3.0)); 3],
+                months,
+            }],
+        };
+        let Panel::Time(p) = o.panel(String::new(), &[]) else {
+            panic!("a time panel")
+        };
+        assert_eq!(p.traces[0].points.len(), 6, "a point on every month");
+        assert_eq!(p.observed.len(), 3, "observed points only where observed");
+        assert_eq!(p.traces[0].points[2].0, month_x(m("2019-07")));
     }
 }

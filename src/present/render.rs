@@ -4,8 +4,9 @@
 
 use crate::present::chart::{
     BarPanel, Body, Chart, Glyph, IntervalPanel, LegendItem, Marker, PALETTE, Panel, ScatterPanel,
-    Segment, StackedBars, TimePanel, Trace, WhiskerBars, fmt_number,
+    Segment, StackedBars, TimePanel, Trace, WhiskerBars, XyPanel, fmt_number,
 };
+use crate::present::glyphs::Glyphs;
 use crate::util::date::Month;
 use crate::util::error::{Error, Result};
 use plotters::chart::MeshStyle;
@@ -492,7 +493,8 @@ fn time_range(p: &TimePanel) -> (f64, f64) {
         .traces
         .iter()
         .flat_map(|t| t.points.iter().map(|q| q.0))
-        .chain(p.observed.iter().map(|o| o.0));
+        .chain(p.observed.iter().map(|o| o.0))
+        .chain(p.observed_in.iter().flat_map(|o| o.1.iter().map(|q| q.0)));
     let (mut lo, mut hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
         (a.min(x), b.max(x))
     });
@@ -597,6 +599,7 @@ fn draw_time<DB: DrawingBackend>(
         .iter()
         .flat_map(|t| t.points.iter().map(|q| q.3.max(q.2)))
         .chain(p.observed.iter().map(|o| o.1))
+        .chain(p.observed_in.iter().flat_map(|o| o.1.iter().map(|q| q.1)))
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
     let ymax = p
@@ -687,6 +690,12 @@ fn draw_time<DB: DrawingBackend>(
                 .map(|&(x, y)| Circle::new((x, y), 5, BLACK.filled())),
         )
         .map_err(de)?;
+    for (color, points) in &p.observed_in {
+        for &(x, y) in points.iter().filter(|o| o.1.is_finite()) {
+            put(&mut chart, Circle::new((x, y), 6, BLACK.filled()))?;
+            put(&mut chart, Circle::new((x, y), 4, color.filled()))?;
+        }
+    }
     Ok(())
 }
 
@@ -858,6 +867,150 @@ fn draw_bars<DB: DrawingBackend>(
     Ok(())
 }
 
+/// A tick label on an axis spanning `span`: thousands separated for large spans, else
+/// enough decimals to tell ticks about a tenth of the span apart.
+fn fmt_axis(v: f64, span: f64) -> String {
+    if span >= 10.0 || !span.is_finite() || span <= 0.0 {
+        return fmt_number(v, span.max(10.0));
+    }
+    let decimals = (-(span / 10.0).log10().floor()).max(0.0) as usize;
+    format!("{v:.decimals$}")
+}
+
+/// Draws a panel of values against a numeric x; `title_pad` as for the other panels.
+fn draw_xy<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &XyPanel,
+    title_pad: usize,
+) -> Res {
+    let area = panel_title(area, &p.title, title_pad)?;
+    let xs = p
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|q| q.0))
+        .chain(
+            p.bars
+                .iter()
+                .flat_map(|b| b.1.iter().flat_map(|q| [q.0, q.1])),
+        )
+        .chain(p.marks.iter().map(|m| m.x))
+        .filter(|x| x.is_finite());
+    let ys = p
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|q| q.1))
+        .chain(p.bars.iter().flat_map(|b| b.1.iter().map(|q| q.2)))
+        .filter(|y| y.is_finite());
+    let span = |v: Vec<f64>| {
+        v.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                (a.min(*x), b.max(*x))
+            })
+    };
+    let (mut x0, mut x1) = p.x_range.unwrap_or_else(|| span(xs.collect()));
+    if !(x0.is_finite() && x1.is_finite()) {
+        (x0, x1) = (0.0, 1.0);
+    }
+    if x1 <= x0 {
+        (x0, x1) = (x0 - 0.5, x0 + 0.5);
+    }
+    if p.integer_x {
+        (x0, x1) = (x0 - 0.5, x1 + 0.5);
+    }
+    let (lo, hi) = span(ys.collect());
+    let (lo, hi) = if lo.is_finite() {
+        (lo.min(0.0), hi.max(0.0))
+    } else {
+        (0.0, 1.0)
+    };
+    let top = if hi > lo {
+        hi + (hi - lo) * 0.08
+    } else {
+        lo + 1.0
+    };
+    let x_span = x1 - x0;
+    let marks = !p.marks.is_empty();
+    let frame = Frame {
+        left: 8,
+        right: 30,
+        top: if marks { 26 } else { 6 },
+        y_area: Y_AREA,
+    };
+    let mut chart = frame.build(&area, x0..x1, lo..top)?;
+    let integer = p.integer_x;
+    house_style(&mut chart.configure_mesh(), TICK)
+        .x_label_formatter(&|v| {
+            if integer {
+                format!("{}", v.round() as i64)
+            } else {
+                fmt_axis(*v, x_span)
+            }
+        })
+        .y_label_formatter(&|v| fmt_axis(*v, top - lo))
+        .x_labels(if integer {
+            (x_span as usize + 1).min(12)
+        } else {
+            9
+        })
+        .y_labels(7)
+        .x_desc(&p.x_label)
+        .y_desc(&p.y_label)
+        .draw()
+        .map_err(de)?;
+    for (color, bars) in &p.bars {
+        for &(a, b, h) in bars.iter().filter(|q| q.2.is_finite() && q.2 > 0.0) {
+            put(
+                &mut chart,
+                Rectangle::new([(a, 0.0), (b, h)], color.mix(0.55).filled()),
+            )?;
+            put(
+                &mut chart,
+                Rectangle::new([(a, 0.0), (b, h)], color.stroke_width(1)),
+            )?;
+        }
+    }
+    for m in &p.marks {
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(m.x, lo), (m.x, top)],
+                6,
+                4,
+                MARK.stroke_width(1),
+            ))
+            .map_err(de)?;
+        put(
+            &mut chart,
+            EmptyElement::at((m.x, top))
+                + Text::new(
+                    m.label.clone(),
+                    (0, -4),
+                    font(NOTE)
+                        .color(&MARK)
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
+                ),
+        )?;
+    }
+    for s in &p.series {
+        let points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .copied()
+            .filter(|q| q.0.is_finite() && q.1.is_finite())
+            .collect();
+        if s.line && points.len() > 1 {
+            chart
+                .draw_series(LineSeries::new(points.clone(), s.color.stroke_width(3)))
+                .map_err(de)?;
+        }
+        if s.dots {
+            for q in &points {
+                put(&mut chart, Circle::new(*q, 4, s.color.filled()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn draw_scatter<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     p: &ScatterPanel,
@@ -947,7 +1100,12 @@ fn draw_stacked<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &StackedBa
     let totals: Vec<f64> = (0..n)
         .map(|i| s.segments.iter().map(|seg| value(seg, i)).sum())
         .collect();
-    let top = totals.iter().copied().fold(0.0f64, f64::max);
+    let apart_top = s
+        .apart
+        .iter()
+        .flat_map(|seg| (0..n).map(|i| value(seg, i)))
+        .fold(0.0f64, f64::max);
+    let top = totals.iter().copied().fold(apart_top, f64::max);
     let ymax = if top > 0.0 { top * 1.1 } else { 1.0 };
     let mut chart = CategoryAxes {
         frame: Frame {
@@ -1036,17 +1194,38 @@ fn draw_stacked<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &StackedBa
                     font(TICK).pos(Pos::new(HPos::Center, VPos::Bottom)),
                 ),
         )?;
+        // Bars in another unit, thin, to the left of the stack, each with its value.
+        for (k, seg) in s.apart.iter().enumerate() {
+            let v = value(seg, i);
+            let right = x - half - 0.03 - 0.09 * k as f64;
+            let left = right - 0.07;
+            put(
+                &mut chart,
+                Rectangle::new([(left, 0.0), (right, v)], seg.color.filled()),
+            )?;
+            put(
+                &mut chart,
+                EmptyElement::at(((left + right) / 2.0, v))
+                    + Text::new(
+                        fmt_number(v, ymax),
+                        (0, -4),
+                        font(NOTE).pos(Pos::new(HPos::Center, VPos::Bottom)),
+                    ),
+            )?;
+        }
     }
-    draw_segment_legend(&legend, &s.segments)
+    draw_segment_legend(&legend, &s.segments, &s.apart)
 }
 
-/// The legend of stacked bars, beside them, top to bottom as the segments are stacked.
+/// The legend of stacked bars, beside them, top to bottom as the segments are stacked,
+/// then the bars apart from the stacks.
 fn draw_segment_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     segments: &[Segment],
+    apart: &[Segment],
 ) -> Res {
     let mut y = 40;
-    for seg in segments.iter().rev() {
+    for seg in segments.iter().rev().chain(apart) {
         let lines = wrap(&seg.label, LEGEND, area.dim_in_pixel().0 - GLYPH_W - 30);
         let item = LegendItem {
             label: String::new(),
@@ -1215,6 +1394,7 @@ fn draw_chart<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -
                         Panel::Intervals(p) => (&p.title, 0),
                         Panel::Bars(p) => (&p.title, 0),
                         Panel::Scatter(p) => (&p.title, 0),
+                        Panel::Xy(p) => (&p.title, 0),
                         Panel::Empty { title, .. } => (title, 0),
                     };
                     pad = (pad.0.max(title_lines(title, w).len()), pad.1.max(rows));
@@ -1225,6 +1405,7 @@ fn draw_chart<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -
                         Panel::Intervals(p) => draw_intervals(cell, p, pad.0)?,
                         Panel::Bars(p) => draw_bars(cell, p, pad.0)?,
                         Panel::Scatter(p) => draw_scatter(cell, p, pad.0)?,
+                        Panel::Xy(p) => draw_xy(cell, p, pad.0)?,
                         Panel::Empty { title, note } => draw_empty(cell, title, note, pad.0)?,
                     }
                 }
@@ -1242,8 +1423,8 @@ pub fn save(chart: &Chart, dir: &Path, stem: &str) -> Result<Vec<String>> {
     let size = chart.size();
     let (png, svg) = (format!("{stem}.png"), format!("{stem}.svg"));
     let path = dir.join(&png);
-    draw_chart(BitMapBackend::new(&path, size).into_drawing_area(), chart)
-        .map_err(failed(&path))?;
+    let bitmap = Glyphs::new(BitMapBackend::new(&path, size), FONT);
+    draw_chart(bitmap.into_drawing_area(), chart).map_err(failed(&path))?;
     let path = dir.join(&svg);
     draw_chart(SVGBackend::new(&path, size).into_drawing_area(), chart).map_err(failed(&path))?;
     Ok(vec![png, svg])
@@ -1261,6 +1442,15 @@ mod tests {
     use super::*;
     use crate::present::chart::date_x;
     use crate::util::date::Date;
+
+    #[test]
+    fn axis_labels_tell_ticks_apart() {
+        assert_eq!(fmt_axis(0.0025, 0.0035), "0.0025");
+        assert_eq!(fmt_axis(0.02, 0.09), "0.020");
+        assert_eq!(fmt_axis(0.12, 0.13), "0.12");
+        assert_eq!(fmt_axis(3.0, 5.0), "3.0");
+        assert_eq!(fmt_axis(1234.0, 5000.0), "1,234");
+    }
 
     #[test]
     fn shares_read_as_percentages() {

@@ -1,18 +1,25 @@
-//! `report.html`: one self-contained page for a comparison folder — the scenario summary,
-//! the policy timeline, the variants, the effects with their 90% intervals and the figures
-//! (inline SVG). No scripts, no external assets, system fonts only, so it opens offline in
+//! `report.html`: one self-contained page for a comparison folder — the findings in words,
+//! the mean monthly attempts before and after the extension, what the intervals cover, the
+//! assumptions, the scenario summary, the policy timeline, the variants, the effects with
+//! their 90% intervals and the figures (inline SVG), all from the folder's files. No scripts, no external assets, system fonts only, so it opens offline in
 //! any browser and prints as it shows.
 
 use crate::experiment::compare::REFERENCE;
+use crate::present::assumptions::{assumptions, covers};
 use crate::present::chart::{Drawn, fmt_number};
 use crate::present::comparison::{Comparison, alternative_label};
 use crate::present::files::{CrossingClass, policy_label};
+use crate::present::findings::{BeforeAfter, before_after, findings, months_text};
 use crate::util::date::Date;
 use crate::util::error::{Error, Result};
 use std::fmt::Write as _;
 
 /// The sections of the report: their ids and headings, in order.
-pub const SECTIONS: [(&str, &str); 5] = [
+pub const SECTIONS: [(&str, &str); 9] = [
+    ("findings", "Findings"),
+    ("before-after", "Before and after the extension"),
+    ("intervals", "What the intervals cover"),
+    ("assumptions", "Assumptions behind the answer"),
     ("summary", "Scenario summary"),
     ("timeline", "Policy timeline"),
     ("variants", "Variants"),
@@ -29,7 +36,13 @@ pub fn write(c: &Comparison, figures: &[Drawn]) -> Result<String> {
         let text = crate::present::comparison::read_text(&path)?;
         svgs.push(text);
     }
-    let html = render(c, figures, &svgs);
+    // The before/after table needs every replicate's months: series.csv.
+    let ba = if c.dir.join("series.csv").is_file() {
+        before_after(c)?
+    } else {
+        None
+    };
+    let html = render(c, figures, &svgs, ba.as_ref());
     let path = c.dir.join("report.html");
     std::fs::write(&path, html).map_err(|e| Error::write(&path, e))?;
     Ok("report.html".into())
@@ -83,7 +96,12 @@ footer { margin-top: 3em; font-size: .88em; color: #666; border-top: 1px solid #
 "#;
 
 /// The page, from the folder's contents and the SVG text of each figure.
-pub fn render(c: &Comparison, figures: &[Drawn], svgs: &[String]) -> String {
+pub fn render(
+    c: &Comparison,
+    figures: &[Drawn],
+    svgs: &[String],
+    ba: Option<&BeforeAfter>,
+) -> String {
     let (name, description) = c.name_and_description();
     let mut h = String::new();
     let _ = write!(
@@ -102,6 +120,10 @@ pub fn render(c: &Comparison, figures: &[Drawn], svgs: &[String]) -> String {
         let _ = write!(h, "<a href=\"#{id}\">{}</a>", esc(heading));
     }
     h.push_str("</nav>\n</header>\n");
+    findings_section(&mut h, c, ba);
+    before_after_section(&mut h, c, ba);
+    intervals_section(&mut h, c);
+    assumptions_section(&mut h, c);
     summary(&mut h, c, &name, &description);
     timeline(&mut h, c);
     variants(&mut h, c);
@@ -111,7 +133,8 @@ pub fn render(c: &Comparison, figures: &[Drawn], svgs: &[String]) -> String {
     let _ = write!(
         h,
         "<footer>Written by northbound {} from the files in this folder (summary.csv, effects.csv, \
-         overlay.csv, variants.csv, policies.csv, places.csv, scenario.toml, manifest.json). \
+         series.csv, overlay.csv, variants.csv, policies.csv, places.csv, scenario.toml, \
+         manifest.json, posterior.csv when there is one). \
          <code>northbound plot &lt;folder&gt;</code> redraws the figures and this page.</footer>\n\
          </main>\n</body>\n</html>\n",
         esc(version)
@@ -152,6 +175,255 @@ fn td(html: &str) -> String {
 
 fn kv(h: &mut String, key: &str, value: &str) {
     let _ = writeln!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(key), value);
+}
+
+/// The posterior's parameter columns, from the folder's copy of it, if the intervals cover
+/// a posterior.
+fn posterior_columns(c: &Comparison) -> Vec<String> {
+    if !c.over_posterior() {
+        return Vec::new();
+    }
+    let Ok(columns) = crate::present::files::header(&c.dir.join("posterior.csv")) else {
+        return Vec::new();
+    };
+    let end = columns
+        .iter()
+        .position(|h| h == "distance")
+        .unwrap_or(columns.len());
+    columns
+        .get(2..end)
+        .map(<[String]>::to_vec)
+        .unwrap_or_default()
+}
+
+fn findings_section(h: &mut String, c: &Comparison, ba: Option<&BeforeAfter>) {
+    section_open(h, "findings");
+    let _ = writeln!(
+        h,
+        "<p>Written from this folder's <code>effects.csv</code> and <code>series.csv</code>, \
+         not by hand: each number is the mean over {} and, in brackets, its 90% interval (the \
+         5th to 95th percentile), which covers {} (see <a href=\"#intervals\">What the \
+         intervals cover</a>). A change is called a rise or a fall only when its whole interval \
+         is above or below 0. These are the model's answers under the scenario's assumptions \
+         (<a href=\"#assumptions\">listed below</a>), not measurements.</p>",
+        esc(&c.replicates_text()),
+        esc(&c.uncertainty_text())
+    );
+    h.push_str("<ul class=\"findings\">\n");
+    for f in findings(c, ba) {
+        let _ = writeln!(h, "<li>{}</li>", esc(&f));
+    }
+    h.push_str("</ul>\n</section>\n");
+}
+
+fn before_after_section(h: &mut String, c: &Comparison, ba: Option<&BeforeAfter>) {
+    section_open(h, "before-after");
+    let Some(ba) = ba else {
+        let why = if !c.dir.join("series.csv").is_file() {
+            "this folder has no <code>series.csv</code> (every replicate's months), which the table is computed from"
+        } else {
+            "the scenario has no STCA extension date with months of the window on both sides of it"
+        };
+        let _ = writeln!(h, "<p>No table: {why}.</p>\n</section>");
+        return;
+    };
+    let _ = writeln!(
+        h,
+        "<p>Mean monthly crossing attempts, summed over the crossings of each kind, in the \
+         months wholly before the STCA extension's date, {} ({}), and from it on ({}){}. For \
+         each replicate, the mean over those months; then the mean over {} and, in brackets, \
+         the 90% interval. The date is the same for every variant, so that they compare over \
+         the same months. From <code>series.csv</code>.</p>",
+        ba.date,
+        esc(&months_text(&ba.before)),
+        esc(&months_text(&ba.after)),
+        if ba.date.month().first_day() == ba.date {
+            String::new()
+        } else {
+            format!(
+                "; {}, the month it falls in, is in neither",
+                ba.date.month()
+            )
+        },
+        esc(&c.replicates_text())
+    );
+    h.push_str("<table>\n<thead><tr><th rowspan=\"2\">variant</th>");
+    for g in &ba.groups {
+        let _ = write!(h, "<th colspan=\"2\" class=\"num\">{}</th>", esc(&g.label));
+    }
+    h.push_str("</tr><tr>");
+    for _ in &ba.groups {
+        h.push_str("<th class=\"num\">before</th><th class=\"num\">after</th>");
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for (v, cells) in &ba.rows {
+        let mut row = vec![td(&format!("<code>{}</code>", esc(v)))];
+        for (b, a) in cells {
+            row.push(format!("<td class=\"num\">{}</td>", esc(&b.text())));
+            row.push(format!("<td class=\"num\">{}</td>", esc(&a.text())));
+        }
+        table_row(h, row);
+    }
+    table_end(h);
+    let places: Vec<String> = ba
+        .groups
+        .iter()
+        .map(|g| format!("{}: {}", esc(&g.label), esc(&g.places.join(", "))))
+        .collect();
+    let _ = writeln!(h, "<p class=\"muted\">Crossings: {}.", places.join("; "));
+    let moved: Vec<String> = ba
+        .own_dates
+        .iter()
+        .map(|(v, d)| match d {
+            Some(d) => format!("<code>{}</code> from {d}", esc(v)),
+            None => format!("<code>{}</code> off", esc(v)),
+        })
+        .collect();
+    if !moved.is_empty() {
+        let _ = write!(
+            h,
+            " The extension itself, where it differs from {}: {}.",
+            ba.date,
+            moved.join(", ")
+        );
+    }
+    h.push_str("</p>\n</section>\n");
+}
+
+fn intervals_section(h: &mut String, c: &Comparison) {
+    section_open(h, "intervals");
+    let recorded = c.manifest["uncertainty"]
+        .as_str()
+        .unwrap_or("replicates (not recorded in this folder's manifest: it predates the field)");
+    let _ = writeln!(
+        h,
+        "<p>Every interval in this report, in <code>summary.csv</code> and \
+         <code>effects.csv</code>, and every band of the figures is the 5th to 95th percentile \
+         over {}. <code>manifest.json</code> records what they cover: <code>uncertainty</code> \
+         is <code>{}</code>.</p>",
+        esc(&c.replicates_text()),
+        esc(recorded)
+    );
+    h.push_str("<ul>\n");
+    if c.over_posterior() {
+        let columns = posterior_columns(c);
+        let file = c.manifest["posterior"].as_str().unwrap_or("a posterior");
+        let sha = c.manifest["posterior_sha256"].as_str().unwrap_or("");
+        let _ = writeln!(
+            h,
+            "<li><b>Parameters and replicates.</b> Replicate <i>r</i> ran with the particle \
+             drawn <i>r</i>-th by weight from <code>{}</code>{} (copied here as \
+             <code>posterior.csv</code>), the same in every variant, and its own random \
+             numbers: the intervals cover the uncertainty of the {} fitted parameters{} within \
+             their prior ranges, as well as the run-to-run noise.</li>",
+            esc(file),
+            if sha.is_empty() {
+                String::new()
+            } else {
+                format!(" (SHA-256 {}…)", esc(sha.get(..12).unwrap_or(sha)))
+            },
+            columns.len(),
+            if columns.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({})",
+                    columns
+                        .iter()
+                        .map(|p| format!("<code>{}</code>", esc(p)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
+    } else {
+        h.push_str(
+            "<li><b>Replicates only.</b> Every replicate ran the scenario with its parameters \
+             as given and its own random numbers: the intervals cover the run-to-run noise of \
+             the model, not the uncertainty of the parameters fitted to the data. \
+             <code>northbound compare --posterior FILE</code>, with the \
+             <code>posterior.csv</code> of <code>calibrate --method abc</code>, makes them \
+             cover the fitted parameters too.</li>\n",
+        );
+    }
+    h.push_str(
+        "<li>Replicate <i>r</i> of every variant uses the same random numbers, so an effect \
+         (a difference between variants) is computed replicate by replicate and its interval \
+         is narrower than those of the levels it is the difference of.</li>\n\
+         <li>No interval covers the assumptions below (fixed in every replicate unless a \
+         posterior column varies them), nor what the model leaves out (see the README's \
+         \"What the model leaves out\").</li>\n</ul>\n</section>\n",
+    );
+}
+
+fn assumptions_section(h: &mut String, c: &Comparison) {
+    section_open(h, "assumptions");
+    let found = assumptions(&c.scenario_text);
+    if found.is_empty() {
+        h.push_str(
+            "<p>The scenario marks no value as an assumption (no comment of its \
+             <code>scenario.toml</code> says \"assumption\").</p>\n</section>\n",
+        );
+        return;
+    }
+    let posterior = posterior_columns(c);
+    let overrides: Vec<(&str, Vec<&str>)> = c
+        .variants
+        .iter()
+        .map(|v| {
+            let paths = v
+                .overrides
+                .split("; ")
+                .filter_map(|o| o.split(" = ").next())
+                .filter(|p| !p.is_empty())
+                .collect();
+            (v.variant.as_str(), paths)
+        })
+        .collect();
+    let _ = writeln!(
+        h,
+        "<p>The scenario marks these {} values as assumptions: chosen by the modeller, \
+         neither taken from a source nor fitted to data (a comment on the value's line, or \
+         just above it, says so; read from <code>scenario.toml</code>). The answer above holds \
+         under them. How much each one moves it is not measured here, except where a variant \
+         of this comparison changes it (<i>varied by</i>): compare that variant with the one \
+         it changes. A value may hold several numbers (an inline table), of which the comment \
+         may mark only some.</p>",
+        found.len()
+    );
+    table_head(
+        h,
+        ["parameter", "value", "the scenario's comment", "varied by"].map(th),
+    );
+    for a in &found {
+        let mut by: Vec<String> = overrides
+            .iter()
+            .filter(|(_, paths)| paths.iter().any(|p| covers(p, &a.path)))
+            .map(|(v, _)| format!("<code>{}</code>", esc(v)))
+            .collect();
+        if posterior
+            .iter()
+            .any(|col| col.split(',').any(|p| covers(p.trim(), &a.path)))
+        {
+            by.push("the posterior".into());
+        }
+        let context = if a.context.is_empty() {
+            String::new()
+        } else {
+            format!(" <span class=\"muted\">({})</span>", esc(&a.context))
+        };
+        table_row(
+            h,
+            [
+                td(&format!("<code>{}</code>{context}", esc(&a.path))),
+                td(&format!("<code>{}</code>", esc(&a.value))),
+                td(&esc(&a.comment)),
+                td(&by.join(", ")),
+            ],
+        );
+    }
+    table_end(h);
+    h.push_str("</section>\n");
 }
 
 fn summary(h: &mut String, c: &Comparison, name: &str, description: &str) {
@@ -487,7 +759,10 @@ pub fn effect_label(effect: &str, focus: &str) -> String {
     if let Some(alt) = effect.strip_prefix("share_to_") {
         return format!("to {}", alternative_label(alt));
     }
-    match effect.strip_prefix("diff_") {
+    let total = effect
+        .strip_prefix("diff_")
+        .or_else(|| effect.strip_prefix("interaction_"));
+    match total {
         Some("roxham") => format!("attempts at {focus}"),
         Some("official_ports") => "attempts at land ports (STCA applies)".into(),
         Some("other_irregular") => "attempts at other irregular crossings".into(),
@@ -527,11 +802,15 @@ fn effects(h: &mut String, c: &Comparison) {
          (neither the STCA extension nor the quota), replicate by replicate: replicate <i>r</i> \
          of every variant uses the same random numbers, so the differences are paired. \
          <code>diff_X</code> is the variant's total of X over the window minus \
-         <code>{REFERENCE}</code>'s, in people (negative: fewer). <code>share_to_X</code> is \
+         <code>{REFERENCE}</code>'s (negative: fewer), in crossing attempts for the crossings \
+         (a person returned to the US may try again) and in people for the others. <code>share_to_X</code> is \
          the change in X per person of {f} demand displaced, that is <code>diff_X</code> \
          divided by the drop in attempts at {f}; +25% means a quarter of the displaced \
          demand went to X. A share is undefined (n/a) where a variant does not reduce \
-         attempts at {f}, and large where it barely reduces them. Each cell gives the mean \
+         attempts at {f}, and large where it barely reduces them. For <code>both</code>, \
+         <code>interaction_X</code> is its effect less the effects of the extension alone and \
+         of the quota alone, replicate by replicate: how far the two policies together differ \
+         from the sum of each on its own. Each cell gives the mean \
          over replicates and, in brackets, the 5th and 95th percentiles: the 90% interval. \
          The intervals cover {u}.</p>",
         f = esc(&focus),
@@ -563,11 +842,15 @@ fn effects(h: &mut String, c: &Comparison) {
     let groups = [
         (
             "diff_",
-            format!("Differences against {REFERENCE}, people over the window"),
+            format!("Differences against {REFERENCE} over the window (attempts or people)"),
         ),
         (
             "share_to_",
             format!("Shares of the demand displaced from {focus}"),
+        ),
+        (
+            "interaction_",
+            "Interaction of the extension and the quota: both \u{2212} extension_only \u{2212} quota_only + neither (0 where their effects add up)".to_string(),
         ),
     ];
     // The effects this version names, by group; then anything else effects.csv holds, as
@@ -613,6 +896,26 @@ fn effects(h: &mut String, c: &Comparison) {
         }
     }
     table_end(h);
+    let unstable: Vec<String> = variants
+        .iter()
+        .filter(|v| {
+            c.effects
+                .iter()
+                .any(|e| &e.variant == **v && e.effect.starts_with("share_to_"))
+        })
+        .filter_map(|v| {
+            c.unstable_shares(v)
+                .map(|why| format!("<code>{}</code>: {}", esc(v), esc(&why)))
+        })
+        .collect();
+    if !unstable.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"muted\">\u{2020} Unstable shares, not to be read as where demand went \
+             (and left out of the displacement figure): {}.</p>",
+            unstable.join("; ")
+        );
+    }
     h.push_str("</section>\n");
 }
 
@@ -626,10 +929,12 @@ fn effect_cell(c: &Comparison, variant: &str, effect: &str, share: Option<bool>)
     else {
         return "—".into();
     };
+    let unstable = share == Some(true) && c.unstable_shares(variant).is_some();
     match share {
         Some(share) => format!(
-            "{} <span class=\"muted\">[{}, {}]</span>",
+            "{}{} <span class=\"muted\">[{}, {}]</span>",
             signed(e.mean, share),
+            if unstable { "\u{2020}" } else { "" },
             signed(e.p05, share),
             signed(e.p95, share)
         ),
@@ -690,7 +995,7 @@ mod tests {
             .iter()
             .map(|f| format!("<?xml version=\"1.0\"?>\n<svg width=\"4\" height=\"3\" viewBox=\"0 0 4 3\"><text>{}</text></svg>\n", f.stem))
             .collect();
-        let html = render(&c, &figs, &svgs);
+        let html = render(&c, &figs, &svgs, None);
         for (id, heading) in SECTIONS {
             assert!(
                 html.contains(&format!("<section id=\"{id}\">\n<h2>{heading}</h2>")),

@@ -2,8 +2,9 @@
 //! `crossings` (attempts by crossing point) and `outcomes` (claims, returns, evasions and
 //! resettlements), each by month with the policy dates marked.
 
+use crate::output::CrossingObservation;
 use crate::present::chart::{
-    Body, Chart, Drawn, Glyph, LegendItem, Marker, PALETTE, Panel, TimePanel, Trace, month_x,
+    Body, Chart, Drawn, Glyph, LegendItem, Marker, Panel, TimePanel, Trace, month_x, series_color,
 };
 use crate::present::files::{self, CrossingClass, PlaceRecord, bad, read_csv};
 use crate::util::date::Month;
@@ -21,10 +22,12 @@ struct MonthlyRecord {
     value: f64,
 }
 
-/// A line of a figure: its legend label and its value by month.
+/// A line of a figure: its legend label, its value by month, and observations of the same
+/// place (their legend label and points), if the scenario declares any.
 struct Line {
     label: String,
     values: BTreeMap<Month, f64>,
+    observed: Option<(String, Vec<(f64, f64)>)>,
 }
 
 /// The run's monthly rows, their months parsed.
@@ -61,12 +64,13 @@ fn line(
     Line {
         label: label.to_string(),
         values,
+        observed: None,
     }
 }
 
 /// A one-panel chart of monthly lines, in the palette's colours.
 fn chart(title: &str, y_label: &str, lines: &[Line], files: &RunFiles) -> Chart {
-    let color = |i: usize| PALETTE[i % PALETTE.len()];
+    let color = series_color;
     Chart {
         title: title.into(),
         subtitle: if files.markers.is_empty() {
@@ -82,6 +86,13 @@ fn chart(title: &str, y_label: &str, lines: &[Line], files: &RunFiles) -> Chart 
                 color: color(i),
                 glyph: Glyph::Line,
             })
+            .chain(lines.iter().enumerate().filter_map(|(i, l)| {
+                l.observed.as_ref().map(|(label, _)| LegendItem {
+                    label: label.clone(),
+                    color: color(i),
+                    glyph: Glyph::Dot,
+                })
+            }))
             .collect(),
         body: Body::Grid(vec![vec![Panel::Time(TimePanel {
             title: String::new(),
@@ -103,6 +114,11 @@ fn chart(title: &str, y_label: &str, lines: &[Line], files: &RunFiles) -> Chart 
                 })
                 .collect(),
             observed: Vec::new(),
+            observed_in: lines
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| l.observed.as_ref().map(|(_, pts)| (color(i), pts.clone())))
+                .collect(),
             markers: files.markers.clone(),
         })]]),
     }
@@ -114,6 +130,8 @@ struct RunFiles {
     places: Vec<PlaceRecord>,
     x_range: (f64, f64),
     markers: Vec<Marker>,
+    /// The observations of series over one crossing (`observed_crossings.csv`).
+    observed: Vec<CrossingObservation>,
 }
 
 impl RunFiles {
@@ -124,11 +142,13 @@ impl RunFiles {
         let last = monthly.iter().map(|m| m.0).max().unwrap_or(Month(0));
         let x_range = (f64::from(first.0), f64::from(last.0 + 1));
         let markers = files::markers(&files::read_policies_if_any(dir)?, x_range);
+        let observed = files::read_crossing_observations(dir)?;
         Ok(RunFiles {
             monthly,
             places,
             x_range,
             markers,
+            observed,
         })
     }
 
@@ -149,7 +169,11 @@ pub fn run_figures(dir: &Path) -> Result<Vec<Drawn>> {
         .places
         .iter()
         .filter(|p| p.kind == "crossing")
-        .map(|p| line(&f.monthly, &p.label(), "attempts", |q| q == p.place))
+        .map(|p| {
+            let mut l = line(&f.monthly, &p.label(), "attempts", |q| q == p.place);
+            l.observed = files::observed_at(&f.observed, &p.place);
+            l
+        })
         .collect();
     let irregular = f.crossings(|c| c == CrossingClass::Irregular);
     let ports = f.crossings(|c| c != CrossingClass::Irregular);
@@ -161,7 +185,12 @@ pub fn run_figures(dir: &Path) -> Result<Vec<Drawn>> {
         line(m, "claims at official ports", "claims", |p| {
             ports.contains(&p)
         }),
-        line(m, "returned to the US", "returned", |_| true),
+        line(
+            m,
+            "returned to the US (events: a person may be returned twice)",
+            "returned",
+            |_| true,
+        ),
         line(m, "evaded for the window, claimed inland", "evaded", |_| {
             true
         }),
@@ -170,20 +199,25 @@ pub fn run_figures(dir: &Path) -> Result<Vec<Drawn>> {
     Ok(vec![
         Drawn {
             stem: "crossings".into(),
-            caption: "Crossing attempts per month at each crossing point.".into(),
+            caption: "Crossing attempts per month at each crossing point (a person returned \
+                      to the US may try again), with the observations the scenario declares \
+                      at a crossing as dots of its colour."
+                .into(),
             chart: chart(
                 "Monthly crossing attempts by crossing point",
-                "crossing attempts (people per month)",
+                "crossing attempts per month",
                 &by_crossing,
                 &f,
             ),
         },
         Drawn {
             stem: "outcomes".into(),
-            caption: "Claims, returns, evasions and resettlements per month.".into(),
+            caption: "Claims, evasions and resettlements (people) and returns (events) per \
+                      month."
+                .into(),
             chart: chart(
                 "Monthly outcomes at the border",
-                "people per month",
+                "people per month (returns: events)",
                 &outcomes,
                 &f,
             ),

@@ -5,7 +5,7 @@
 
 use crate::data::Observation;
 use crate::experiment::validation::ValidationRow;
-use crate::present::chart::{Body, Chart, Drawn, Glyph, LegendItem, PALETTE};
+use crate::present::chart::{Body, Chart, Drawn, Glyph, LegendItem, series_color};
 use crate::present::files::{self, PolicyDates, bad, read_csv, strip};
 use crate::present::overlay::{ObservedInfo, Overlay, Period, Simulated};
 use crate::util::error::Result;
@@ -48,9 +48,10 @@ fn overlays(dir: &Path) -> Result<(Vec<Overlay>, bool)> {
                     periods: Vec::new(),
                     observed: Vec::new(),
                     simulated: vec![Simulated {
-                        color: PALETTE[0],
+                        color: series_color(0),
                         dashed: false,
                         values: Vec::new(),
+                        months: Vec::new(),
                     }],
                 });
                 out.len() - 1
@@ -66,6 +67,15 @@ fn overlays(dir: &Path) -> Result<(Vec<Overlay>, bool)> {
         o.simulated[0]
             .values
             .push(Some((r.sim_p05, r.sim_p50, r.sim_p95)));
+    }
+    // The simulated line of each monthly series on every month, where the folder has it.
+    for (line, m, r) in files::read_month_rows(dir, "validation_months.csv")? {
+        let _ = line;
+        if let Some(o) = out.iter_mut().find(|o| o.name == r.series) {
+            o.simulated[0]
+                .months
+                .push((m, r.sim_p05, r.sim_p50, r.sim_p95));
+        }
     }
     Ok((out, over_posterior))
 }
@@ -106,7 +116,7 @@ fn figure(o: &Overlay, policies: &[PolicyDates], over_posterior: bool) -> Drawn 
                 },
                 LegendItem {
                     label: "simulated (median, 90% interval)".into(),
-                    color: PALETTE[0],
+                    color: series_color(0),
                     glyph,
                 },
             ],

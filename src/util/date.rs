@@ -50,6 +50,17 @@ impl Date {
         Date((secs / 86_400) as i32)
     }
 
+    /// A moment as ISO 8601 in UTC, to the second: `2026-11-29T10:31:20Z` (a clock set
+    /// before 1970 gives 1970-01-01T00:00:00Z).
+    pub fn timestamp(t: std::time::SystemTime) -> String {
+        let secs = t
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let day = Date((secs / 86_400) as i32);
+        let s = secs % 86_400;
+        format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
+    }
+
     /// Parses `YYYY-MM-DD`.
     pub fn parse(s: &str) -> Option<Date> {
         let b = s.as_bytes();
@@ -136,6 +147,16 @@ fn days_in_month(y: i32, m: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_iso_8601_in_utc() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_948_280);
+        assert_eq!(Date::timestamp(t), "2026-11-29T10:31:20Z");
+        assert_eq!(
+            Date::timestamp(std::time::UNIX_EPOCH),
+            "1970-01-01T00:00:00Z"
+        );
+    }
 
     #[test]
     fn round_trips_and_known_values() {

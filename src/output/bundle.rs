@@ -1,0 +1,299 @@
+//! A scenario with the data files it reads, copied into a folder so that it runs from there.
+//!
+//! Every result folder holds `scenario.toml` and, under `data/`, every CSV file the scenario
+//! read (its inflows' and observed series' `file`s), with the paths in the copy rewritten to
+//! the copies: `northbound run RESULT/scenario.toml` works wherever the folder is moved.
+//! `northbound init` writes a scenario the same way. A path that already reads `data/...`
+//! (relative, without `..`) keeps its place, so a bundled scenario's text is copied
+//! unchanged, byte for byte (and keeps its SHA-256); any other (absolute, or leading out of
+//! the scenario's folder) becomes `data/<file name>`, numbered if two files share a name.
+//! Beside files that keep their place goes the `SOURCES.md` of their folder, if it has one.
+
+use crate::scenario::{Scenario, paths};
+use crate::util::error::{Error, Result};
+use std::path::{Component, Path, PathBuf};
+use toml_edit::{DocumentMut, Value};
+
+/// The folder, inside a result folder, that holds the copied data files.
+pub const DATA: &str = "data";
+
+/// The file beside a folder of data that says where its numbers come from.
+const SOURCES: &str = "SOURCES.md";
+
+/// One data file of a scenario: its `file` value as written, where it was read from, and
+/// its path in the copy (relative, `/`-separated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataFile {
+    pub written: String,
+    pub source: PathBuf,
+    pub copy: String,
+}
+
+/// The data files a scenario reads, each with the path of its copy.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DataFiles {
+    pub files: Vec<DataFile>,
+}
+
+/// The tables of a scenario that name files, and their `file` key.
+const FILE_TABLES: [&str; 2] = ["inflows", "observed"];
+
+fn doc(sc: &Scenario) -> Result<DocumentMut> {
+    String::from_utf8_lossy(&sc.source)
+        .parse()
+        .map_err(|e: toml_edit::TomlError| Error::Parse {
+            path: sc.path.clone(),
+            message: e.to_string(),
+        })
+}
+
+/// The `file` paths (`inflows[0].file`, ...) of a scenario document, with their values.
+fn file_keys(doc: &DocumentMut) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for table in FILE_TABLES {
+        let n = match doc.get(table) {
+            Some(toml_edit::Item::ArrayOfTables(a)) => a.len(),
+            _ => 0,
+        };
+        for i in 0..n {
+            let key = format!("{table}[{i}].file");
+            if let Some(v) = paths::get(doc, &key)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+            {
+                out.push((key, v));
+            }
+        }
+    }
+    out
+}
+
+/// A relative path of plain names (no `..`, no root) that starts with `data/`.
+fn keeps_its_place(written: &str) -> bool {
+    let p = Path::new(written);
+    let mut parts = p.components();
+    matches!(parts.next(), Some(Component::Normal(first)) if first == DATA)
+        && parts.clone().next().is_some()
+        && parts.all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// `data/<name>`, or `data/<stem>-2.<ext>` and so on if `taken` has it.
+fn free_name(name: &str, taken: &[String]) -> String {
+    let candidate = format!("{DATA}/{name}");
+    if !taken.contains(&candidate) {
+        return candidate;
+    }
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s, format!(".{e}")),
+        _ => (name, String::new()),
+    };
+    (2..)
+        .map(|k| format!("{DATA}/{stem}-{k}{ext}"))
+        .find(|c| !taken.contains(c))
+        .unwrap_or(candidate)
+}
+
+impl DataFiles {
+    /// The data files `sc` reads, and where their copies go.
+    pub fn of(sc: &Scenario) -> Result<DataFiles> {
+        let from = sc.path.parent().unwrap_or(Path::new("."));
+        let mut written: Vec<String> = Vec::new();
+        for (_, w) in file_keys(&doc(sc)?) {
+            if !written.contains(&w) {
+                written.push(w);
+            }
+        }
+        // Paths under data/ keep their place first; the others take the names left.
+        let mut copies: Vec<Option<String>> = written
+            .iter()
+            .map(|w| keeps_its_place(w).then(|| w.replace('\\', "/")))
+            .collect();
+        for (k, w) in written.iter().enumerate() {
+            if copies[k].is_none() {
+                let taken: Vec<String> = copies.iter().flatten().cloned().collect();
+                let name = Path::new(w)
+                    .file_name()
+                    .map_or("data.csv".into(), |n| n.to_string_lossy().into_owned());
+                copies[k] = Some(free_name(&name, &taken));
+            }
+        }
+        let files = written
+            .into_iter()
+            .zip(copies)
+            .map(|(w, copy)| DataFile {
+                source: from.join(&w),
+                copy: copy.unwrap_or_default(),
+                written: w,
+            })
+            .collect();
+        Ok(DataFiles { files })
+    }
+
+    /// Copies every data file into `dir` (under `data/`), and with the files that keep their
+    /// place the `SOURCES.md` beside them, if there is one (the bundled data's is).
+    pub fn copy_into(&self, dir: &Path) -> Result<()> {
+        let mut notes: Vec<DataFile> = Vec::new();
+        for f in self.files.iter().filter(|f| f.copy == f.written) {
+            let (Some(from), Some(to)) = (f.source.parent(), Path::new(&f.copy).parent()) else {
+                continue;
+            };
+            let source = from.join(SOURCES);
+            let copy = to.join(SOURCES).to_string_lossy().replace('\\', "/");
+            if crate::data::is_file(&source) && !notes.iter().any(|n| n.copy == copy) {
+                notes.push(DataFile {
+                    written: String::new(),
+                    source,
+                    copy,
+                });
+            }
+        }
+        for f in self.files.iter().chain(&notes) {
+            let to = dir.join(&f.copy);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
+            }
+            let cannot = |e: std::io::Error| Error::Output {
+                path: to.clone(),
+                message: format!("cannot copy the data file {}: {e}", f.source.display()),
+            };
+            match crate::data::bundled(&f.source) {
+                Some(text) => std::fs::write(&to, text).map_err(cannot)?,
+                None => {
+                    let mut from =
+                        crate::util::files::open_regular(&f.source, crate::util::files::DATA_LIMIT)
+                            .map_err(cannot)?;
+                    let mut out = std::fs::File::create(&to).map_err(cannot)?;
+                    std::io::copy(&mut from, &mut out).map_err(cannot)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `text`, a scenario with the same `file` keys as the one these files are of, with each
+    /// path replaced by its copy's (the text is returned as it is where nothing changes).
+    pub fn rewrite(&self, path: &Path, text: &str) -> Result<String> {
+        if self.files.iter().all(|f| f.copy == f.written) {
+            return Ok(text.to_string());
+        }
+        let mut doc: DocumentMut =
+            text.parse()
+                .map_err(|e: toml_edit::TomlError| Error::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+        for (key, written) in file_keys(&doc) {
+            if let Some(f) = self.files.iter().find(|f| f.written == written) {
+                let mut value = Value::from(f.copy.as_str());
+                if let Some(old) = paths::get(&doc, &key).ok().and_then(|i| i.as_value()) {
+                    *value.decor_mut() = old.decor().clone();
+                }
+                paths::set(&mut doc, &key, value).map_err(|message| Error::Output {
+                    path: path.to_path_buf(),
+                    message,
+                })?;
+            }
+        }
+        Ok(doc.to_string())
+    }
+}
+
+/// Writes `sc` into `dir` as `name` (e.g. `scenario.toml`), its data paths rewritten to the
+/// copies of its data files, which go under `dir/data/`: a scenario that runs from `dir`
+/// wherever it is moved. Returns the data files.
+pub fn write_scenario(dir: &Path, name: &str, sc: &Scenario) -> Result<DataFiles> {
+    let files = DataFiles::of(sc)?;
+    files.copy_into(dir)?;
+    let text = String::from_utf8_lossy(&sc.source);
+    let path = dir.join(name);
+    std::fs::write(&path, files.rewrite(&sc.path, &text)?).map_err(|e| Error::write(&path, e))?;
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_under_data_keep_their_place_and_others_get_one() {
+        assert!(keeps_its_place("data/observed/x.csv"));
+        assert!(keeps_its_place("data/x.csv"));
+        assert!(!keeps_its_place("data"));
+        assert!(!keeps_its_place("../data/x.csv"));
+        assert!(!keeps_its_place("data/../../x.csv"));
+        assert!(!keeps_its_place("/data/x.csv"));
+        assert!(!keeps_its_place("x.csv"));
+        assert!(!keeps_its_place("observed/x.csv"));
+        let taken = vec!["data/x.csv".to_string(), "data/x-2.csv".to_string()];
+        assert_eq!(free_name("x.csv", &taken), "data/x-3.csv");
+        assert_eq!(free_name("y.csv", &taken), "data/y.csv");
+    }
+
+    #[test]
+    fn a_scenario_with_files_anywhere_is_copied_to_run_from_its_folder() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("study");
+        std::fs::create_dir_all(src.join("data")).unwrap();
+        std::fs::create_dir_all(d.path().join("shared")).unwrap();
+        let rates =
+            "month,x\n2023-01,60\n2023-02,60\n2023-03,60\n2023-04,60\n2023-05,60\n2023-06,60\n";
+        std::fs::write(d.path().join("shared/rates.csv"), rates).unwrap();
+        std::fs::write(src.join("data/rates.csv"), rates.replace("60", "70")).unwrap();
+        std::fs::write(d.path().join("shared/obs.csv"), "month,count\n2023-02,9\n").unwrap();
+        let minimal = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let text = std::fs::read_to_string(minimal).unwrap();
+        let monthly = text.lines().find(|l| l.starts_with("monthly = ")).unwrap();
+        let obs = d.path().join("shared/obs.csv");
+        let text = text.replace(
+            monthly,
+            "file = \"../shared/rates.csv\"  # the shared rates\ncolumn = \"x\"",
+        ) + &format!(
+            "\n[[inflows]]\nentry = \"Rio Grande Valley\"\nfile = \"data/rates.csv\"\ncolumn = \"x\"\n\
+             nationalities = {{ \"Haiti\" = 1.0 }}\np_family_in_canada = 0.2\n\
+             p_unaccompanied_minor = 0.0\np_canadian_document = 0.0\n\n\
+             [[observed]]\nname = \"o\"\nfile = \"{}\"\nmetric = \"attempts\"\nplaces = [\"Roxham Road\"]\n",
+            obs.display()
+        );
+        let path = src.join("study.toml");
+        std::fs::write(&path, &text).unwrap();
+        let sc = Scenario::load(&path).unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let files = write_scenario(&out, "scenario.toml", &sc).unwrap();
+        let copies: Vec<&str> = files.files.iter().map(|f| f.copy.as_str()).collect();
+        assert_eq!(
+            copies,
+            ["data/rates-2.csv", "data/rates.csv", "data/obs.csv"]
+        );
+        let copied = std::fs::read_to_string(out.join("scenario.toml")).unwrap();
+        assert!(
+            copied.contains("file = \"data/rates-2.csv\"  # the shared rates"),
+            "{copied}"
+        );
+        // Moved elsewhere, with the originals gone, it loads and reads the same numbers.
+        let moved = d.path().join("moved");
+        std::fs::rename(&out, &moved).unwrap();
+        std::fs::remove_dir_all(d.path().join("shared")).unwrap();
+        std::fs::remove_dir_all(&src).unwrap();
+        let again = Scenario::load(&moved.join("scenario.toml")).unwrap();
+        assert_eq!(again.inflows[0].monthly, sc.inflows[0].monthly);
+        assert_eq!(again.inflows[1].monthly, sc.inflows[1].monthly);
+        assert_eq!(again.observed[0].points, sc.observed[0].points);
+    }
+
+    #[test]
+    fn the_bundled_scenario_is_copied_unchanged_with_its_data() {
+        let sc = Scenario::bundled_default().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let files = write_scenario(d.path(), "scenario.toml", &sc).unwrap();
+        assert!(files.files.iter().all(|f| f.copy == f.written));
+        assert_eq!(
+            std::fs::read(d.path().join("scenario.toml")).unwrap(),
+            sc.source
+        );
+        assert!(d.path().join("data/observed/SOURCES.md").is_file());
+        let again = Scenario::load(&d.path().join("scenario.toml")).unwrap();
+        assert_eq!(again.observed.len(), sc.observed.len());
+        assert_eq!(again.inflows[0].monthly, sc.inflows[0].monthly);
+    }
+}
