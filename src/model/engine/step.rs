@@ -169,11 +169,9 @@ fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
         return;
     }
     let k = choice::choice_type(a.flags);
-    let clock = |end| {
-        let slot = choice::taste_slot(end, a.returns);
-        rng::exponential(v.seed, u64::from(a.id), slot, Purpose::Taste)
-    };
-    if let Some(r) = choice::pick(&v.table[a.place as usize][k], clock) {
+    let prefix = rng::prefix(v.seed, u64::from(a.id));
+    let key = |end| rng::key_from(prefix, choice::taste_slot(end, a.returns), Purpose::Taste);
+    if let Some(r) = choice::pick_keyed(&v.table[a.place as usize][k], key) {
         let route = &v.sc.routes[r as usize];
         if route.capacity.is_some() {
             acc.requests.push(Request {
