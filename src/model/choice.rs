@@ -269,41 +269,47 @@ const KEYED_ROW: usize = 32;
 /// is raced exactly.)
 #[inline]
 pub fn pick_keyed(row: &[Choice], key: impl Fn(u16) -> u64) -> Option<u32> {
+    let exact = |end| rng::exponential_of(key(end));
     let n = row.len();
-    if n > KEYED_ROW || row.iter().any(|c| !c.pace.is_finite() || c.pace <= 0.0) {
-        return pick(row, |end| rng::exponential_of(key(end)));
+    if n > KEYED_ROW {
+        return pick(row, exact);
     }
-    let mut keys = [0u64; KEYED_ROW];
     let mut lows = [0f64; KEYED_ROW];
     let mut top = f64::INFINITY;
-    for (i, c) in row.iter().enumerate() {
-        let k = key(c.end);
-        let (low, high) = rng::exponential_bounds(k);
-        keys[i] = k;
-        lows[i] = low * c.pace;
-        top = top.min(high * c.pace);
+    let mut finite = true;
+    for (low, c) in lows.iter_mut().zip(row) {
+        let (l, h) = rng::exponential_bounds(key(c.end));
+        finite &= c.pace.is_finite() & (c.pace > 0.0);
+        *low = l * c.pace;
+        let h = h * c.pace;
+        if h < top {
+            top = h;
+        }
     }
-    let mut best: Option<(f64, u32)> = None;
-    let mut only: Option<u32> = None;
+    if !finite {
+        return pick(row, exact);
+    }
     let mut contenders = 0;
-    for (i, c) in row.iter().enumerate() {
-        if lows[i] <= top {
+    let mut only = WAIT;
+    for (low, c) in lows.iter().zip(row) {
+        if *low <= top {
             contenders += 1;
-            only = Some(c.first);
+            only = c.first;
         }
     }
     if contenders > 1 {
-        for (i, c) in row.iter().enumerate() {
-            if lows[i] <= top {
-                let x = rng::exponential_of(keys[i]) * c.pace;
+        let mut best: Option<(f64, u32)> = None;
+        for (low, c) in lows.iter().zip(row) {
+            if *low <= top {
+                let x = exact(c.end) * c.pace;
                 if best.is_none_or(|(b, _)| x < b) {
                     best = Some((x, c.first));
                 }
             }
         }
-        only = best.map(|b| b.1);
+        only = best.map_or(WAIT, |b| b.1);
     }
-    only.filter(|&r| r != WAIT)
+    Some(only).filter(|&r| r != WAIT)
 }
 
 /// The taste slot of an end on a journey: journeys are counted by returns to the US.
