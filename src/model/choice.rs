@@ -36,6 +36,7 @@
 
 use crate::scenario::policy::{flags, has_exception};
 use crate::scenario::{PlaceKind, Scenario};
+use crate::util::rng;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -253,6 +254,62 @@ pub fn pick(row: &[Choice], clock: impl Fn(u16) -> f64) -> Option<u32> {
         }
     }
     best.map(|b| b.1).filter(|&r| r != WAIT)
+}
+
+/// Rows longer than this are raced by [`pick`] alone.
+const KEYED_ROW: usize = 32;
+
+/// [`pick`] with the clocks `rng::exponential_of(key(end))`, giving the same option, but
+/// taking the logarithm only of clocks that might win: each clock is first bounded from
+/// its uniform's exponent and leading bits ([`rng::exponential_bounds`], within 0.004),
+/// and only the options whose lower bound is not above the smallest upper bound are raced
+/// exactly. Usually that is one option, and no logarithm is taken. (Multiplying by a
+/// positive finite pace and rounding keep the bounds' order, so an option ruled out by its
+/// bounds loses the exact race too; a row with a pace that is not finite, or a long row,
+/// is raced exactly.)
+#[inline]
+pub fn pick_keyed(row: &[Choice], key: impl Fn(u16) -> u64) -> Option<u32> {
+    let exact = |end| rng::exponential_of(key(end));
+    let n = row.len();
+    if n > KEYED_ROW {
+        return pick(row, exact);
+    }
+    let mut lows = [0f64; KEYED_ROW];
+    let mut top = f64::INFINITY;
+    let mut finite = true;
+    for (low, c) in lows.iter_mut().zip(row) {
+        let (l, h) = rng::exponential_bounds(key(c.end));
+        finite &= c.pace.is_finite() & (c.pace > 0.0);
+        *low = l * c.pace;
+        let h = h * c.pace;
+        if h < top {
+            top = h;
+        }
+    }
+    if !finite {
+        return pick(row, exact);
+    }
+    let mut contenders = 0;
+    let mut only = WAIT;
+    for (low, c) in lows.iter().zip(row) {
+        if *low <= top {
+            contenders += 1;
+            only = c.first;
+        }
+    }
+    if contenders > 1 {
+        let mut best: Option<(f64, u32)> = None;
+        for (low, c) in lows.iter().zip(row) {
+            if *low <= top {
+                let x = exact(c.end) * c.pace;
+                if best.is_none_or(|(b, _)| x < b) {
+                    best = Some((x, c.first));
+                }
+            }
+        }
+        only = best.map_or(WAIT, |b| b.1);
+    }
+    Some(only).filter(|&r| r != WAIT)
 }
 
 /// The taste slot of an end on a journey: journeys are counted by returns to the US.
@@ -513,6 +570,58 @@ cost = 66
             }
         }
         assert!(went > 1000, "{went}");
+    }
+
+    #[test]
+    fn pick_keyed_picks_what_pick_picks() {
+        use crate::util::rng::{Purpose, key};
+        let mut x = 3_u64;
+        let mut next = || {
+            x = key(x, 9, 1, Purpose::Taste);
+            x
+        };
+        let mut chosen = 0;
+        for n in [0, 1, 2, 3, 5, 7, 12, 32, 33, 40] {
+            for round in 0..3000 {
+                let r = next();
+                let row: Vec<Choice> = (0..n)
+                    .map(|i| {
+                        let v = next();
+                        // Paces near one another, equal, wide apart, and now and then not
+                        // finite; some ends repeated (the same clock twice).
+                        let pace = match (v >> 3) % 9 {
+                            0 => 1.0,
+                            1 => 1.0 + (v >> 40) as f64 * 1e-15,
+                            2 if round % 50 == 0 => f64::INFINITY,
+                            3 => ((v >> 20) % 1000) as f64,
+                            4 => 1e-300,
+                            _ => ((v >> 11) as f64 / (1u64 << 53) as f64 * 8.0).exp(),
+                        };
+                        Choice {
+                            utility: 0.0,
+                            pace,
+                            end: if v % 5 == 0 { 0 } else { i as u16 },
+                            first: if v % 7 == 0 { WAIT } else { i as u32 },
+                        }
+                    })
+                    .collect();
+                let seed = r;
+                let keyed = |end: u16| key(seed, 1, u32::from(end), Purpose::Taste);
+                let want = pick(&row, |end| crate::util::rng::exponential_of(keyed(end)));
+                assert_eq!(pick_keyed(&row, keyed), want, "{row:?}");
+                chosen += usize::from(want.is_some());
+            }
+        }
+        assert!(chosen > 10_000, "{chosen}");
+        // A row whose clocks cannot be told apart by their bounds: the same end twice at
+        // the same pace ties, and the earlier option wins.
+        let c = |first| Choice {
+            utility: 0.0,
+            pace: 2.0,
+            end: 4,
+            first,
+        };
+        assert_eq!(pick_keyed(&[c(1), c(2)], |e| u64::from(e) * 77), Some(1));
     }
 
     #[test]

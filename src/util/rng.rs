@@ -51,7 +51,20 @@ pub(crate) fn mix(mut z: u64) -> u64 {
 /// A 64-bit hash of the key.
 #[inline(always)]
 pub fn key(seed: u64, subject: u64, day: u32, purpose: Purpose) -> u64 {
-    mix(mix(seed ^ mix(subject)) ^ ((u64::from(day) << 32) | purpose as u64))
+    key_from(prefix(seed, subject), day, purpose)
+}
+
+/// The part of [`key`] that depends on the seed and the subject only: many keys of one
+/// subject cost one mixing round each instead of three.
+#[inline(always)]
+pub fn prefix(seed: u64, subject: u64) -> u64 {
+    mix(seed ^ mix(subject))
+}
+
+/// [`key`]`(seed, subject, day, purpose)` from [`prefix`]`(seed, subject)`.
+#[inline(always)]
+pub fn key_from(prefix: u64, day: u32, purpose: Purpose) -> u64 {
+    mix(prefix ^ ((u64::from(day) << 32) | purpose as u64))
 }
 
 /// A uniform number in [0, 1).
@@ -63,8 +76,65 @@ pub fn uniform(seed: u64, subject: u64, day: u32, purpose: Purpose) -> f64 {
 /// A standard exponential number, `-ln u` with `u` in (0, 1).
 #[inline]
 pub fn exponential(seed: u64, subject: u64, slot: u32, purpose: Purpose) -> f64 {
-    let u = ((key(seed, subject, slot, purpose) >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
-    -ln(u)
+    exponential_of(key(seed, subject, slot, purpose))
+}
+
+/// The `u` in (0, 1) behind the exponential number of a key.
+#[inline(always)]
+fn exponential_u(key: u64) -> f64 {
+    ((key >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+}
+
+/// [`exponential`] from its key ([`key`] or [`key_from`]).
+#[inline]
+pub fn exponential_of(key: u64) -> f64 {
+    -ln(exponential_u(key))
+}
+
+/// `ln(1 + j / 256)` for `j` in `0..=256`, within 1e-15: `2 atanh(x / (2 + x))` summed at
+/// compile time until the terms vanish (x / (2 + x) < 1/5, so 25 terms leave less than
+/// 1e-35).
+static LN_STEPS: [f64; 257] = {
+    let mut t = [0.0; 257];
+    let mut j = 0;
+    while j <= 256 {
+        let x = j as f64 / 256.0;
+        let y = x / (2.0 + x);
+        let y2 = y * y;
+        let (mut sum, mut power, mut k) = (0.0, y, 0);
+        while k < 25 {
+            sum += power / (2 * k + 1) as f64;
+            power *= y2;
+            k += 1;
+        }
+        t[j] = 2.0 * sum;
+        j += 1;
+    }
+    t
+};
+
+/// How far [`ln`] may be from the logarithm, with room to spare: its series is cut after
+/// the t^11 term (at most 2e-11 with |t| < 0.172) and its roundings, like those of the
+/// bounds below and of `LN_STEPS`, are of the order of 1e-14 for results up to 37 in
+/// magnitude.
+const LN_SLACK: f64 = 1e-9;
+
+/// Bounds `(low, high)` with `low <= exponential_of(key) <= high`, from the exponent and
+/// the leading 8 bits of the mantissa of the uniform behind it: no logarithm, and within
+/// 0.004 of each other. What lets a race of clocks skip the logarithms of the clocks that
+/// cannot win (see `model::choice::pick_keyed`).
+#[inline]
+pub fn exponential_bounds(key: u64) -> (f64, f64) {
+    let bits = exponential_u(key).to_bits();
+    // u in (0, 1] is a positive normal number: u = 2^e (1 + f), 0 <= f < 1, and
+    // ln u = e ln 2 + ln(1 + f) with ln(1 + f) in [ln(1 + j/256), ln(1 + (j+1)/256)].
+    let e = ((bits >> 52) & 0x7ff) as f64 - 1023.0;
+    let j = ((bits >> 44) & 0xff) as usize;
+    let base = -e * std::f64::consts::LN_2;
+    (
+        base - LN_STEPS[j + 1] - LN_SLACK,
+        base - LN_STEPS[j] + LN_SLACK,
+    )
 }
 
 /// The natural logarithm of a positive normal `x`, to about 1e-9 relative: a few plain
@@ -124,6 +194,52 @@ mod tests {
             / n as f64)
             .sqrt();
         assert!((sd - 1.0).abs() < 0.01, "{sd}");
+    }
+
+    #[test]
+    fn keys_from_a_prefix_are_the_keys() {
+        let mut x = 5_u64;
+        for _ in 0..2000 {
+            x = key(x, 3, 1, Purpose::Inflow);
+            let (seed, subject, day) = (x.rotate_left(17), x >> 3, (x >> 40) as u32);
+            for purpose in [Purpose::Decide, Purpose::Taste] {
+                assert_eq!(
+                    key_from(prefix(seed, subject), day, purpose),
+                    key(seed, subject, day, purpose)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_logarithm_steps_are_the_logarithms() {
+        for (j, &v) in LN_STEPS.iter().enumerate() {
+            let want = (1.0 + j as f64 / 256.0).ln();
+            assert!((v - want).abs() <= 1e-15, "{j}: {v} vs {want}");
+        }
+    }
+
+    #[test]
+    fn exponential_bounds_hold_the_exponential() {
+        let mut keys: Vec<u64> = vec![0, u64::MAX, 1 << 11, (1 << 11) - 1, 1 << 63, 3 << 62];
+        let mut x = 11_u64;
+        for _ in 0..200_000 {
+            x = key(x, 1, 2, Purpose::Taste);
+            keys.push(x);
+            // Mantissas at the edges of the table's steps.
+            keys.push(x & !(((1 << 44) - 1) << 11));
+            keys.push(x | (((1 << 44) - 1) << 11));
+            keys.push(x >> (x % 60));
+        }
+        let mut widest: f64 = 0.0;
+        for k in keys {
+            let e = exponential_of(k);
+            let (low, high) = exponential_bounds(k);
+            assert!(low <= e && e <= high, "{k}: {low} <= {e} <= {high}");
+            assert!(e >= 0.0 && e.is_finite(), "{k}: {e}");
+            widest = widest.max(high - low);
+        }
+        assert!(widest < 0.004, "{widest}");
     }
 
     #[test]

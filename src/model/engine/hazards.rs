@@ -23,17 +23,11 @@ pub(super) const HAZARD_DAYS: u32 = 64;
 
 /// An agent's daily draws, many days in a row:
 /// [`rng::key`](crate::util::rng::key)`(seed, id, day, purpose)` is
-/// `mix(prefix(seed, id) ^ (day << 32 | purpose))`, so the prefix is computed once and each
-/// day costs one mixing round instead of three. The mixer is `rng::mix`; a test checks
-/// that both give the same numbers.
+/// `mix(rng::prefix(seed, id) ^ (day << 32 | purpose))`, so the prefix is computed once
+/// and each day costs one mixing round instead of three. The mixer is `rng::mix`; a test
+/// checks that both give the same numbers.
 mod keys {
     use crate::util::rng::{Purpose, mix};
-
-    /// The part of an agent's keys that depends on the seed and the id only.
-    #[inline]
-    pub fn prefix(seed: u64, id: u32) -> u64 {
-        mix(seed ^ mix(u64::from(id)))
-    }
 
     /// The 53 random bits behind `rng::uniform(seed, id, day, purpose)`, from the prefix.
     #[inline(always)]
@@ -185,9 +179,9 @@ impl HazardBook {
     /// The first day after `t` on which a waiting agent gives up or moves on: its draw
     /// falls below its hazard (`u16::MAX` if none before the window ends). Until then its
     /// days are exactly the plain loop's days in which nothing happens, so it is not
-    /// stepped: the draws are made here, in one tight loop, instead of one a day.
-    pub(super) fn next_act(&self, sc: &Scenario, seed: u64, a: &Agent, t: u32) -> u16 {
-        let key = keys::prefix(seed, a.id);
+    /// stepped: the draws are made here, in one tight loop, instead of one a day. `key` is
+    /// the agent's [`rng::prefix`](crate::util::rng::prefix)`(seed, id)`.
+    pub(super) fn next_act(&self, sc: &Scenario, key: u64, a: &Agent, t: u32) -> u16 {
         let days = self.day.len() as u32;
         let since = u32::from(a.since);
         let permit_from = u32::from(a.entry) + sc.behaviour.work_permit_days;
@@ -237,7 +231,7 @@ mod tests {
             for _ in 0..2000 {
                 x = rng::key(x, 1, 2, Purpose::Inflow);
                 let (seed, id, day) = (x, (x >> 7) as u32, (x >> 40) as u32 & 0xFFFF);
-                let bits = keys::bits(keys::prefix(seed, id), day, purpose);
+                let bits = keys::bits(rng::prefix(seed, u64::from(id)), day, purpose);
                 assert_eq!(bits, rng::key(seed, u64::from(id), day, purpose) >> 11);
                 assert_eq!(
                     bits as f64 / (1u64 << 53) as f64,

@@ -161,19 +161,17 @@ fn enter(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
     }
 }
 
-/// A person moving on picks a route, and departs or asks for a seat.
-fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
+/// A person moving on picks a route, and departs or asks for a seat. `prefix` is
+/// [`rng::prefix`]`(seed, id)`, shared by the agent's keys of the day.
+fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies, prefix: u64) {
     if applies(a, v, false) {
         acc.add(a.place, Metric::Applied);
         acc.applicants.push((pos, false));
         return;
     }
     let k = choice::choice_type(a.flags);
-    let clock = |end| {
-        let slot = choice::taste_slot(end, a.returns);
-        rng::exponential(v.seed, u64::from(a.id), slot, Purpose::Taste)
-    };
-    if let Some(r) = choice::pick(&v.table[a.place as usize][k], clock) {
+    let key = |end| rng::key_from(prefix, choice::taste_slot(end, a.returns), Purpose::Taste);
+    if let Some(r) = choice::pick_keyed(&v.table[a.place as usize][k], key) {
         let route = &v.sc.routes[r as usize];
         if route.capacity.is_some() {
             acc.requests.push(Request {
@@ -188,7 +186,7 @@ fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
 }
 
 /// A day at a waiting place: give up, stay, or choose a route (the plain loop).
-fn decide(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
+fn decide(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies, prefix: u64) {
     let p = &v.sc.places[a.place as usize];
     let b = &v.sc.behaviour;
     let waited = v.t - u32::from(a.since);
@@ -199,22 +197,22 @@ fn decide(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
         acc.add(a.place, Metric::GaveUp);
         a.state = State::GaveUp;
     } else if u < give_up_or_move {
-        choose_route(a, pos, v, acc);
+        choose_route(a, pos, v, acc, prefix);
     }
 }
 
 /// [`decide`] with the day's hazard table and integer thresholds: the same decisions.
 #[inline]
-fn decide_fast(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
+fn decide_fast(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies, prefix: u64) {
     let waited = v.t - u32::from(a.since);
     let permit = v.t - u32::from(a.entry) >= v.sc.behaviour.work_permit_days;
     let [give_up, give_up_or_move] = v.hazards.on(v.t).get(v.sc, a.place, waited, permit);
-    let x = rng::key(v.seed, u64::from(a.id), v.t, Purpose::Decide) >> 11;
+    let x = rng::key_from(prefix, v.t, Purpose::Decide) >> 11;
     if x < give_up {
         acc.add(a.place, Metric::GaveUp);
         a.state = State::GaveUp;
     } else if x < give_up_or_move {
-        choose_route(a, pos, v, acc);
+        choose_route(a, pos, v, acc, prefix);
     }
 }
 
@@ -225,7 +223,8 @@ fn step_with(
     pos: Pos,
     v: &DayView,
     acc: &mut Tallies,
-    decide: fn(&mut Agent, Pos, &DayView, &mut Tallies),
+    decide: fn(&mut Agent, Pos, &DayView, &mut Tallies, u64),
+    prefix: u64,
 ) {
     let t = v.t;
     match a.state {
@@ -237,7 +236,7 @@ fn step_with(
             {
                 enter(a, pos, v, acc)
             } else {
-                decide(a, pos, v, acc)
+                decide(a, pos, v, acc, prefix)
             }
         }
         State::Travelling if u32::from(a.until) <= t => arrive(a, v, acc),
@@ -273,7 +272,8 @@ pub(super) fn step_slice(
     };
     if plain {
         for (i, a) in agents.iter_mut().enumerate() {
-            step_with(a, pos(i), v, acc, decide);
+            let prefix = rng::prefix(v.seed, u64::from(a.id));
+            step_with(a, pos(i), v, acc, decide, prefix);
             acc.count(a);
         }
         return 0;
@@ -284,13 +284,15 @@ pub(super) fn step_slice(
     for &i in &due[..n] {
         let a = &mut agents[i as usize];
         let (s0, p0) = (a.state, a.place);
-        step_with(a, pos(i as usize), v, acc, decide_fast);
+        // The seed-and-id part of every key the agent draws today.
+        let prefix = rng::prefix(v.seed, u64::from(a.id));
+        step_with(a, pos(i as usize), v, acc, decide_fast, prefix);
         if a.state != s0 || a.place != p0 {
             acc.moved(s0, p0, a.state, a.place);
             dead += usize::from(a.state.is_terminal());
         }
         if a.state.is_waiting() {
-            a.until = v.hazards.next_act(v.sc, v.seed, a, v.t);
+            a.until = v.hazards.next_act(v.sc, prefix, a, v.t);
         }
     }
     acc.due = due;
