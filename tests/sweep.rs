@@ -530,3 +530,74 @@ fn bad_sweeps_are_refused_before_anything_runs() {
     let e = fails(&nb(d.path(), &["merge", "y.unfinished"], &[]));
     assert!(e.contains("unfinished sweep's working folder"), "{e}");
 }
+
+/// A sweep's result, a shard and a merged result hold the scenario with the data files it
+/// read (paths rewritten), so each runs again from anywhere, and merge gives the same
+/// scenario and data as the sweep run on one machine.
+#[test]
+fn sweep_and_merged_folders_hold_their_scenario_and_data() {
+    let d = tempfile::tempdir().unwrap();
+    let study = d.path().join("study");
+    fs::create_dir(&study).unwrap();
+    let mut text = fs::read_to_string(minimal()).unwrap();
+    text.push_str(
+        "\n[[observed]]\nname = \"roxham_attempts\"\ndescription = \"a test series\"\n\
+         file = \"../obs/roxham.csv\"\ncolumn = \"count\"\nmetric = \"attempts\"\n\
+         places = [\"Roxham Road\"]\naggregate = \"month\"\n",
+    );
+    fs::write(study.join("study.toml"), text).unwrap();
+    fs::create_dir(d.path().join("obs")).unwrap();
+    fs::write(
+        d.path().join("obs/roxham.csv"),
+        "month,count\n2023-02,40\n2023-03,25\n",
+    )
+    .unwrap();
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "sweep",
+            "study/study.toml",
+            "--vary",
+            "behaviour.give_up_rate=0.001,0.01",
+            "--design",
+            "grid",
+            "--replicates",
+            "1",
+            "-q",
+        ];
+        a.extend(extra);
+        nb(d.path(), &a, &[])
+    };
+    ok(&args(&["--out", "whole"]));
+    ok(&args(&["--out", "sw", "--shard", "1/2"]));
+    ok(&args(&["--out", "sw", "--shard", "2/2"]));
+    ok(&nb(
+        d.path(),
+        &["merge", "sw.shard-1-of-2", "sw.shard-2-of-2", "-q"],
+        &[],
+    ));
+    let whole = d.path().join("whole");
+    let merged = d.path().join("sw");
+    for f in ["scenario.toml", "data/roxham.csv"] {
+        assert_eq!(
+            fs::read(whole.join(f)).unwrap(),
+            fs::read(merged.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let scenario = fs::read_to_string(whole.join("scenario.toml")).unwrap();
+    assert!(
+        scenario.contains("file = \"data/roxham.csv\""),
+        "{scenario}"
+    );
+    same_tables(&whole, &merged);
+    // With the original scenario and data gone, both folders' scenarios still run.
+    fs::remove_dir_all(&study).unwrap();
+    fs::remove_dir_all(d.path().join("obs")).unwrap();
+    for dir in ["whole", "sw"] {
+        ok(&nb(
+            d.path(),
+            &["check", &format!("{dir}/scenario.toml")],
+            &[],
+        ));
+    }
+}

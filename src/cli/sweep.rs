@@ -194,8 +194,11 @@ pub fn sweep(a: SweepArgs) -> Result<(), Error> {
     manifest.runs_per_second = Some(done.runs as f64 / wall.max(1e-9));
     manifest.timed(done.agents, done.agent_days, wall);
     let mut rows = Vec::new();
+    // The scenario with its data files, so that the result (and a shard, which merge takes
+    // them from) runs again anywhere.
     if shard.is_some() {
         file.write(&staged.tmp)?;
+        output::bundle::write_scenario(&staged.tmp, "scenario.toml", &sc)?;
         for &p in &mine {
             let name = sweep::point_file(p);
             let (from, to) = (work.dir.join(&name), staged.tmp.join(&name));
@@ -209,6 +212,7 @@ pub fn sweep(a: SweepArgs) -> Result<(), Error> {
     } else {
         let (_, r) = sweep::write_result(&staged.tmp, &plan, &|p| work.read(p))?;
         rows = r;
+        output::bundle::write_scenario(&staged.tmp, "scenario.toml", &sc)?;
         manifest.write(&staged.tmp)?;
         present::draw(&staged.tmp)?;
     }
