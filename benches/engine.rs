@@ -8,6 +8,8 @@
 //! * `scale`: `bench-1m.toml` and `bench-10m.toml` end to end at 1 and 2 threads (the
 //!   thread speedup and the 1M-to-10M scaling).
 //! * `full_scale`: `full-2017-2024.toml`, every southern-border encounter FY2017-FY2024.
+//! * `flee`: the two workloads shaped like a corridor benchmark of the Python peer Flee
+//!   (`flee-settle-100k-cap.toml`, `flee-stay-100k-cap.toml`), on 2 threads.
 //! * `chain`: `minimal.toml` with Plattsburgh replaced by a chain of 1,000 and 2,000 staging
 //!   places (the route-choice case of issue 10: its cost must grow with the routes, not
 //!   with the square of the places).
@@ -187,6 +189,16 @@ fn full_scale(c: &mut Criterion) {
     );
 }
 
+/// The two workloads shaped like a corridor benchmark of the Python peer Flee
+/// (`flee-settle-100k-cap.toml`, `flee-stay-100k-cap.toml`: 100,000 agents over 365 days,
+/// copied from `../shared/bench/`), on 2 threads; BENCHMARKS.md sets the times against
+/// Flee's on this machine.
+fn flee(c: &mut Criterion) {
+    for file in ["flee-settle-100k-cap.toml", "flee-stay-100k-cap.toml"] {
+        end_to_end(c, "flee", file, &[Some(2)], 20);
+    }
+}
+
 /// `minimal.toml` with Plattsburgh replaced by `n` staging places in a line: New York City
 /// -> S1 -> ... -> Sn -> Roxham Road or Lacolle (returns to Sn).
 pub fn chain(n: usize) -> Scenario {
@@ -238,6 +250,6 @@ criterion_group! {
     name = benches;
     // No plots: plotters would look for system fonts, which northbound never needs.
     config = Criterion::default().without_plots();
-    targets = day_step, default_scenario, scale, full_scale, chain_bench
+    targets = day_step, default_scenario, scale, full_scale, flee, chain_bench
 }
 criterion_main!(benches);

@@ -99,3 +99,26 @@ fn the_direct_back_closes_roxham_road_to_all_but_the_exceptions() {
         "{exceptions} land-port claims in March to October 2020: not within a factor 2 of 775"
     );
 }
+
+/// Routes that cost nothing (a weight of 0 on time and risk, cost 0) make ties between ways
+/// of different lengths: San Antonio and Houston are linked both ways at no cost in the
+/// Flee-shaped workload. Ties broken by route index alone sent people back and forth
+/// between the two for ever (nobody crossed in a year); the way of fewer routes wins now.
+#[test]
+fn routes_that_cost_nothing_do_not_send_people_round_in_circles() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/flee-stay-100k-cap.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let small = text.replace("\"2023-01\" = 100000", "\"2023-01\" = 2000");
+    assert_ne!(small, text, "the workload's inflow line");
+    let sc = Scenario::from_bytes(&path, small.into_bytes()).expect("valid");
+    let res = simulate(&sc, &RunOptions::default());
+    let last = res.days - 1;
+    let travelling = res.state_count(last, northbound::model::agent::State::Travelling);
+    assert_eq!(travelling, 0, "people still on the road after a year");
+    let crossed: u64 = ["Roxham Road", "Lacolle"]
+        .iter()
+        .map(|n| res.total(place(&sc, n), Metric::Attempts))
+        .sum();
+    assert!(crossed > 1500, "{crossed} crossing attempts of 2,000 people");
+}

@@ -102,13 +102,15 @@ pub fn route_cost(sc: &Scenario, r: usize) -> f64 {
 
 /// Dijkstra's queue entry: the smallest cost first, ties by place.
 #[derive(PartialEq)]
-struct Next(f64, u16);
+struct Next(f64, u32, u16);
 
 impl Eq for Next {}
 
 impl Ord for Next {
     fn cmp(&self, o: &Self) -> Ordering {
-        o.0.total_cmp(&self.0).then(o.1.cmp(&self.1))
+        o.0.total_cmp(&self.0)
+            .then(o.1.cmp(&self.1))
+            .then(o.2.cmp(&self.2))
     }
 }
 
@@ -135,17 +137,20 @@ impl Ways {
             let mut ways: Vec<Vec<Way>> = vec![Vec::new(); n];
             let mut best = vec![f64::INFINITY; n];
             let mut first = vec![u32::MAX; n];
+            let mut hops = vec![u32::MAX; n];
             for (end, p) in sc.places.iter().enumerate() {
                 if waits(p.kind) && p.wait_value.is_none() {
                     continue;
                 }
                 best.fill(f64::INFINITY);
                 first.fill(u32::MAX);
+                hops.fill(u32::MAX);
                 let mut heap = BinaryHeap::new();
                 best[end] = 0.0;
-                heap.push(Next(0.0, end as u16));
-                while let Some(Next(d, x)) = heap.pop() {
-                    if d > best[x as usize] {
+                hops[end] = 0;
+                heap.push(Next(0.0, 0, end as u16));
+                while let Some(Next(d, h, x)) = heap.pop() {
+                    if d > best[x as usize] || (d == best[x as usize] && h > hops[x as usize]) {
                         continue;
                     }
                     for &r in &into[x as usize] {
@@ -155,11 +160,19 @@ impl Ways {
                         }
                         let y = route.from as usize;
                         let c = d + cost[r as usize];
-                        // Ties go to the lower route index, whatever the search order.
-                        if c < best[y] || (c == best[y] && r < first[y]) {
+                        // Ties in cost go to the way of fewer routes, then to the lower
+                        // route index, whatever the search order. Fewer routes first, so
+                        // that the first routes of tied ways never form a cycle: where
+                        // routes cost nothing (a weight of 0), a tie broken by index alone
+                        // sent people back and forth between two places for ever.
+                        let hh = h + 1;
+                        if c < best[y]
+                            || (c == best[y] && (hh < hops[y] || (hh == hops[y] && r < first[y])))
+                        {
                             best[y] = c;
+                            hops[y] = hh;
                             first[y] = r;
-                            heap.push(Next(c, y as u16));
+                            heap.push(Next(c, hh, y as u16));
                         }
                     }
                 }
