@@ -106,8 +106,8 @@ fn the_direct_back_closes_roxham_road_to_all_but_the_exceptions() {
 /// between the two for ever (nobody crossed in a year); the way of fewer routes wins now.
 #[test]
 fn routes_that_cost_nothing_do_not_send_people_round_in_circles() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios/flee-stay-100k-cap.toml");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/flee-stay-100k-cap.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let small = text.replace("\"2023-01\" = 100000", "\"2023-01\" = 2000");
     assert_ne!(small, text, "the workload's inflow line");
@@ -120,5 +120,8 @@ fn routes_that_cost_nothing_do_not_send_people_round_in_circles() {
         .iter()
         .map(|n| res.total(place(&sc, n), Metric::Attempts))
         .sum();
-    assert!(crossed > 1500, "{crossed} crossing attempts of 2,000 people");
+    assert!(
+        crossed > 1500,
+        "{crossed} crossing attempts of 2,000 people"
+    );
 }
