@@ -101,10 +101,32 @@ fn summary(
     {
         let _ = writeln!(
             text,
-            "  interaction of the extension and the quota at Roxham Road (both - extension_only - quota_only + neither): {:+.0} (90% interval {:+.0} to {:+.0})",
-            e.mean, e.p05, e.p95
+            "  interaction of the extension and the quota at Roxham Road (both - extension_only - quota_only + neither): {} (90% interval {} to {})",
+            signed_whole(e.mean),
+            signed_whole(e.p05),
+            signed_whole(e.p95)
         );
     }
     let _ = writeln!(text, "report: {}", dir.join("report.html").display());
     text
+}
+
+/// A number of people, signed and rounded to a whole one; nothing reads +0, never -0 (an
+/// interaction of exactly nothing is -0.0 once rounded when its replicates are -0.0).
+fn signed_whole(x: f64) -> String {
+    format!("{:+.0}", x.round() + 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::signed_whole;
+
+    #[test]
+    fn nothing_is_plus_zero() {
+        assert_eq!(signed_whole(-0.0), "+0");
+        assert_eq!(signed_whole(-0.4), "+0");
+        assert_eq!(signed_whole(0.0), "+0");
+        assert_eq!(signed_whole(-0.6), "-1");
+        assert_eq!(signed_whole(1058.1000000000001), "+1058");
+    }
 }
