@@ -26,7 +26,7 @@ use crate::scenario::{Scenario, paths};
 use crate::util::error::{Error, Result};
 use crate::util::rng::{self, Purpose};
 use serde::{Deserialize, Serialize};
-use toml_edit::{DocumentMut, Value};
+use toml_edit::Value;
 
 /// The type of the value a factor sets, read from the scenario at its first path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,13 +176,7 @@ impl Factor {
 /// float, a boolean; a key the scenario does not have yet is a float) and checks the
 /// factors against it, every problem at once.
 pub fn resolve(sc: &Scenario, factors: &mut [Factor]) -> Result<()> {
-    let doc: DocumentMut =
-        String::from_utf8_lossy(&sc.source)
-            .parse()
-            .map_err(|e: toml_edit::TomlError| Error::Parse {
-                path: sc.path.clone(),
-                message: e.to_string(),
-            })?;
+    let doc = sc.document()?;
     let mut problems = Vec::new();
     for (i, f) in factors.iter().enumerate() {
         for p in &f.paths {

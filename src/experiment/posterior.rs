@@ -18,7 +18,7 @@ use crate::scenario::{Scenario, paths};
 use crate::util::error::{Error, Result};
 use crate::util::rng::{self, Purpose};
 use std::path::{Path, PathBuf};
-use toml_edit::{DocumentMut, Value};
+use toml_edit::Value;
 
 /// What the intervals of a command's outputs cover: the replicates' run-to-run noise alone,
 /// or, over a posterior, the parameters' uncertainty too.
@@ -187,13 +187,7 @@ impl Posterior {
     /// The overrides that set particle `k`'s parameter values on `base` (each path of a
     /// tied column gets the value; an integer where the scenario has one).
     pub fn overrides(&self, base: &Scenario, k: usize) -> Result<Vec<(String, Value)>> {
-        let doc: DocumentMut =
-            String::from_utf8_lossy(&base.source)
-                .parse()
-                .map_err(|e: toml_edit::TomlError| Error::Parse {
-                    path: base.path.clone(),
-                    message: e.to_string(),
-                })?;
+        let doc = base.document()?;
         let mut set = Vec::new();
         for (column, &v) in self.params.iter().zip(&self.particles[k].values) {
             for p in paths::split_tied(column) {
@@ -227,13 +221,7 @@ impl Posterior {
     /// add), so that a posterior made for another scenario is refused before any work,
     /// naming the column. The values are judged when a particle's scenario is built.
     pub fn check(&self, base: &Scenario) -> Result<()> {
-        let doc: DocumentMut =
-            String::from_utf8_lossy(&base.source)
-                .parse()
-                .map_err(|e: toml_edit::TomlError| Error::Parse {
-                    path: base.path.clone(),
-                    message: e.to_string(),
-                })?;
+        let doc = base.document()?;
         let refuse = |column: &str, why: String| {
             bad(
                 &self.path,

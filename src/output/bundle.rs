@@ -38,15 +38,6 @@ pub struct DataFiles {
 /// The tables of a scenario that name files, and their `file` key.
 const FILE_TABLES: [&str; 2] = ["inflows", "observed"];
 
-fn doc(sc: &Scenario) -> Result<DocumentMut> {
-    String::from_utf8_lossy(&sc.source)
-        .parse()
-        .map_err(|e: toml_edit::TomlError| Error::Parse {
-            path: sc.path.clone(),
-            message: e.to_string(),
-        })
-}
-
 /// The `file` paths (`inflows[0].file`, ...) of a scenario document, with their values.
 fn file_keys(doc: &DocumentMut) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -98,7 +89,7 @@ impl DataFiles {
     pub fn of(sc: &Scenario) -> Result<DataFiles> {
         let from = sc.path.parent().unwrap_or(Path::new("."));
         let mut written: Vec<String> = Vec::new();
-        for (_, w) in file_keys(&doc(sc)?) {
+        for (_, w) in file_keys(&sc.document()?) {
             if !written.contains(&w) {
                 written.push(w);
             }

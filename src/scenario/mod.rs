@@ -289,6 +289,17 @@ impl Scenario {
         }
     }
 
+    /// The scenario's text as an editable TOML document (comments and layout kept), for
+    /// reading and setting values by parameter path.
+    pub fn document(&self) -> Result<toml_edit::DocumentMut> {
+        String::from_utf8_lossy(&self.source)
+            .parse()
+            .map_err(|e: toml_edit::TomlError| Error::Parse {
+                path: self.path.clone(),
+                message: e.to_string(),
+            })
+    }
+
     /// This scenario with parameters set by path (`("inflows[0].share", 0.03)`), validated
     /// as a file would be. The text keeps its comments, so errors point at real lines.
     pub fn with_overrides(
@@ -296,13 +307,7 @@ impl Scenario {
         set: &[(String, toml_edit::Value)],
         what: &str,
     ) -> Result<Scenario> {
-        let text = String::from_utf8_lossy(&self.source);
-        let mut doc: toml_edit::DocumentMut =
-            text.parse()
-                .map_err(|e: toml_edit::TomlError| Error::Parse {
-                    path: self.path.clone(),
-                    message: e.to_string(),
-                })?;
+        let mut doc = self.document()?;
         let mut problems = Vec::new();
         for (path, value) in set {
             if let Err(e) = paths::set(&mut doc, path, value.clone()) {
