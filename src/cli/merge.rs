@@ -5,8 +5,8 @@ use super::{Progress, print_out, timed};
 use clap::Args;
 use northbound::experiment::sweep;
 use northbound::output::{self, Manifest};
-use northbound::{Error, present};
-use std::path::{Path, PathBuf};
+use northbound::{Error, Scenario, present};
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct MergeArgs {
@@ -55,8 +55,10 @@ pub fn merge(a: MergeArgs) -> Result<(), Error> {
         })
     });
     let (work, _) = written?;
-    // The scenario with its data files, as every shard holds them (the same in each).
-    copy_scenario(&by[0], &staged.tmp)?;
+    // The scenario with its data files, as every shard holds them (the same in each),
+    // written as every result folder writes its own.
+    let scenario = Scenario::load(&by[0].join("scenario.toml"))?;
+    output::bundle::write_scenario(&staged.tmp, "scenario.toml", &scenario)?;
     // The scenario as the shards' manifest names it.
     let first: serde_json::Value = std::fs::read(by[0].join("manifest.json"))
         .ok()
@@ -93,58 +95,4 @@ pub fn merge(a: MergeArgs) -> Result<(), Error> {
         ));
     }
     Ok(())
-}
-
-/// Copies a shard's `scenario.toml` and the data files under its `data/` into the merged
-/// folder, over the scenario text `write_result` wrote: the merged folder runs again
-/// anywhere, as the sweep's own result does. A shard without `data/` (its scenario read no
-/// file) leaves only the scenario.
-fn copy_scenario(shard: &Path, to: &Path) -> Result<(), Error> {
-    let scenario = shard.join("scenario.toml");
-    if scenario.is_file() {
-        copy_file(&scenario, &to.join("scenario.toml"))?;
-    }
-    copy_tree(&shard.join("data"), &to.join("data"))
-}
-
-fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
-    if !from.is_dir() {
-        return Ok(());
-    }
-    std::fs::create_dir_all(to).map_err(|e| Error::Write {
-        path: to.to_path_buf(),
-        source: e,
-    })?;
-    let mut entries: Vec<_> = std::fs::read_dir(from)
-        .map_err(|e| Error::Output {
-            path: from.to_path_buf(),
-            message: e.to_string(),
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for path in entries {
-        let Some(name) = path.file_name() else {
-            continue;
-        };
-        let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::Output {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        if meta.is_dir() {
-            copy_tree(&path, &to.join(name))?;
-        } else if meta.is_file() {
-            copy_file(&path, &to.join(name))?;
-        }
-    }
-    Ok(())
-}
-
-fn copy_file(from: &Path, to: &Path) -> Result<(), Error> {
-    std::fs::copy(from, to)
-        .map(|_| ())
-        .map_err(|e| Error::Write {
-            path: to.to_path_buf(),
-            source: e,
-        })
 }
