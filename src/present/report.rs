@@ -963,7 +963,8 @@ pub(crate) fn inline_svg(text: &str) -> String {
     }
 }
 
-fn figures_section(h: &mut String, figures: &[Drawn], svgs: &[String]) {
+/// The figures, inlined as SVG with their captions (a comparison's and a sweep's report).
+pub(crate) fn figures_section(h: &mut String, figures: &[Drawn], svgs: &[String]) {
     section_open(h, "figures");
     h.push_str(
         "<p>Every figure is also in this folder as PNG and SVG, under the name shown.</p>\n",

@@ -3,7 +3,7 @@
 //! (the sensitivity indices with their 90% intervals) and the figures, inline SVG.
 
 use crate::present::chart::Drawn;
-use crate::present::report::{STYLE, esc, inline_svg};
+use crate::present::report::{STYLE, esc, figures_section};
 use crate::present::sweep_figures::{IndexRecord, outcome_label};
 use crate::present::{comparison::read_text, files};
 use crate::util::error::{Error, Result};
@@ -142,20 +142,11 @@ pub fn render(
             num(r.p95)
         );
     }
-    h.push_str("</tbody>\n</table>\n</section>\n<section id=\"figures\">\n<h2>Figures</h2>\n");
-    for (f, svg) in figures.iter().zip(svgs) {
-        let _ = write!(
-            h,
-            "<figure id=\"fig-{stem}\">\n{}\n<figcaption><b>{}</b> ({stem}.png, {stem}.svg). {}</figcaption>\n</figure>\n",
-            inline_svg(svg),
-            esc(&f.chart.title),
-            esc(&f.caption),
-            stem = esc(&f.stem)
-        );
-    }
+    h.push_str("</tbody>\n</table>\n</section>\n");
+    figures_section(&mut h, figures, svgs);
     let _ = write!(
         h,
-        "</section>\n<footer>Written by northbound {} from the files in this folder (points.csv, \
+        "<footer>Written by northbound {} from the files in this folder (points.csv, \
          outcomes.csv, sensitivity.csv, sweep.json, manifest.json). <code>northbound plot \
          &lt;folder&gt;</code> redraws the figures and this page.</footer>\n</main>\n</body>\n</html>\n",
         esc(manifest["northbound_version"].as_str().unwrap_or(""))
