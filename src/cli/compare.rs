@@ -90,8 +90,11 @@ fn summary(
     for e in cmp.effects.iter().filter(|e| e.effect == "diff_roxham") {
         let _ = writeln!(
             text,
-            "  {:<16} Roxham Road attempts vs neither: {:+.0} (90% interval {:+.0} to {:+.0})",
-            e.variant, e.mean, e.p05, e.p95
+            "  {:<16} Roxham Road attempts vs neither: {} (90% interval {} to {})",
+            e.variant,
+            signed_whole(e.mean),
+            signed_whole(e.p05),
+            signed_whole(e.p95)
         );
     }
     if let Some(e) = cmp
@@ -111,8 +114,9 @@ fn summary(
     text
 }
 
-/// A number of people, signed and rounded to a whole one; nothing reads +0, never -0 (an
-/// interaction of exactly nothing is -0.0 once rounded when its replicates are -0.0).
+/// A number of attempts or people, signed and rounded to a whole one, for the summary's
+/// effects and interaction; nothing reads +0, never -0 (a rounded -0.4, or an interaction of
+/// exactly nothing whose replicates are -0.0).
 fn signed_whole(x: f64) -> String {
     format!("{:+.0}", x.round() + 0.0)
 }
