@@ -1352,6 +1352,14 @@ fn calibrate_writes_trials_and_a_fitted_scenario_that_loads() {
             "--target nope: no observed series of that name",
         ),
         (
+            "--target=nope=0",
+            "--target nope=0: the weight after '=' must be a positive number",
+        ),
+        (
+            "--target=roxham=2",
+            "--target roxham: the series is a target twice",
+        ),
+        (
             "--fit=move_rate",
             "--fit \"move_rate\": expected PATH=LO..HI",
         ),

@@ -22,8 +22,10 @@ pub struct CalibrateArgs {
     /// paths take one value: "PATH1,PATH2,PATH3=LO..HI". Repeat for more parameters.
     #[arg(long, value_name = "PATH=LO..HI", required = true)]
     fit: Vec<String>,
-    /// An observed series to fit, by name. Repeat for more.
-    #[arg(long, value_name = "SERIES", required = true)]
+    /// An observed series to fit, by name, and optionally its weight in the objective
+    /// (SERIES=WEIGHT, default 1): the objective is the targets' ARD averaged with these
+    /// weights. Repeat for more.
+    #[arg(long, value_name = "SERIES[=WEIGHT]", required = true)]
     target: Vec<String>,
     /// The months whose periods count, e.g. 2022-01..2023-02. Repeat for several ranges. Runs
     /// stop at the end of the last one.

@@ -91,7 +91,8 @@ paths, PATH1,PATH2=LO..HI, that take one value) and its range; each --target nam
 observed series; only periods inside --window count, and runs stop at the end of the last \
 window month. The objective (the distance, for abc) is the mean ARD of the targets (mean \
 over periods of |sim - obs| / obs, with sim the mean of the replicates, which have the same \
-seeds for every parameter set).\n\n\
+seeds for every parameter set), weighted by --target SERIES=WEIGHT where given (default 1): \
+a series of many months and a single figure otherwise count alike.\n\n\
 --method nelder-mead (the default) stops when the simplex has converged or --budget trials \
 are spent, and says which; it writes fitted.toml (the scenario with the fitted values, \
 saying how they were fitted), trials.csv (every parameter set tried, with its score), \

@@ -625,8 +625,8 @@ pub fn header(
         "{}Method: ABC-SMC (population Monte Carlo) with a uniform prior on the box of the fitted\n\
          parameters: {} particles, generation 0 the best of a Latin hypercube of {} prior draws, then\n\
          {} generations, each with the tolerance at the {} quantile of the previous distances;\n\
-         {} replicates per parameter set with common random numbers (seed {}); distance: the mean ARD\n\
-         of the targets over {}.\n\
+         {} replicates per parameter set with common random numbers (seed {}); distance: {}\n\
+         over {}.\n\
          Final tolerance {:.4}, effective sample size {:.1}{}.\n\
          These are the values of the posterior's best particle ({best}: distance {:.4}; {}).\n\
          The posterior ensemble is {ensemble}: give it to validate or compare with --posterior\n\
@@ -638,6 +638,7 @@ pub fn header(
         a.alpha,
         s.replicates,
         s.seed,
+        calibrate::objective_text(s),
         calibrate::windows_text(s),
         abc.tolerance(),
         p.ess(),
@@ -731,6 +732,7 @@ mod tests {
         Settings {
             params: fit.iter().map(|f| Param::parse(f).unwrap()).collect(),
             targets: vec!["twin".into()],
+            weights: vec![1.0],
             windows: vec![parse_window(window).unwrap()],
             budget: 1,
             replicates,

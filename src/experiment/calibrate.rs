@@ -72,6 +72,8 @@ pub struct Settings {
     pub params: Vec<Param>,
     /// Names of observed series of the scenario.
     pub targets: Vec<String>,
+    /// Each target's weight in the objective (1 unless `--target SERIES=WEIGHT` says).
+    pub weights: Vec<f64>,
     /// Only periods inside one of these month ranges (inclusive) count.
     pub windows: Vec<(Month, Month)>,
     /// Trials (scenario evaluations) at most.
@@ -101,6 +103,20 @@ impl Settings {
             .iter()
             .filter_map(|w| parse_window(w).map_err(|e| problems.push(e)).ok())
             .collect();
+        let mut names = Vec::new();
+        let mut weights = Vec::new();
+        for t in targets {
+            match parse_target(t) {
+                Ok((name, w)) => {
+                    if names.contains(&name) {
+                        problems.push(format!("--target {name}: the series is a target twice"));
+                    }
+                    names.push(name);
+                    weights.push(w);
+                }
+                Err(e) => problems.push(e),
+            }
+        }
         for (i, p) in params.iter().enumerate() {
             for path in &p.paths {
                 if params[..i].iter().any(|q| q.paths.contains(path)) {
@@ -113,7 +129,8 @@ impl Settings {
         }
         Ok(Settings {
             params,
-            targets: targets.to_vec(),
+            targets: names,
+            weights,
             windows,
             budget,
             replicates,
@@ -122,11 +139,26 @@ impl Settings {
     }
 }
 
+/// `SERIES` or `SERIES=WEIGHT`: a target's name and its weight in the objective.
+fn parse_target(t: &str) -> std::result::Result<(String, f64), String> {
+    let Some((name, w)) = t.rsplit_once('=') else {
+        return Ok((t.to_string(), 1.0));
+    };
+    match w.trim().parse::<f64>() {
+        Ok(w) if w.is_finite() && w > 0.0 => Ok((name.trim().to_string(), w)),
+        _ => Err(format!(
+            "--target {t}: the weight after '=' must be a positive number, as in \
+             qc_interceptions_monthly=3"
+        )),
+    }
+}
+
 /// One evaluated parameter set.
 #[derive(Debug, Clone)]
 pub struct Trial {
     pub values: Vec<f64>,
-    /// The objective: the mean of the targets' ARD (infinite if the set was invalid).
+    /// The objective: the mean of the targets' ARD, weighted by their weights (infinite if
+    /// the set was invalid).
     pub score: f64,
     pub ard: Vec<f64>,
     pub error: Option<String>,
@@ -249,6 +281,8 @@ pub struct Objective<'a> {
     /// (index into the observed series, the points inside the windows) by target, in the
     /// shortened scenario.
     targets: Vec<(usize, Vec<usize>)>,
+    /// Each target's weight in the score.
+    weights: &'a [f64],
     /// Runs end with this month (the last window month), or at the scenario's end.
     pub last: Month,
     seed: u64,
@@ -349,6 +383,7 @@ impl<'a> Objective<'a> {
             integer,
             start,
             targets,
+            weights: &s.weights,
             last,
             seed: s.seed,
             replicates: s.replicates.max(1),
@@ -466,7 +501,7 @@ impl<'a> Objective<'a> {
                             validation::fit("", &obs, &sim).ard
                         })
                         .collect();
-                    let score = ard.iter().sum::<f64>() / ard.len() as f64;
+                    let score = weighted_mean(&ard, &self.weights);
                     Trial {
                         values: values.clone(),
                         score: if score.is_finite() {
@@ -780,12 +815,13 @@ pub fn header(s: &Settings, cal: &Calibration, date: Date, command: &str) -> Str
     let best = &cal.trials[cal.best];
     let mut header = format!(
         "{}Method: Nelder-Mead on the box of the fitted parameters, {} trials, {} replicates per trial\n\
-         with common random numbers (seed {}); objective: the mean ARD of the targets over {}.\n\
+         with common random numbers (seed {}); objective: {} over {}.\n\
          Best trial {}: objective {:.4} ({}).\nStopped: {}.\n",
         header_lead(date, command),
         cal.trials.len(),
         s.replicates,
         s.seed,
+        objective_text(s),
         windows_text(s),
         cal.best,
         best.score,
@@ -821,12 +857,42 @@ pub fn windows_text(s: &Settings) -> String {
         .join(" and ")
 }
 
-/// Each target's ARD: `qc_interceptions_monthly ARD 0.1020, ...`.
+/// The mean of the targets' ARD weighted by their weights (with all weights 1, the plain
+/// mean, to the bit).
+pub fn weighted_mean(ard: &[f64], weights: &[f64]) -> f64 {
+    let total: f64 = ard.iter().zip(weights).map(|(a, w)| a * w).sum();
+    total / weights.iter().sum::<f64>()
+}
+
+/// What the objective is, as a header says it: `the mean ARD of the targets` or, when
+/// the weights differ, `the mean ARD of the targets weighted 3, 1 and 1`.
+pub fn objective_text(s: &Settings) -> String {
+    if s.weights.iter().all(|&w| w == 1.0) {
+        return "the mean ARD of the targets".into();
+    }
+    format!(
+        "the mean ARD of the targets, weighted {}",
+        s.weights
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// Each target's ARD: `qc_interceptions_monthly ARD 0.1020, ...` (and its weight if not 1).
 pub fn ards_text(s: &Settings, ard: &[f64]) -> String {
     s.targets
         .iter()
         .zip(ard)
-        .map(|(t, a)| format!("{t} ARD {a:.4}"))
+        .zip(&s.weights)
+        .map(|((t, a), &w)| {
+            if w == 1.0 {
+                format!("{t} ARD {a:.4}")
+            } else {
+                format!("{t} ARD {a:.4} (weight {w})")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -1004,6 +1070,22 @@ mod tests {
     }
 
     #[test]
+    fn targets_carry_weights_and_equal_weights_give_the_plain_mean() {
+        assert_eq!(parse_target("qc").unwrap(), ("qc".to_string(), 1.0));
+        assert_eq!(parse_target("qc=2.5").unwrap(), ("qc".to_string(), 2.5));
+        for bad in ["qc=0", "qc=-1", "qc=x", "qc=inf", "qc="] {
+            let e = parse_target(bad).unwrap_err();
+            assert!(e.contains(bad) && e.contains("positive number"), "{e}");
+        }
+        // All weights 1: the plain mean, bit for bit (the earlier calibrations' distance).
+        let ard = [0.1234567, 2.5, 0.333, 0.07, 1e-3, 0.41];
+        let plain = ard.iter().sum::<f64>() / ard.len() as f64;
+        assert_eq!(weighted_mean(&ard, &[1.0; 6]).to_bits(), plain.to_bits());
+        // A weight counts a target that many times.
+        assert_eq!(weighted_mean(&[1.0, 4.0], &[3.0, 1.0]), 7.0 / 4.0);
+    }
+
+    #[test]
     fn nelder_mead_finds_the_minimum_of_a_bowl() {
         let mut n = 0;
         let (x, stop) = nelder_mead(&[0.9, 0.1], 200, &mut |x| {
@@ -1134,6 +1216,7 @@ mod tests {
         let settings = Settings {
             params: vec![Param::parse("places[\"New York City\"].move_rate=0.005..0.2").unwrap()],
             targets: vec!["twin".into()],
+            weights: vec![1.0],
             windows: vec![parse_window("2023-01..2023-06").unwrap()],
             budget: 30,
             replicates: 4,
