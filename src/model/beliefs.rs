@@ -17,7 +17,8 @@ pub type Tally = [u64; 2];
 /// Beliefs by crossing place id and type (0: no exception, 1: an exception).
 ///
 /// Besides outcomes, official news can move beliefs: each day a belief moves by `news`
-/// towards what the rules in force `news_lag` days earlier imply (0: word of mouth only).
+/// towards what the rules in force `news_lag` days before the day of the decision imply
+/// (`news` 0: word of mouth only; `news_lag` 0: the rules of the day itself).
 /// Without it, a crossing nobody tries any more is never learned to have reopened; with a
 /// lag of its own, an announced rule can travel faster than word of outcomes.
 #[derive(Debug, Clone)]
@@ -111,8 +112,9 @@ impl Beliefs {
         }
     }
 
-    /// Records day `t`'s outcomes and learns from the day whose lag has now passed, and
-    /// from the news of the rules in force `news_lag` days ago.
+    /// Records day `t`'s outcomes and learns, for day `t + 1`'s decisions, from the day
+    /// whose lag has then passed and from the news of the rules in force on day
+    /// `t + 1 - news_lag`.
     pub fn observe(&mut self, day_outcomes: Vec<[Tally; 2]>) {
         self.history.push(day_outcomes);
         if self.history.len() > self.lag {
@@ -129,10 +131,13 @@ impl Beliefs {
                 }
             }
         }
+        // The beliefs learned tonight are those of tomorrow's decisions: the news of the
+        // rules in force tomorrow less the news lag (with no lag, a rule's first day is
+        // decided knowing it, as a dated rule is announced before it comes into force).
         if let Some(rules) = self
             .history
             .len()
-            .checked_sub(1 + self.news_lag)
+            .checked_sub(self.news_lag)
             .and_then(|d| self.implied.get(d))
         {
             for (b, r) in self.belief.iter_mut().zip(rules) {
@@ -238,9 +243,10 @@ mod tests {
         };
         let none = || vec![[[0, 0], [0, 0]]];
         b.observe(none());
-        assert_eq!(b.belief[0][0], 0.0, "not before the lag");
-        b.observe(none());
-        assert!((b.belief[0][0] - 0.1).abs() < 1e-12);
+        assert!(
+            (b.belief[0][0] - 0.1).abs() < 1e-12,
+            "day 1 decides with the news of day 0"
+        );
         for _ in 0..30 {
             b.observe(none());
         }
@@ -265,10 +271,12 @@ mod tests {
         };
         let returned = || vec![[[0, 10], [0, 0]]];
         b.observe(returned());
-        b.observe(returned());
         assert_eq!(b.belief[0][0], 1.0, "not before the news lag");
         b.observe(returned());
-        assert_eq!(b.belief[0][0], 0.5, "the news of day 0, on day 2");
+        assert_eq!(
+            b.belief[0][0], 0.5,
+            "the news of day 0, decided with on day 2"
+        );
         assert_eq!(
             b.belief[0][1], 1.0,
             "people with an exception are still let in"
