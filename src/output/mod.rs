@@ -525,10 +525,12 @@ pub fn round(v: f64, decimals: i32) -> f64 {
     let f = 10f64.powi(decimals);
     let r = (v * f).round() / f;
     // Rounding can leave a float that prints long (0.30000000000000004): parse it back
-    // from its shortest decimal form at that precision.
+    // from its shortest decimal form at that precision. Adding 0 turns a -0 (from -0.04
+    // at one decimal) into 0, which a reader would otherwise see as a sign.
     format!("{r:.prec$}", prec = decimals.max(0) as usize)
-        .parse()
+        .parse::<f64>()
         .unwrap_or(r)
+        + 0.0
 }
 
 /// Writes rows as [`write_csv`] does, or only `header` when there are none, so that the
@@ -591,6 +593,8 @@ mod tests {
         assert_eq!(round(0.1 + 0.2, 4), 0.3);
         assert_eq!(round(0.123456, 4), 0.1235);
         assert_eq!(round(-2.25, 1), -2.3);
+        assert!(round(-0.04, 1).is_sign_positive(), "no -0");
+        assert_eq!(fmt_value(round(-0.04, 1)), "0");
         assert!(round(f64::NAN, 1).is_nan());
         assert_eq!(fmt_value(round(1058.1000000000001, 1)), "1058.1");
     }
