@@ -533,12 +533,7 @@ fn overrides(params: &[Param], integer: &[Vec<bool>], values: &[f64]) -> Vec<(St
     let mut set = Vec::new();
     for ((p, ints), &v) in params.iter().zip(integer).zip(values) {
         for (path, &int) in p.paths.iter().zip(ints) {
-            let value = if int {
-                Value::from(v.round() as i64)
-            } else {
-                Value::from(v)
-            };
-            set.push((path.clone(), value));
+            set.push((path.clone(), paths::number(v, int)));
         }
     }
     set
@@ -752,12 +747,7 @@ pub fn fitted_text(
         let old = paths::get(&doc, path)
             .ok()
             .and_then(|i| i.as_value().cloned());
-        let integer = matches!(old, Some(Value::Integer(_)));
-        let mut value = if integer {
-            Value::from(v.round() as i64)
-        } else {
-            Value::from(*v)
-        };
+        let mut value = paths::number(*v, matches!(old, Some(Value::Integer(_))));
         let note = old
             .as_ref()
             .and_then(|o| {

@@ -191,16 +191,10 @@ impl Posterior {
         let mut set = Vec::new();
         for (column, &v) in self.params.iter().zip(&self.particles[k].values) {
             for p in paths::split_tied(column) {
-                let integer = matches!(
-                    paths::get(&doc, p).ok().and_then(|i| i.as_value()),
-                    Some(Value::Integer(_))
-                );
-                let value = if integer {
-                    Value::from(v.round() as i64)
-                } else {
-                    Value::from(v)
-                };
-                set.push((p.to_string(), value));
+                set.push((
+                    p.to_string(),
+                    paths::number(v, paths::holds_integer(&doc, p)),
+                ));
             }
         }
         Ok(set)

@@ -101,6 +101,25 @@ fn keys_of(item: &Item) -> String {
     }
 }
 
+/// Whether the scenario holds an integer at `path` (a count of days, a capacity): a
+/// value set there is then rounded, see [`number`].
+pub fn holds_integer(doc: &DocumentMut, path: &str) -> bool {
+    matches!(
+        get(doc, path).ok().and_then(|i| i.as_value()),
+        Some(Value::Integer(_))
+    )
+}
+
+/// `v` as a TOML number: rounded to an integer if `integer` (the scenario holds one
+/// there), a float otherwise.
+pub fn number(v: f64, integer: bool) -> Value {
+    if integer {
+        Value::from(v.round() as i64)
+    } else {
+        Value::from(v)
+    }
+}
+
 /// The item at a path, if there is one.
 pub fn get<'d>(doc: &'d DocumentMut, path: &str) -> Result<&'d Item, String> {
     let steps = parse(path)?;
