@@ -194,13 +194,19 @@ fn full_scale(c: &mut Criterion) {
 /// copied from `../shared/bench/`), on 2 threads; BENCHMARKS.md sets the times against
 /// Flee's on this machine.
 fn flee(c: &mut Criterion) {
-    // The stay workload is about waiting agents: most of them must still be waiting (at
-    // the shelter) on the last day, or it measures something else.
-    let stay = run(&scenario("flee-stay-100k-cap.toml"), Some(2));
-    let waiting = stay.state_count(stay.days - 1, State::Waiting);
+    // The stay workload is about waiting agents: most of them must still be waiting at
+    // the shelter on the last day, or it measures something else.
+    let sc = scenario("flee-stay-100k-cap.toml");
+    let stay = run(&sc, Some(2));
+    let shelter = sc
+        .places
+        .iter()
+        .position(|p| p.name == "NYC Shelters")
+        .expect("flee-stay has NYC Shelters");
+    let waiting = stay.count(stay.days - 1, shelter, Metric::Waiting);
     assert!(
         waiting * 2 > stay.agents,
-        "flee-stay: only {waiting} of {} agents wait to the end",
+        "flee-stay: only {waiting} of {} agents wait at the shelter to the end",
         stay.agents
     );
     for file in ["flee-settle-100k-cap.toml", "flee-stay-100k-cap.toml"] {

@@ -1266,6 +1266,66 @@ fn validate_writes_the_comparison_with_the_observed_series() {
     );
 }
 
+/// Targets weighted with `--target SERIES=WEIGHT`: each trial's score is the weighted mean
+/// of its targets' ARD, and the fitted scenario's header says the weights.
+#[test]
+fn calibrate_weighs_its_targets() {
+    let cwd = tmp();
+    let sc = minimal_with_observed(cwd.path());
+    let text = fs::read_to_string(&sc).unwrap()
+        + "\n[[observed]]\nname = \"lacolle\"\nfile = \"obs.csv\"\nmetric = \"attempts\"\nplaces = [\"Lacolle\"]\n";
+    fs::write(&sc, text).unwrap();
+    let out = cwd.path().join("cal");
+    let args: Vec<OsString> = vec![
+        "calibrate".into(),
+        sc.into(),
+        "--fit".into(),
+        "places[\"New York City\"].move_rate=0.01..0.1".into(),
+        "--target".into(),
+        "roxham=3".into(),
+        "--target".into(),
+        "lacolle".into(),
+        "--window".into(),
+        "2023-01..2023-04".into(),
+        "--budget".into(),
+        "3".into(),
+        "--replicates".into(),
+        "1".into(),
+        "--out".into(),
+        out.clone().into(),
+    ];
+    let o = northbound(cwd.path(), &args);
+    assert_ok(&o, "calibrate with weights");
+    let trials = fs::read_to_string(out.join("trials.csv")).unwrap();
+    let mut lines = trials.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "trial,\"places[\"\"New York City\"\"].move_rate\",score,ard_roxham,ard_lacolle,error"
+    );
+    for line in lines {
+        let cells: Vec<f64> = line
+            .split(',')
+            .skip(2)
+            .take(3)
+            .map(|c| c.parse().unwrap())
+            .collect();
+        let (score, rox, lac) = (cells[0], cells[1], cells[2]);
+        assert!(
+            rox != lac,
+            "the two targets must differ for the test to tell: {line}"
+        );
+        assert!(
+            (score - (3.0 * rox + lac) / 4.0).abs() < 1e-12,
+            "score {score} is not (3 x {rox} + {lac}) / 4"
+        );
+    }
+    let fitted = fs::read_to_string(out.join("fitted.toml")).unwrap();
+    assert!(
+        fitted.contains("the mean ARD of the targets weighted by --target (roxham 3, lacolle 1)"),
+        "{fitted}"
+    );
+}
+
 #[test]
 fn calibrate_writes_trials_and_a_fitted_scenario_that_loads() {
     let cwd = tmp();
@@ -1357,7 +1417,7 @@ fn calibrate_writes_trials_and_a_fitted_scenario_that_loads() {
         ),
         (
             "--target=roxham=2",
-            "--target roxham: the series is a target twice",
+            "--target roxham: named twice; give each series once",
         ),
         (
             "--fit=move_rate",

@@ -3,7 +3,7 @@
 //!
 //! The prior is uniform on the box of the `--fit` ranges; the distance of a parameter set
 //! is the calibration [`Objective`] (the mean over targets of their ARD in the windows,
-//! with common random numbers). Generation 0 is a rejection step on a space-filling design:
+//! weighted by `--target SERIES=WEIGHT`, with common random numbers). Generation 0 is a rejection step on a space-filling design:
 //! a Latin hypercube of prior draws, of which the `particles` nearest are kept; its
 //! tolerance is the largest distance kept. Each later generation lowers the tolerance to
 //! the `alpha` quantile of the previous population's distances and proposes parameter

@@ -1,7 +1,8 @@
 //! Calibration: fit scenario parameters to observed series.
 //!
 //! What both methods share is the [`Objective`]: the mean ARD of the target series over the
-//! periods inside the windows, for a parameter set, with the simulated value the mean of
+//! periods inside the windows (weighted by `--target SERIES=WEIGHT`, 1 by default), for a
+//! parameter set, with the simulated value the mean of
 //! several replicates whose seeds are the same for every set (common random numbers), so
 //! that two sets differ by their parameters and not by their luck. Runs stop at the end of
 //! the last window month (nothing later can change what is compared), and many parameter
@@ -106,10 +107,19 @@ impl Settings {
         let mut names = Vec::new();
         let mut weights = Vec::new();
         for t in targets {
-            match parse_target(t) {
+            // A series whose name holds '=' is taken whole.
+            let whole = sc.observed.iter().any(|o| &o.name == t);
+            match if whole {
+                Ok((t.clone(), 1.0))
+            } else {
+                parse_target(t)
+            } {
                 Ok((name, w)) => {
                     if names.contains(&name) {
-                        problems.push(format!("--target {name}: the series is a target twice"));
+                        problems.push(format!(
+                            "--target {name}: named twice; give each series once (its weight \
+                             as SERIES=WEIGHT)"
+                        ));
                     }
                     names.push(name);
                     weights.push(w);
@@ -139,16 +149,19 @@ impl Settings {
     }
 }
 
+/// The largest weight of a target (so that a sum of weights stays finite).
+const MAX_WEIGHT: f64 = 1e6;
+
 /// `SERIES` or `SERIES=WEIGHT`: a target's name and its weight in the objective.
 fn parse_target(t: &str) -> std::result::Result<(String, f64), String> {
     let Some((name, w)) = t.rsplit_once('=') else {
         return Ok((t.to_string(), 1.0));
     };
     match w.trim().parse::<f64>() {
-        Ok(w) if w.is_finite() && w > 0.0 => Ok((name.trim().to_string(), w)),
+        Ok(w) if w > 0.0 && w <= MAX_WEIGHT => Ok((name.trim().to_string(), w)),
         _ => Err(format!(
-            "--target {t}: the weight after '=' must be a positive number, as in \
-             qc_interceptions_monthly=3"
+            "--target {t}: the weight after '=' must be a positive number up to {MAX_WEIGHT}, \
+             as in qc_interceptions_monthly=3"
         )),
     }
 }
@@ -501,7 +514,7 @@ impl<'a> Objective<'a> {
                             validation::fit("", &obs, &sim).ard
                         })
                         .collect();
-                    let score = weighted_mean(&ard, &self.weights);
+                    let score = weighted_mean(&ard, self.weights);
                     Trial {
                         values: values.clone(),
                         score: if score.is_finite() {
@@ -855,16 +868,17 @@ pub fn weighted_mean(ard: &[f64], weights: &[f64]) -> f64 {
 }
 
 /// What the objective is, as a header says it: `the mean ARD of the targets` or, when
-/// the weights differ, `the mean ARD of the targets weighted 3, 1 and 1`.
+/// the weights differ, `the mean ARD of the targets weighted by --target (a 3, b 1)`.
 pub fn objective_text(s: &Settings) -> String {
     if s.weights.iter().all(|&w| w == 1.0) {
         return "the mean ARD of the targets".into();
     }
     format!(
-        "the mean ARD of the targets, weighted {}",
-        s.weights
+        "the mean ARD of the targets weighted by --target ({})",
+        s.targets
             .iter()
-            .map(|w| w.to_string())
+            .zip(&s.weights)
+            .map(|(t, w)| format!("{t} {w}"))
             .collect::<Vec<_>>()
             .join(", ")
     )
@@ -1063,7 +1077,7 @@ mod tests {
     fn targets_carry_weights_and_equal_weights_give_the_plain_mean() {
         assert_eq!(parse_target("qc").unwrap(), ("qc".to_string(), 1.0));
         assert_eq!(parse_target("qc=2.5").unwrap(), ("qc".to_string(), 2.5));
-        for bad in ["qc=0", "qc=-1", "qc=x", "qc=inf", "qc="] {
+        for bad in ["qc=0", "qc=-1", "qc=x", "qc=inf", "qc=NaN", "qc=", "qc=2e6"] {
             let e = parse_target(bad).unwrap_err();
             assert!(e.contains(bad) && e.contains("positive number"), "{e}");
         }

@@ -2,9 +2,9 @@
 //!
 //! Each crossing has two beliefs: the chance of success for a person with an STCA
 //! exception and for one without. They start at what the rules in force on the first day
-//! imply, and then learn from outcomes: the outcomes of day `t` are known from day
-//! `t + lag`, and a day with `n` outcomes moves a belief by `n / (n + inertia)` towards that
-//! day's success rate. Each day's perceived value adds rumour noise on the logit scale.
+//! imply, and then learn from outcomes: the outcomes of day `t`, known once the day is
+//! over, reach the decisions of day `t + lag + 1`, and a day with `n` outcomes moves a
+//! belief by `n / (n + inertia)` towards that day's success rate. Each day's perceived value adds rumour noise on the logit scale.
 //! This is what makes the response to a policy change gradual.
 
 use crate::model::rules::Rules;
@@ -255,6 +255,40 @@ mod tests {
             "{:?}",
             b.belief
         );
+    }
+
+    #[test]
+    fn without_a_news_lag_a_rule_is_known_on_its_first_day() {
+        // The rules close the crossing from day 1 on. Day 0's news step (after day 0) is
+        // what day 1 decides with: it must be day 1's rules, not day 0's.
+        let mut implied = vec![vec![[0.0, 1.0]]; 10];
+        implied[0] = vec![[1.0, 1.0]];
+        let mut b = Beliefs {
+            belief: vec![[1.0, 1.0]],
+            history: vec![],
+            lag: 10,
+            inertia: 10.0,
+            news: 1.0,
+            news_lag: 0,
+            implied,
+        };
+        b.observe(vec![[[0, 0], [0, 0]]]);
+        assert_eq!(
+            b.belief[0],
+            [0.0, 1.0],
+            "day 1 decides knowing day 1's rules"
+        );
+        // With a lag of 1, day 1 decides with day 0's rules, day 2 with day 1's.
+        let mut implied = vec![vec![[0.0, 1.0]]; 10];
+        implied[0] = vec![[1.0, 1.0]];
+        b.belief = vec![[1.0, 1.0]];
+        b.history.clear();
+        b.news_lag = 1;
+        b.implied = implied;
+        b.observe(vec![[[0, 0], [0, 0]]]);
+        assert_eq!(b.belief[0], [1.0, 1.0], "day 1: the news of day 0");
+        b.observe(vec![[[0, 0], [0, 0]]]);
+        assert_eq!(b.belief[0], [0.0, 1.0], "day 2: the news of day 1");
     }
 
     #[test]

@@ -108,7 +108,7 @@ fn trials(dir: &Path) -> Result<Drawn> {
         label: "best trial".into(),
     };
     let mut panels = vec![Panel::Xy(XyPanel {
-        title: "The objective of each trial (mean ARD of the targets)".into(),
+        title: "The objective of each trial (the targets' ARD, averaged with their weights)".into(),
         x_label: "trial".into(),
         y_label: "objective".into(),
         integer_x: true,
@@ -356,7 +356,7 @@ fn generations(dir: &Path) -> Result<Drawn> {
             ],
             body: Body::Grid(vec![vec![
                 Panel::Xy(XyPanel {
-                    title: "Tolerance and best distance (mean ARD of the targets)".into(),
+                    title: "Tolerance and best distance (the targets' ARD, averaged with their weights)".into(),
                     x_label: "generation".into(),
                     y_label: "distance".into(),
                     integer_x: true,
