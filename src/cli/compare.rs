@@ -87,10 +87,13 @@ fn summary(
         "{}: {} variants x {} replicates in {:.1} s (intervals over {over})\n",
         sc.name, variants, replicates, wall
     );
-    for e in cmp.effects.iter().filter(|e| e.effect == "diff_roxham") {
+    let rows = || cmp.effects.iter().filter(|e| e.effect == "diff_roxham");
+    // One column for the names, as wide as the longest.
+    let width = rows().map(|e| e.variant.chars().count()).max().unwrap_or(0);
+    for e in rows() {
         let _ = writeln!(
             text,
-            "  {:<16} Roxham Road attempts vs neither: {} (90% interval {} to {})",
+            "  {:<width$} Roxham Road attempts vs neither: {} (90% interval {} to {})",
             e.variant,
             signed_whole(e.mean),
             signed_whole(e.p05),
