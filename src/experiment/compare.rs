@@ -156,15 +156,6 @@ impl Totals {
         }
     }
 
-    pub const ALTERNATIVES: [&'static str; 6] = [
-        "official_ports",
-        "other_irregular",
-        "evasions",
-        "airports",
-        "stayed_in_us",
-        "resettled",
-    ];
-
     fn get(&self, name: &str) -> f64 {
         match name {
             "focus" | "roxham" => self.focus,
@@ -705,7 +696,8 @@ pub fn effects_of(with: &[Totals], reference: &[Totals]) -> Vec<Effect> {
                 .collect(),
         })
         .collect();
-    for name in Totals::ALTERNATIVES {
+    // Where displaced attempts go: every total but the focus's own.
+    for &name in &Totals::NAMES[1..] {
         out.push(Effect {
             name: format!("share_to_{name}"),
             unit: RATIO,

@@ -11,7 +11,7 @@
 use crate::model::agent::Agent;
 use crate::model::rules::Rules;
 use crate::scenario::{Behaviour, Place, Scenario};
-use crate::util::rng::Purpose;
+use crate::util::rng::{self, Purpose};
 
 /// The longest wait (days) the daily hazard table covers; longer waits, if the scenario's
 /// caps are longer still, are computed agent by agent. (Short in tests, so that they cover
@@ -21,19 +21,11 @@ pub(super) const HAZARD_DAYS: u32 = 4096;
 #[cfg(test)]
 pub(super) const HAZARD_DAYS: u32 = 64;
 
-/// An agent's daily draws, many days in a row:
-/// [`rng::key`](crate::util::rng::key)`(seed, id, day, purpose)` is
-/// `mix(rng::prefix(seed, id) ^ (day << 32 | purpose))`, so the prefix is computed once
-/// and each day costs one mixing round instead of three. The mixer is `rng::mix`; a test
-/// checks that both give the same numbers.
-mod keys {
-    use crate::util::rng::{Purpose, mix};
-
-    /// The 53 random bits behind `rng::uniform(seed, id, day, purpose)`, from the prefix.
-    #[inline(always)]
-    pub fn bits(prefix: u64, day: u32, purpose: Purpose) -> u64 {
-        mix(prefix ^ ((u64::from(day) << 32) | purpose as u64)) >> 11
-    }
+/// The 53 random bits behind `rng::uniform(seed, id, day, purpose)`, from the agent's
+/// [`rng::prefix`]`(seed, id)`: each day costs one mixing round instead of three.
+#[inline(always)]
+fn bits(prefix: u64, day: u32, purpose: Purpose) -> u64 {
+    rng::key_from(prefix, day, purpose) >> 11
 }
 
 /// The integer threshold `k` such that, for the 53 random bits `x` behind a keyed uniform
@@ -204,7 +196,7 @@ impl HazardBook {
                 } else {
                     row[waited.min(h.limit) as usize]
                 };
-                if keys::bits(key, day, Purpose::Decide) < any {
+                if bits(key, day, Purpose::Decide) < any {
                     return day as u16;
                 }
             }
@@ -217,10 +209,9 @@ impl HazardBook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::util::rng;
 
     #[test]
-    fn keys_from_a_prefix_are_the_keyed_numbers() {
+    fn bits_from_a_prefix_are_the_keyed_uniforms() {
         let mut x = 0x1234_5678_u64;
         for purpose in [
             Purpose::Decide,
@@ -231,8 +222,7 @@ mod tests {
             for _ in 0..2000 {
                 x = rng::key(x, 1, 2, Purpose::Inflow);
                 let (seed, id, day) = (x, (x >> 7) as u32, (x >> 40) as u32 & 0xFFFF);
-                let bits = keys::bits(rng::prefix(seed, u64::from(id)), day, purpose);
-                assert_eq!(bits, rng::key(seed, u64::from(id), day, purpose) >> 11);
+                let bits = bits(rng::prefix(seed, u64::from(id)), day, purpose);
                 assert_eq!(
                     bits as f64 / (1u64 << 53) as f64,
                     rng::uniform(seed, u64::from(id), day, purpose)
