@@ -68,6 +68,26 @@ fn hsl(hue: f64, s: f64, l: f64) -> RGBColor {
     RGBColor(to(r), to(g), to(b))
 }
 
+/// A change as people read it: `+1,096`, `−109.1%` (a true minus sign), `0` without a
+/// sign; `share` writes a fraction as a percentage to one decimal.
+pub fn signed(v: f64, share: bool) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    let body = if share {
+        format!("{:.1}%", (v * 100.0).abs())
+    } else {
+        fmt_number(v.abs(), 1e3)
+    };
+    if body.trim_start_matches(['0', '.', ',', '%']).is_empty() {
+        body
+    } else if v < 0.0 {
+        format!("\u{2212}{body}")
+    } else {
+        format!("+{body}")
+    }
+}
+
 /// A number for an axis or a label: thousands separated, with decimals only when the
 /// scale needs them.
 pub fn fmt_number(v: f64, scale: f64) -> String {

@@ -5,7 +5,7 @@
 
 use crate::experiment::compare::{EffectRow, OverlayRow, REFERENCE, SummaryRow, VariantRow};
 use crate::experiment::validation::MonthRow;
-use crate::present::chart::{Marker, fmt_number, month_x, series_color};
+use crate::present::chart::{Marker, fmt_number, month_x, series_color, signed};
 use crate::present::files::{
     self, CrossingClass, PlaceRecord, PolicyDates, bad, parse_date, read_csv, strip,
 };
@@ -339,9 +339,9 @@ impl Comparison {
         let base = self.total(REFERENCE, "attempts", |p| p.place == focus);
         let drop = format!(
             "the change in attempts at {focus} ({}, 90% interval {} to {})",
-            signed_number(d.mean),
-            signed_number(d.p05),
-            signed_number(d.p95)
+            signed(d.mean, false),
+            signed(d.p05, false),
+            signed(d.p95, false)
         );
         if d.p95.is_nan() || d.p95 >= 0.0 {
             return Some(format!("{drop} is not clearly a drop"));
@@ -355,21 +355,6 @@ impl Comparison {
             ));
         }
         None
-    }
-}
-
-/// A number of people or attempts with its sign.
-pub fn signed_number(v: f64) -> String {
-    if !v.is_finite() {
-        return "n/a".into();
-    }
-    let body = fmt_number(v.abs(), 1e3);
-    if v < 0.0 && body != "0" {
-        format!("\u{2212}{body}")
-    } else if v > 0.0 && body != "0" {
-        format!("+{body}")
-    } else {
-        body
     }
 }
 

@@ -6,10 +6,10 @@
 //! written by hand.
 
 use crate::experiment::compare::{EffectRow, REFERENCE};
-use crate::experiment::ensemble::quantile;
+use crate::experiment::ensemble;
 use crate::output::uncell;
-use crate::present::chart::fmt_number;
-use crate::present::comparison::{Comparison, alternative_label, signed_number};
+use crate::present::chart::{fmt_number, signed};
+use crate::present::comparison::{Comparison, alternative_label};
 use crate::present::files::{CrossingClass, PlaceRecord, bad};
 use crate::util::date::{Date, Month};
 use crate::util::error::{Error, Result};
@@ -28,18 +28,16 @@ pub struct Estimate {
 impl Estimate {
     /// From one value per replicate.
     pub fn of(values: &[f64]) -> Estimate {
-        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-        sorted.sort_by(f64::total_cmp);
-        let mean = if sorted.is_empty() {
-            f64::NAN
-        } else {
-            sorted.iter().sum::<f64>() / sorted.len() as f64
-        };
-        Estimate {
-            mean,
-            p05: quantile(&sorted, 0.05),
-            p95: quantile(&sorted, 0.95),
+        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        if finite.is_empty() {
+            return Estimate {
+                mean: f64::NAN,
+                p05: f64::NAN,
+                p95: f64::NAN,
+            };
         }
+        let [mean, p05, _, p95] = ensemble::summary(&finite);
+        Estimate { mean, p05, p95 }
     }
 
     fn from_effect(e: &EffectRow) -> Estimate {
@@ -64,9 +62,9 @@ impl Estimate {
     pub fn signed_text(&self) -> String {
         format!(
             "{} [{} to {}]",
-            signed_number(self.mean),
-            signed_number(self.p05),
-            signed_number(self.p95)
+            signed(self.mean, false),
+            signed(self.p05, false),
+            signed(self.p95, false)
         )
     }
 
@@ -74,9 +72,9 @@ impl Estimate {
     pub fn percent_text(&self) -> String {
         format!(
             "{} [{} to {}]",
-            signed_percent(self.mean),
-            signed_percent(self.p05),
-            signed_percent(self.p95)
+            signed(self.mean, true),
+            signed(self.p05, true),
+            signed(self.p95, true)
         )
     }
 
@@ -85,21 +83,6 @@ impl Estimate {
         [self.mean, self.p05, self.p95]
             .iter()
             .all(|v| (1000.0 * v).round() == 0.0)
-    }
-}
-
-/// `+42.1%`, `−1.9%`, `0.0%`.
-fn signed_percent(v: f64) -> String {
-    if !v.is_finite() {
-        return "n/a".into();
-    }
-    let body = format!("{:.1}%", (100.0 * v).abs());
-    if body == "0.0%" {
-        body
-    } else if v < 0.0 {
-        format!("\u{2212}{body}")
-    } else {
-        format!("+{body}")
     }
 }
 

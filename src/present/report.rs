@@ -6,7 +6,7 @@
 
 use crate::experiment::compare::REFERENCE;
 use crate::present::assumptions::{assumptions, covers};
-use crate::present::chart::{Drawn, fmt_number};
+use crate::present::chart::{Drawn, fmt_number, signed};
 use crate::present::comparison::{Comparison, alternative_label};
 use crate::present::files::{CrossingClass, policy_label};
 use crate::present::findings::{BeforeAfter, before_after, findings, months_text};
@@ -772,24 +772,6 @@ pub fn effect_label(effect: &str, focus: &str) -> String {
         Some("resettled") => "resettled through the quota".into(),
         Some(other) => other.replace('_', " "),
         None => effect.replace('_', " "),
-    }
-}
-
-fn signed(v: f64, share: bool) -> String {
-    if !v.is_finite() {
-        return "n/a".into();
-    }
-    let body = if share {
-        format!("{:.1}%", (v * 100.0).abs())
-    } else {
-        fmt_number(v.abs(), 1e3)
-    };
-    if body.trim_start_matches(['0', '.', ',', '%']).is_empty() {
-        body
-    } else if v < 0.0 {
-        format!("\u{2212}{body}")
-    } else {
-        format!("+{body}")
     }
 }
 
