@@ -29,7 +29,7 @@ pub struct Beliefs {
     lag: usize,
     inertia: f64,
     /// Daily weight of official news: how far a belief moves each day towards what the
-    /// rules in force `news_lag` days ago imply.
+    /// rules in force `news_lag` days before the day of the decision imply.
     news: f64,
     news_lag: usize,
     /// What the rules imply, by day of the window and crossing (empty without news).

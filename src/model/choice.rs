@@ -100,7 +100,8 @@ pub fn route_cost(sc: &Scenario, r: usize) -> f64 {
     b.choice_time * route.travel.mean() + b.choice_cost * route.cost + b.choice_risk * route.risk
 }
 
-/// Dijkstra's queue entry: the smallest cost first, ties by place.
+/// Dijkstra's queue entry (cost, routes, place): the smallest cost first, ties by fewer
+/// routes, then by place.
 #[derive(PartialEq)]
 struct Next(f64, u32, u16);
 

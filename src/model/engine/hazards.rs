@@ -24,7 +24,7 @@ pub(super) const HAZARD_DAYS: u32 = 64;
 /// The 53 random bits behind `rng::uniform(seed, id, day, purpose)`, from the agent's
 /// [`rng::prefix`]`(seed, id)`: each day costs one mixing round instead of three.
 #[inline(always)]
-fn bits(prefix: u64, day: u32, purpose: Purpose) -> u64 {
+pub(super) fn bits(prefix: u64, day: u32, purpose: Purpose) -> u64 {
     rng::key_from(prefix, day, purpose) >> 11
 }
 
@@ -171,9 +171,9 @@ impl HazardBook {
     /// The first day after `t` on which a waiting agent gives up or moves on: its draw
     /// falls below its hazard (`u16::MAX` if none before the window ends). Until then its
     /// days are exactly the plain loop's days in which nothing happens, so it is not
-    /// stepped: the draws are made here, in one tight loop, instead of one a day. `key` is
+    /// stepped: the draws are made here, in one tight loop, instead of one a day. `prefix` is
     /// the agent's [`rng::prefix`](crate::util::rng::prefix)`(seed, id)`.
-    pub(super) fn next_act(&self, sc: &Scenario, key: u64, a: &Agent, t: u32) -> u16 {
+    pub(super) fn next_act(&self, sc: &Scenario, prefix: u64, a: &Agent, t: u32) -> u16 {
         let days = self.day.len() as u32;
         let since = u32::from(a.since);
         let permit_from = u32::from(a.entry) + sc.behaviour.work_permit_days;
@@ -196,7 +196,7 @@ impl HazardBook {
                 } else {
                     row[waited.min(h.limit) as usize]
                 };
-                if bits(key, day, Purpose::Decide) < any {
+                if bits(prefix, day, Purpose::Decide) < any {
                     return day as u16;
                 }
             }

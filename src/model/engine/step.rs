@@ -9,7 +9,7 @@
 //! identical.
 
 use super::grants::{BUS, Request};
-use super::hazards::{HazardBook, hazards};
+use super::hazards::{self, HazardBook, hazards};
 use super::store::Pos;
 use super::tally::Tallies;
 use crate::model::agent::{Agent, State};
@@ -162,16 +162,27 @@ fn enter(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
 }
 
 /// A person moving on picks a route, and departs or asks for a seat. `prefix` is
-/// [`rng::prefix`]`(seed, id)`, shared by the agent's keys of the day.
-fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies, prefix: u64) {
+/// [`rng::prefix`]`(seed, id)`, shared by the agent's keys of the day. `exact` (the plain
+/// loop) races every taste clock with [`choice::pick`], the reference that
+/// [`choice::pick_keyed`]'s bounds must agree with.
+fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies, prefix: u64, exact: bool) {
     if applies(a, v, false) {
         acc.add(a.place, Metric::Applied);
         acc.applicants.push((pos, false));
         return;
     }
     let k = choice::choice_type(a.flags);
-    let key = |end| rng::key_from(prefix, choice::taste_slot(end, a.returns), Purpose::Taste);
-    if let Some(r) = choice::pick_keyed(&v.table[a.place as usize][k], key) {
+    let row = &v.table[a.place as usize][k];
+    let picked = if exact {
+        let (id, returns) = (u64::from(a.id), a.returns);
+        choice::pick(row, |end| {
+            rng::exponential(v.seed, id, choice::taste_slot(end, returns), Purpose::Taste)
+        })
+    } else {
+        let key = |end| rng::key_from(prefix, choice::taste_slot(end, a.returns), Purpose::Taste);
+        choice::pick_keyed(row, key)
+    };
+    if let Some(r) = picked {
         let route = &v.sc.routes[r as usize];
         if route.capacity.is_some() {
             acc.requests.push(Request {
@@ -197,7 +208,7 @@ fn decide(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies, prefix: u64) 
         acc.add(a.place, Metric::GaveUp);
         a.state = State::GaveUp;
     } else if u < give_up_or_move {
-        choose_route(a, pos, v, acc, prefix);
+        choose_route(a, pos, v, acc, prefix, true);
     }
 }
 
@@ -207,12 +218,13 @@ fn decide_fast(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies, prefix: 
     let waited = v.t - u32::from(a.since);
     let permit = v.t - u32::from(a.entry) >= v.sc.behaviour.work_permit_days;
     let [give_up, give_up_or_move] = v.hazards.on(v.t).get(v.sc, a.place, waited, permit);
-    let x = rng::key_from(prefix, v.t, Purpose::Decide) >> 11;
+    // The draw next_act made for this day: skipping ahead is exact only if they agree.
+    let x = hazards::bits(prefix, v.t, Purpose::Decide);
     if x < give_up {
         acc.add(a.place, Metric::GaveUp);
         a.state = State::GaveUp;
     } else if x < give_up_or_move {
-        choose_route(a, pos, v, acc, prefix);
+        choose_route(a, pos, v, acc, prefix, false);
     }
 }
 
