@@ -382,6 +382,32 @@ fn plot_reports_a_bad_file_by_name_and_line_without_a_panic() {
     assert!(!dir.path().join("report.html").exists());
 }
 
+/// A series.csv cut short is an error naming what is missing, not months of zero attempts
+/// in the report's before/after table.
+#[test]
+fn a_series_cut_short_is_an_error_not_zero_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_folder(comparison(), dir.path());
+    let path = dir.path().join("series.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("both,0,2023-04,Roxham Road,attempts,"))
+        .collect();
+    assert_eq!(kept.len() + 1, text.lines().count(), "one row removed");
+    std::fs::write(&path, kept.join("\n")).unwrap();
+    let o = northbound(&["plot", dir.path().to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("series.csv:")
+            && err
+                .contains("variant both, replicate 0: no attempts rows for 2023-04 at Roxham Road"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 /// minimal.toml with observed Roxham Road attempts in `dir`: monthly, with a gap from
 /// March to May 2023, and two single-period series with their ratio.
 fn minimal_with_gaps(dir: &Path) -> PathBuf {

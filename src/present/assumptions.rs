@@ -1,7 +1,8 @@
 //! The values a scenario marks as assumptions, read from its text (`scenario.toml` in a
 //! result folder): a value whose comment, on its line or in the lines just above its key,
-//! says "assumption" (the bundled scenarios' convention: `source:`, `derived:`, `fitted:`
-//! or `assumption:`). Each is named by its parameter path, the way `--fit` and
+//! has a line that starts with "assumption" (the bundled scenarios' convention: `source:`,
+//! `derived:`, `fitted:` or `assumption:`; a `derived:` line that mentions an assumption
+//! is derived, not an assumption). Each is named by its parameter path, the way `--fit` and
 //! `[[variant]]` name it, so the report can say which variants or posterior columns vary it.
 
 use toml_edit::{DocumentMut, Item, Table, Value};
@@ -20,19 +21,21 @@ pub struct Assumption {
     pub comment: String,
 }
 
-/// Whether a comment marks an assumption.
-fn marks(comment: &str) -> bool {
-    comment.to_lowercase().contains("assumption")
+/// Whether a comment line marks an assumption.
+fn marks(line: &str) -> bool {
+    line.to_lowercase().starts_with("assumption")
 }
 
-/// The comment lines of a decor that mark an assumption, joined.
+/// The comment of a decor from its first line that marks an assumption to its end (the
+/// lines before it are about something else, such as a section's heading), joined.
 fn marking_lines(raw: Option<&str>) -> Option<String> {
     let lines: Vec<&str> = raw?
         .lines()
         .map(|l| l.trim().trim_start_matches('#').trim())
-        .filter(|l| marks(l))
+        .filter(|l| !l.is_empty())
         .collect();
-    (!lines.is_empty()).then(|| lines.join(" "))
+    let first = lines.iter().position(|l| marks(l))?;
+    Some(lines[first..].join(" "))
 }
 
 /// A value as written, without its decor, at most 90 characters.
@@ -145,9 +148,13 @@ cost = 250                 # Assumption
 travel_days = { dist = "uniform", min = 2, max = 6 }   # assumption: bus
 
 [behaviour.choice]
-# assumption: per day of travel
+# ---------------- the choice
+# assumption: per day of travel,
+# as a guess
 time = 0.1
 risk = 3.0
+cost = 0.002   # derived: 1 / 500 dollars (assumption A1 of the source)
+scale = 1.0    # fitted: the assumption-free fit
 
 [[variant]]
 name = "v"
@@ -168,7 +175,11 @@ set = { "places[\"New York City\"].move_rate" = 0.5 }  # assumption in a variant
         assert_eq!(found[0].comment, "assumption: a guess");
         assert_eq!(found[1].context, "A \u{2192} B");
         assert_eq!(found[2].value, "{ dist = \"uniform\", min = 2, max = 6 }");
-        assert_eq!(found[3].comment, "assumption: per day of travel");
+        // The whole block from its marking line on, not the heading above it.
+        assert_eq!(
+            found[3].comment,
+            "assumption: per day of travel, as a guess"
+        );
         assert!(assumptions("not = [toml").is_empty());
     }
 

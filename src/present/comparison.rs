@@ -4,6 +4,7 @@
 //! and the names that label them.
 
 use crate::experiment::compare::{EffectRow, OverlayRow, REFERENCE, SummaryRow, VariantRow};
+use crate::experiment::posterior::{Posterior, Uncertainty};
 use crate::experiment::validation::MonthRow;
 use crate::present::chart::{Marker, fmt_number, month_x, series_color, signed};
 use crate::present::files::{
@@ -34,6 +35,9 @@ pub struct Comparison {
     pub observed_crossings: Vec<crate::output::CrossingObservation>,
     pub variants: Vec<VariantRow>,
     pub policies: Vec<PolicyDates>,
+    /// The parameter columns of the posterior the comparison ran over (`posterior.csv`,
+    /// read only when the manifest says the intervals cover one); empty otherwise.
+    pub posterior_params: Vec<String>,
     /// The variants in the order they were run.
     pub order: Vec<String>,
     /// The months of the window, in order.
@@ -128,9 +132,17 @@ impl Comparison {
         if summary.is_empty() {
             return Err(bad(&spath, 1, "no rows: nothing to draw".into()));
         }
+        let over_posterior =
+            manifest["uncertainty"].as_str() == Some(Uncertainty::ParametersAndReplicates.as_str());
+        let posterior_params = if over_posterior {
+            Posterior::read(&dir.join("posterior.csv"))?.params
+        } else {
+            Vec::new()
+        };
         Ok(Comparison {
             dir: dir.to_path_buf(),
             manifest,
+            posterior_params,
             scenario_text,
             scenario,
             places,
@@ -201,7 +213,7 @@ impl Comparison {
     /// Whether each replicate ran with a particle of a posterior (`--posterior`), so that
     /// the intervals cover the parameters' uncertainty as well as the run-to-run noise.
     pub fn over_posterior(&self) -> bool {
-        self.manifest["uncertainty"].as_str() == Some("parameters and replicates")
+        self.manifest["uncertainty"].as_str() == Some(Uncertainty::ParametersAndReplicates.as_str())
     }
 
     /// What the intervals cover, as a sentence's end.

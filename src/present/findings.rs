@@ -162,8 +162,9 @@ pub fn extension_date(c: &Comparison) -> Option<Date> {
 type Attempts = BTreeMap<(String, u64), Vec<BTreeMap<Month, f64>>>;
 
 /// Reads `series.csv` for the attempts at the groups' places: per (variant, replicate), per
-/// group, per month, the sum. Streams the file (it can be large).
-fn read_attempts(path: &Path, groups: &[Group]) -> Result<Attempts> {
+/// group, per month, the sum; and the number of the last line read. Streams the file (it
+/// can be large).
+fn read_attempts(path: &Path, groups: &[Group]) -> Result<(Attempts, u64)> {
     let file = open_regular(path, DATA_LIMIT).map_err(|e| Error::Output {
         path: path.to_path_buf(),
         message: format!("cannot read: {e}"),
@@ -196,8 +197,10 @@ fn read_attempts(path: &Path, groups: &[Group]) -> Result<Attempts> {
     );
     let mut out: Attempts = BTreeMap::new();
     let mut rec = csv::StringRecord::new();
+    let mut last = 1;
     while r.read_record(&mut rec).map_err(csv_err)? {
         let line = rec.position().map_or(0, |p| p.line());
+        last = line;
         let cell = |k: usize| rec.get(k).unwrap_or("");
         if cell(cmet) != "attempts" {
             continue;
@@ -239,7 +242,7 @@ fn read_attempts(path: &Path, groups: &[Group]) -> Result<Attempts> {
             .or_insert_with(|| vec![BTreeMap::new(); groups.len()]);
         *sums[g].entry(month).or_insert(0.0) += value;
     }
-    Ok(out)
+    Ok((out, last))
 }
 
 /// The before/after table of a comparison, if it has an extension date with months on
@@ -264,13 +267,31 @@ pub fn before_after(c: &Comparison) -> Result<Option<BeforeAfter>> {
     if before.is_empty() || after.is_empty() || groups.is_empty() {
         return Ok(None);
     }
-    let sums = read_attempts(&c.dir.join("series.csv"), &groups)?;
+    let path = c.dir.join("series.csv");
+    let (sums, last) = read_attempts(&path, &groups)?;
+    // compare writes a row for every month, place and metric: a month missing is a file
+    // cut short or edited, not zero attempts.
+    for ((variant, replicate), per_group) in &sums {
+        for (g, by_month) in groups.iter().zip(per_group) {
+            if let Some(m) = before
+                .iter()
+                .chain(&after)
+                .find(|m| !by_month.contains_key(m))
+            {
+                return Err(bad(
+                    &path,
+                    last,
+                    format!(
+                        "variant {variant}, replicate {replicate}: no attempts rows for {m} at {}; \
+                         expected one row per month, place and metric (is the file cut short?)",
+                        g.places.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
     let mean_over = |by_month: &BTreeMap<Month, f64>, months: &[Month]| {
-        months
-            .iter()
-            .map(|m| by_month.get(m).copied().unwrap_or(0.0))
-            .sum::<f64>()
-            / months.len() as f64
+        months.iter().map(|m| by_month[m]).sum::<f64>() / months.len() as f64
     };
     let mut rows = Vec::new();
     for v in &c.order {
@@ -370,10 +391,16 @@ pub fn findings(c: &Comparison, ba: Option<&BeforeAfter>) -> Vec<String> {
     let focus = c.focus_name();
     let mut out = Vec::new();
     let has = |v: &str| c.order.iter().any(|o| o == v);
-    if !has(REFERENCE) || c.effects.is_empty() {
+    if !has(REFERENCE) {
         out.push(format!(
             "The reference variant {REFERENCE} was not run, so there are no effects to report."
         ));
+    } else if c.effects.is_empty() {
+        out.push(
+            "effects.csv holds no effects (a comparison that ran its reference writes one row \
+             per variant and effect), so there are none to report."
+                .into(),
+        );
     }
     let totals = [
         ("diff_roxham", format!("attempts at {focus}")),
@@ -404,7 +431,7 @@ pub fn findings(c: &Comparison, ba: Option<&BeforeAfter>) -> Vec<String> {
             "{name} ({v} against {REFERENCE}, over the window) {}",
             join_and(&parts)
         );
-        if let Some(e) = effect(c, v, "diff_resettled").filter(|e| e.mean != 0.0) {
+        if let Some(e) = effect(c, v, "diff_resettled").filter(|e| e.mean != 0.0 || e.p95 != 0.0) {
             s.push_str(&format!(
                 "; it {} through the quota",
                 change_phrase(
@@ -420,7 +447,7 @@ pub fn findings(c: &Comparison, ba: Option<&BeforeAfter>) -> Vec<String> {
     if let Some(e) = effect(c, "both", "interaction_roxham") {
         let e = Estimate::from_effect(e);
         let verdict = if e.p05 <= 0.0 && e.p95 >= 0.0 {
-            "an interval that includes 0: at this precision the two effects there add up"
+            "an interval that includes 0: at this precision it is consistent with the two effects adding up there"
         } else {
             "an interval that excludes 0: together they do not simply add up there"
         };

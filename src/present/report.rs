@@ -10,6 +10,7 @@ use crate::present::chart::{Drawn, fmt_number, signed};
 use crate::present::comparison::{Comparison, alternative_label};
 use crate::present::files::{CrossingClass, policy_label};
 use crate::present::findings::{BeforeAfter, before_after, findings, months_text};
+use crate::scenario::paths;
 use crate::util::date::Date;
 use crate::util::error::{Error, Result};
 use std::fmt::Write as _;
@@ -177,25 +178,6 @@ fn kv(h: &mut String, key: &str, value: &str) {
     let _ = writeln!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(key), value);
 }
 
-/// The posterior's parameter columns, from the folder's copy of it, if the intervals cover
-/// a posterior.
-fn posterior_columns(c: &Comparison) -> Vec<String> {
-    if !c.over_posterior() {
-        return Vec::new();
-    }
-    let Ok(columns) = crate::present::files::header(&c.dir.join("posterior.csv")) else {
-        return Vec::new();
-    };
-    let end = columns
-        .iter()
-        .position(|h| h == "distance")
-        .unwrap_or(columns.len());
-    columns
-        .get(2..end)
-        .map(<[String]>::to_vec)
-        .unwrap_or_default()
-}
-
 fn findings_section(h: &mut String, c: &Comparison, ba: Option<&BeforeAfter>) {
     section_open(h, "findings");
     let _ = writeln!(
@@ -222,7 +204,8 @@ fn before_after_section(h: &mut String, c: &Comparison, ba: Option<&BeforeAfter>
         let why = if !c.dir.join("series.csv").is_file() {
             "this folder has no <code>series.csv</code> (every replicate's months), which the table is computed from"
         } else {
-            "the scenario has no STCA extension date with months of the window on both sides of it"
+            "the scenario has no STCA extension date with months of the window on both sides of it, or \
+             <code>places.csv</code> names no crossing to sum the attempts at"
         };
         let _ = writeln!(h, "<p>No table: {why}.</p>\n</section>");
         return;
@@ -306,7 +289,7 @@ fn intervals_section(h: &mut String, c: &Comparison) {
     );
     h.push_str("<ul>\n");
     if c.over_posterior() {
-        let columns = posterior_columns(c);
+        let columns = &c.posterior_params;
         let file = c.manifest["posterior"].as_str().unwrap_or("a posterior");
         let sha = c.manifest["posterior_sha256"].as_str().unwrap_or("");
         let _ = writeln!(
@@ -349,7 +332,7 @@ fn intervals_section(h: &mut String, c: &Comparison) {
     h.push_str(
         "<li>Replicate <i>r</i> of every variant uses the same random numbers, so an effect \
          (a difference between variants) is computed replicate by replicate and its interval \
-         is narrower than those of the levels it is the difference of.</li>\n\
+         is usually narrower than those of the levels it is the difference of.</li>\n\
          <li>No interval covers the assumptions below (fixed in every replicate unless a \
          posterior column varies them), nor what the model leaves out (see the README's \
          \"What the model leaves out\").</li>\n</ul>\n</section>\n",
@@ -366,7 +349,7 @@ fn assumptions_section(h: &mut String, c: &Comparison) {
         );
         return;
     }
-    let posterior = posterior_columns(c);
+    let posterior = &c.posterior_params;
     let overrides: Vec<(&str, Vec<&str>)> = c
         .variants
         .iter()
@@ -403,7 +386,7 @@ fn assumptions_section(h: &mut String, c: &Comparison) {
             .collect();
         if posterior
             .iter()
-            .any(|col| col.split(',').any(|p| covers(p.trim(), &a.path)))
+            .any(|col| paths::split_tied(col).iter().any(|p| covers(p, &a.path)))
         {
             by.push("the posterior".into());
         }
