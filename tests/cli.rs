@@ -1302,7 +1302,9 @@ fn calibrate_weighs_its_targets() {
         lines.next().unwrap(),
         "trial,\"places[\"\"New York City\"\"].move_rate\",score,ard_roxham,ard_lacolle,error"
     );
-    for line in lines {
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 3, "three trials (--budget 3): {trials}");
+    for line in rows {
         let cells: Vec<f64> = line
             .split(',')
             .skip(2)
