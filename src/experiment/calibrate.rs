@@ -359,9 +359,7 @@ impl<'a> Objective<'a> {
             problems.push("calibrate: give at least one --target SERIES".into());
         }
         // The starting point (the first path's value) and the types, from the file itself.
-        let doc: DocumentMut = String::from_utf8_lossy(&base.source)
-            .parse()
-            .map_err(|e: toml_edit::TomlError| invalid(base, vec![e.to_string()]))?;
+        let doc = base.document()?;
         let mut start = Vec::new();
         let mut integer = Vec::new();
         for p in &s.params {
@@ -749,9 +747,7 @@ pub fn fitted_text(
     header: &str,
     data: &DataPaths,
 ) -> Result<String> {
-    let mut doc: DocumentMut = String::from_utf8_lossy(&base.source)
-        .parse()
-        .map_err(|e: toml_edit::TomlError| invalid(base, vec![e.to_string()]))?;
+    let mut doc = base.document()?;
     let each = params
         .iter()
         .zip(values)

@@ -697,8 +697,9 @@ pub fn run(
 
 /// Writes the result of a sweep into `dir` from its plan and its points' records (`read`
 /// gives point `p`'s, read from wherever it was recorded): `points.csv`, `outcomes.csv`,
-/// `series.csv`, `sensitivity.csv`, `places.csv`, `policies.csv`, `scenario.toml` and
-/// `sweep.json`. The same records give the same bytes. Returns the work the records hold
+/// `series.csv`, `sensitivity.csv`, `places.csv`, `policies.csv` and `sweep.json` (the
+/// scenario with its data files is the caller's, `bundle::write_scenario`, as for every
+/// result folder). The same records give the same bytes. Returns the work the records hold
 /// and the sensitivity indices.
 pub fn write_result(
     dir: &Path,
@@ -821,8 +822,6 @@ pub fn write_result(
     write_indices(&dir.join("sensitivity.csv"), &rows)?;
     output::write_csv(&dir.join("places.csv"), &plan.places)?;
     output::write_csv(&dir.join("policies.csv"), &plan.policies)?;
-    let path = dir.join("scenario.toml");
-    std::fs::write(&path, &plan.scenario_text).map_err(|e| Error::write(&path, e))?;
     SweepFile::new(plan.clone(), None).write(dir)?;
     Ok((work, rows))
 }
@@ -1252,7 +1251,6 @@ mod tests {
             "sensitivity.csv",
             "places.csv",
             "policies.csv",
-            "scenario.toml",
             "sweep.json",
         ] {
             assert_eq!(

@@ -75,22 +75,6 @@ pub fn place_rows(sc: &Scenario) -> Vec<PlaceRow<'_>> {
         .collect()
 }
 
-/// The rows of `daily.csv`, made as they are written (the longest table of a run).
-pub fn daily_rows<'a>(sc: &'a Scenario, res: &'a Results) -> impl Iterator<Item = Row> + 'a {
-    (0..res.days).flat_map(move |d| {
-        let date = res.start.add_days(d as i32).to_string();
-        sc.places.iter().enumerate().flat_map(move |(i, p)| {
-            let date = date.clone();
-            metrics_for(p.kind).iter().map(move |&m| Row {
-                period: date.clone(),
-                place: p.name.clone(),
-                metric: m.name(),
-                value: res.count(d, i, m) as f64 * sc.scale,
-            })
-        })
-    })
-}
-
 /// Flows summed by calendar month; the `waiting` stock is the month's last day.
 pub fn monthly_rows(sc: &Scenario, res: &Results) -> Vec<Row> {
     let mut months: Vec<(Month, u32, u32)> = Vec::new();
@@ -462,8 +446,8 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
     }
 }
 
-/// `daily.csv`: the rows of [`daily_rows`] under [`write_rows`]' header and cells, written
-/// without building them (a date, a place name and a value per row were three
+/// `daily.csv`: a row per day, place and metric of the place's kind, with [`write_rows`]'
+/// header and cells, written without building row objects (a date, a place name and a value per row were three
 /// allocations, and the longest table of a run has 150,000 rows).
 fn write_daily(path: &Path, sc: &Scenario, res: &Results) -> Result<()> {
     let mut w = csv::Writer::from_path(path).map_err(|e| csv_err(path, e))?;
