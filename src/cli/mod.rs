@@ -293,16 +293,10 @@ pub fn record_uncertainty(
 ) -> Result<(), Error> {
     m.uncertainty = Some(Uncertainty::of(posterior).as_str().into());
     if let Some(p) = posterior {
-        let bytes =
-            northbound::util::files::read_regular(&p.path, northbound::util::files::DATA_LIMIT)
-                .map_err(|source| Error::Read {
-                    path: p.path.clone(),
-                    source,
-                })?;
         m.posterior = Some(p.path.display().to_string());
-        m.posterior_sha256 = Some(output::sha256_hex(&bytes));
+        m.posterior_sha256 = Some(output::sha256_hex(&p.bytes));
         let copy = dir.join("posterior.csv");
-        std::fs::write(&copy, &bytes).map_err(|source| Error::Write { path: copy, source })?;
+        std::fs::write(&copy, &p.bytes).map_err(|source| Error::Write { path: copy, source })?;
     }
     Ok(())
 }

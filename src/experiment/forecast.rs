@@ -122,6 +122,8 @@ pub fn first_month(sc: &Scenario, from: Option<Month>) -> Result<Month> {
 #[derive(Debug, Clone)]
 pub struct PosteriorUse {
     pub path: PathBuf,
+    /// The file as it was read (copied into the result folder as it is hashed).
+    pub bytes: Vec<u8>,
     pub sha256: String,
     pub params: Vec<String>,
     /// `[parameter][replicate]`: the drawn particles' values, as in the file.
@@ -207,13 +209,10 @@ impl<'a> Setup<'a> {
                 post.params.len()
             )],
         })?;
-        let bytes = std::fs::read(&post.path).map_err(|source| Error::Read {
-            path: post.path.clone(),
-            source,
-        })?;
         setup.posterior = Some(PosteriorUse {
             path: post.path.clone(),
-            sha256: output::sha256_hex(&bytes),
+            bytes: post.bytes.clone(),
+            sha256: output::sha256_hex(&post.bytes),
             params: post.params.clone(),
             values,
             design,
@@ -626,10 +625,7 @@ pub fn write(dir: &Path, s: &Setup, f: &Forecast) -> Result<()> {
     if let Some(p) = &s.posterior {
         output::write_csv(&dir.join("identification.csv"), &f.identification)?;
         let to = dir.join("posterior.csv");
-        std::fs::copy(&p.path, &to).map_err(|e| Error::Output {
-            path: to.clone(),
-            message: format!("cannot copy {}: {e}", p.path.display()),
-        })?;
+        std::fs::write(&to, &p.bytes).map_err(|source| Error::Write { path: to, source })?;
     }
     output::write_csv_or_header(
         &dir.join("observed.csv"),

@@ -59,6 +59,9 @@ pub struct Posterior {
     /// The parameter paths, in the file's column order.
     pub params: Vec<String>,
     pub particles: Vec<Particle>,
+    /// The file as it was read: what a result folder copies and its manifest hashes, so
+    /// that both are the bytes the runs used.
+    pub bytes: Vec<u8>,
 }
 
 fn bad(path: &Path, line: u64, message: impl Into<String>) -> Error {
@@ -163,6 +166,7 @@ impl Posterior {
             path: path.to_path_buf(),
             params,
             particles,
+            bytes,
         })
     }
 
