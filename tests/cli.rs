@@ -758,7 +758,11 @@ fn an_existing_output_folder_is_kept_unless_forced() {
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     let err = stderr(&o);
     assert!(err.contains("already exists"), "{}", show(&o));
-    assert!(err.contains("--force"), "{}", show(&o));
+    assert!(
+        err.contains("--force") && err.contains("--out DIR"),
+        "{}",
+        show(&o)
+    );
     assert!(err.contains(&out.display().to_string()), "{}", show(&o));
     assert!(
         snapshot(&out) == before,

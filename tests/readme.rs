@@ -91,7 +91,8 @@ fn run_with_stdin(
 /// The README's Python and R snippets load a real monthly.csv into one column per place
 /// and metric, with every value (R's reshape with warnings as errors: the old snippet,
 /// timevar = "place", warned and kept one metric per place). Each runs where its tool is
-/// installed (python3 with pandas; Rscript) and is skipped, saying so, where it is not.
+/// installed (python3 with pandas; Rscript) and is skipped, saying so, where it is not;
+/// with `NORTHBOUND_REQUIRE_SNIPPETS=1` a missing tool fails the test instead.
 #[test]
 fn the_readme_snippets_load_the_long_tables() {
     let root = env!("CARGO_MANIFEST_DIR");
@@ -148,7 +149,7 @@ fn the_readme_snippets_load_the_long_tables() {
             String::from_utf8_lossy(&o.stderr)
         );
     } else {
-        eprintln!("skipped the README's Python snippet: python3 with pandas is not installed");
+        skipped("the README's Python snippet: python3 with pandas is not installed");
     }
 
     let code = "options(warn = 2)\n".to_string()
@@ -165,8 +166,17 @@ fn the_readme_snippets_load_the_long_tables() {
             "the README's R snippet:\n{code}\n{}",
             String::from_utf8_lossy(&o.stderr)
         ),
-        None => eprintln!("skipped the README's R snippet: Rscript is not installed"),
+        None => skipped("the README's R snippet: Rscript is not installed"),
     }
+}
+
+/// Says that a snippet was not run, or fails where `NORTHBOUND_REQUIRE_SNIPPETS=1` asks
+/// for every snippet to run.
+fn skipped(why: &str) {
+    if std::env::var("NORTHBOUND_REQUIRE_SNIPPETS").is_ok_and(|v| v == "1") {
+        panic!("NORTHBOUND_REQUIRE_SNIPPETS=1, but skipped {why}");
+    }
+    eprintln!("skipped {why}");
 }
 
 /// The README's example that runs variants runs the bundled default's own, and the README

@@ -268,6 +268,29 @@ fn shards_from_the_option_and_from_slurm_merge_into_the_one_machine_result() {
     ));
     assert!(text.contains("merged 3 shards"), "{text}");
     same_tables(&d.path().join("whole"), &d.path().join("sw"));
+    // A shard folder without its scenario is refused before anything is written.
+    copy_dir(
+        &d.path().join("sw.shard-1-of-3"),
+        &d.path().join("old.shard-1-of-3"),
+    );
+    fs::remove_file(d.path().join("old.shard-1-of-3/scenario.toml")).unwrap();
+    let e = fails(&nb(
+        d.path(),
+        &[
+            "merge",
+            "old.shard-1-of-3",
+            "sw.shard-2-of-3",
+            "sw.shard-3-of-3",
+            "--out",
+            "from-old",
+        ],
+        &[],
+    ));
+    assert!(
+        e.contains("old.shard-1-of-3") && e.contains("has no scenario.toml"),
+        "{e}"
+    );
+    assert!(!d.path().join("from-old").exists());
     // A gapped array is refused, naming the variables.
     let env = [
         ("SLURM_ARRAY_TASK_ID", "3"),
@@ -280,6 +303,16 @@ fn shards_from_the_option_and_from_slurm_merge_into_the_one_machine_result() {
         e.contains("SLURM_ARRAY_TASK_MIN=1") && e.contains("--shard I/N"),
         "{e}"
     );
+}
+
+/// Copies a folder of files (no subfolders).
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap().flatten() {
+        if e.file_type().unwrap().is_file() {
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
 }
 
 /// Waits until the working folder holds a finished point, or the command has ended.
@@ -395,7 +428,8 @@ fn the_scenario_table_and_a_posterior_give_the_points() {
     );
     let text = ok(&nb(d.path(), &["check", "sc.toml"], &[]));
     assert!(
-        text.contains("sweep    morris design, points 3\n  --vary behaviour.max_attempts=1..4\n"),
+        text.contains("sweep    morris design, points 3\n  --vary 'behaviour.max_attempts=1..4'\n")
+            && text.contains("\n  --vary 'places[\"Roxham Road\"].detection=0.5..0.99'\n"),
         "{text}"
     );
     ok(&nb(
@@ -403,7 +437,28 @@ fn the_scenario_table_and_a_posterior_give_the_points() {
         &["sweep", "sc.toml", "--out", "m", "-q"],
         &[],
     ));
+    // What check prints, pasted onto a shell's command line, is the same sweep.
+    let vary: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("  --vary "))
+        .collect();
+    assert_eq!(vary.len(), 3, "{text}");
+    let line = format!(
+        "'{BIN}' sweep sc.toml --design morris --points 3 --out pasted -q --vary {}",
+        vary.join(" --vary ")
+    );
+    let pasted = Command::new("sh")
+        .args(["-c", &line])
+        .current_dir(d.path())
+        .env_remove("RAYON_NUM_THREADS")
+        .output()
+        .unwrap();
+    ok(&pasted);
     let points = fs::read_to_string(d.path().join("m/points.csv")).unwrap();
+    assert_eq!(
+        fs::read_to_string(d.path().join("pasted/points.csv")).unwrap(),
+        points
+    );
     assert!(points.starts_with("point,behaviour.max_attempts,\"places[\"\"Roxham Road\"\"].detection\",policies.resettlement_quota.enabled\n"), "{points}");
     assert_eq!(points.lines().count(), 1 + 3 * 4);
     assert!(points.contains(",true\n") || points.contains(",false\n"));

@@ -160,18 +160,25 @@ fn variants(out: &mut String, sc: &Scenario) {
     }
 }
 
-/// The `[sweep]` table, as `northbound sweep SCENARIO` would run it.
+/// The `[sweep]` table, as `northbound sweep SCENARIO` would run it, each `--vary` quoted
+/// for a POSIX shell so that it can be pasted onto a command line.
 fn sweep(out: &mut String, sc: &Scenario) {
     let Some(t) = &sc.sweep else { return };
     let _ = writeln!(
         out,
-        "sweep    {} design{}{}",
+        "sweep    {} design{}{}{}",
         t.design.as_deref().unwrap_or("grid"),
         t.points.map_or(String::new(), |n| format!(", points {n}")),
+        t.levels.map_or(String::new(), |n| format!(", levels {n}")),
         t.replicates
             .map_or(String::new(), |r| format!(", {r} replicates"))
     );
     for v in &t.vary {
-        let _ = writeln!(out, "  --vary {v}");
+        let _ = writeln!(out, "  --vary {}", shell_quoted(v));
     }
+}
+
+/// `s` in single quotes, a single quote inside written `'\''`.
+fn shell_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }

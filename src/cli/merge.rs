@@ -28,6 +28,16 @@ pub struct MergeArgs {
 pub fn merge(a: MergeArgs) -> Result<(), Error> {
     let (file, by) = sweep::shards(&a.dirs)?;
     let count = by.len();
+    // The scenario with its data files, as every shard holds them (the same in each),
+    // loaded before anything is written, so that a shard without it fails first.
+    let bundled = by[0].join("scenario.toml");
+    if !bundled.is_file() {
+        return Err(Error::Output {
+            path: by[0].clone(),
+            message: "merge: this shard folder has no scenario.toml (a shard folder holds its scenario from the sweep that wrote it; run that shard again with this northbound)".into(),
+        });
+    }
+    let scenario = Scenario::load(&bundled)?;
     let target = match a
         .out
         .clone()
@@ -55,9 +65,7 @@ pub fn merge(a: MergeArgs) -> Result<(), Error> {
         })
     });
     let (work, _) = written?;
-    // The scenario with its data files, as every shard holds them (the same in each),
-    // written as every result folder writes its own.
-    let scenario = Scenario::load(&by[0].join("scenario.toml"))?;
+    // Written as every result folder writes its own.
     output::bundle::write_scenario(&staged.tmp, "scenario.toml", &scenario)?;
     // The scenario as the shards' manifest names it.
     let first: serde_json::Value = std::fs::read(by[0].join("manifest.json"))

@@ -76,7 +76,7 @@ pub fn stage(target: &Path, force: bool) -> Result<Staged> {
     if target.exists() && !force {
         return Err(refused(
             target,
-            "already exists; pass --force to replace it, or write elsewhere",
+            "already exists; pass --force to replace it, or write elsewhere with --out DIR",
         ));
     }
     let replaces = target.exists();
