@@ -13,6 +13,7 @@ use crate::util::date::{Date, Month};
 use crate::util::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The folder name that stands for the scenarios built into the binary.
 pub const BUNDLED: &str = "(bundled)";
@@ -124,15 +125,20 @@ pub fn exists(path: &Path) -> bool {
     bundled(path).is_some() || path.exists()
 }
 
-fn csv_reader(path: &Path) -> std::result::Result<csv::Reader<Box<dyn std::io::Read>>, csv::Error> {
-    let inner: Box<dyn std::io::Read> = match bundled(path) {
-        Some(text) => Box::new(text.as_bytes()),
-        None => Box::new(crate::util::files::open_regular(
-            path,
-            crate::util::files::DATA_LIMIT,
-        )?),
-    };
-    Ok(csv::ReaderBuilder::new().from_reader(inner))
+/// The bytes of a data file: bundled, or read from disk (a regular file, up to
+/// [`DATA_LIMIT`](crate::util::files::DATA_LIMIT)). A scenario keeps what it read
+/// ([`Scenario::data`](crate::scenario::Scenario::data)), so that its result folders copy
+/// and its variants read the same bytes.
+pub fn read_bytes(path: &Path) -> Result<Arc<[u8]>> {
+    match bundled(path) {
+        Some(text) => Ok(Arc::from(text.as_bytes())),
+        None => crate::util::files::read_regular(path, crate::util::files::DATA_LIMIT)
+            .map(Arc::from)
+            .map_err(|source| Error::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+    }
 }
 
 /// One kept value and where it came from.
@@ -178,7 +184,17 @@ pub fn read_monthly(
     column: &str,
     filters: &[(&str, &str)],
 ) -> Result<BTreeMap<Month, MonthValue>> {
-    Ok(read_observations(path, column, filters)?
+    monthly_in(path, &read_bytes(path)?, column, filters)
+}
+
+/// [`read_monthly`] of a file's bytes already read (`path` names it in errors).
+pub fn monthly_in(
+    path: &Path,
+    bytes: &[u8],
+    column: &str,
+    filters: &[(&str, &str)],
+) -> Result<BTreeMap<Month, MonthValue>> {
+    Ok(observations_in(path, bytes, column, filters)?
         .into_iter()
         .filter(Observation::is_month)
         .map(|o| {
@@ -270,18 +286,22 @@ pub fn read_observations(
     column: &str,
     filters: &[(&str, &str)],
 ) -> Result<Vec<Observation>> {
+    observations_in(path, &read_bytes(path)?, column, filters)
+}
+
+/// [`read_observations`] of a file's bytes already read (`path` names it in errors).
+pub fn observations_in(
+    path: &Path,
+    bytes: &[u8],
+    column: &str,
+    filters: &[(&str, &str)],
+) -> Result<Vec<Observation>> {
     let data_err = |line: u64, message: String| Error::Data {
         path: path.to_path_buf(),
         line,
         message,
     };
-    let mut rdr = csv_reader(path).map_err(|e| match e.into_kind() {
-        csv::ErrorKind::Io(source) => Error::Read {
-            path: path.to_path_buf(),
-            source,
-        },
-        other => data_err(1, format!("{other:?}")),
-    })?;
+    let mut rdr = csv::ReaderBuilder::new().from_reader(bytes);
     let headers = rdr
         .headers()
         .map_err(|e| data_err(1, format!("cannot read the header row: {e}")))?

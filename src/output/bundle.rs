@@ -12,6 +12,7 @@
 use crate::scenario::{Scenario, paths};
 use crate::util::error::{Error, Result};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use toml_edit::{DocumentMut, Value};
 
 /// The folder, inside a result folder, that holds the copied data files.
@@ -27,6 +28,9 @@ pub struct DataFile {
     pub written: String,
     pub source: PathBuf,
     pub copy: String,
+    /// The bytes the scenario read ([`Scenario::data`]): what is copied, whatever the file
+    /// on disk holds by then. (`None` for a `SOURCES.md` note, copied from the disk.)
+    pub bytes: Option<Arc<[u8]>>,
 }
 
 /// The data files a scenario reads, each with the path of its copy.
@@ -111,10 +115,14 @@ impl DataFiles {
         let files = written
             .into_iter()
             .zip(copies)
-            .map(|(w, copy)| DataFile {
-                source: from.join(&w),
-                copy: copy.unwrap_or_default(),
-                written: w,
+            .map(|(w, copy)| {
+                let source = from.join(&w);
+                DataFile {
+                    bytes: sc.data.get(&source).cloned(),
+                    source,
+                    copy: copy.unwrap_or_default(),
+                    written: w,
+                }
             })
             .collect();
         Ok(DataFiles { files })
@@ -135,6 +143,7 @@ impl DataFiles {
                     written: String::new(),
                     source,
                     copy,
+                    bytes: None,
                 });
             }
         }
@@ -147,9 +156,10 @@ impl DataFiles {
                 path: to.clone(),
                 message: format!("cannot copy the data file {}: {e}", f.source.display()),
             };
-            match crate::data::bundled(&f.source) {
-                Some(text) => std::fs::write(&to, text).map_err(cannot)?,
-                None => {
+            match (&f.bytes, crate::data::bundled(&f.source)) {
+                (Some(bytes), _) => std::fs::write(&to, bytes).map_err(cannot)?,
+                (None, Some(text)) => std::fs::write(&to, text).map_err(cannot)?,
+                (None, None) => {
                     let mut from =
                         crate::util::files::open_regular(&f.source, crate::util::files::DATA_LIMIT)
                             .map_err(cannot)?;
@@ -270,6 +280,45 @@ mod tests {
         assert_eq!(again.inflows[0].monthly, sc.inflows[0].monthly);
         assert_eq!(again.inflows[1].monthly, sc.inflows[1].monthly);
         assert_eq!(again.observed[0].points, sc.observed[0].points);
+    }
+
+    #[test]
+    fn a_data_file_changed_after_loading_changes_neither_the_copy_nor_a_variant() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("data")).unwrap();
+        let rates =
+            "month,x\n2023-01,60\n2023-02,60\n2023-03,60\n2023-04,60\n2023-05,60\n2023-06,60\n";
+        let file = d.path().join("data/rates.csv");
+        std::fs::write(&file, rates).unwrap();
+        let minimal = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let text = std::fs::read_to_string(minimal).unwrap();
+        let monthly = text.lines().find(|l| l.starts_with("monthly = ")).unwrap();
+        let text = text.replace(monthly, "file = \"data/rates.csv\"\ncolumn = \"x\"");
+        let path = d.path().join("study.toml");
+        std::fs::write(&path, &text).unwrap();
+        let sc = Scenario::load(&path).unwrap();
+        assert_eq!(sc.data.len(), 1);
+        // The file changes on disk while the scenario is in use.
+        std::fs::write(&file, rates.replace("60", "99")).unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        write_scenario(&out, "scenario.toml", &sc).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("data/rates.csv")).unwrap(),
+            rates
+        );
+        // A scenario derived from it reads the bytes it read, even with the file gone.
+        std::fs::remove_file(&file).unwrap();
+        let set = vec![(
+            "behaviour.give_up_rate".to_string(),
+            toml_edit::Value::from(0.002),
+        )];
+        let derived = sc.with_overrides(&set, "test").unwrap();
+        assert_eq!(derived.inflows[0].monthly, sc.inflows[0].monthly);
+        assert_eq!(derived.data, sc.data);
+        // Loaded afresh, the missing file is an error naming it.
+        let e = Scenario::load(&path).unwrap_err().to_string();
+        assert!(e.contains("no such file") && e.contains("rates.csv"), "{e}");
     }
 
     #[test]

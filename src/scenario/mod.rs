@@ -36,6 +36,11 @@ pub struct Scenario {
     pub path: PathBuf,
     /// The file's bytes, for the manifest's hash.
     pub source: Vec<u8>,
+    /// The data files it read (inflow rates, observed series), by path, as they were read:
+    /// result folders copy these bytes, and a scenario derived from this one (a variant,
+    /// a calibration's trial, a posterior's particle) reads them instead of the disk, so
+    /// that a file changed during a run changes nothing in it.
+    pub data: DataRead,
     pub start: Date,
     pub end: Date,
     pub seed: u64,
@@ -64,6 +69,9 @@ pub struct SweepTable {
     pub replicates: Option<u32>,
     pub vary: Vec<String>,
 }
+
+/// Data files as read, by the path they were read from.
+pub type DataRead = std::collections::BTreeMap<PathBuf, std::sync::Arc<[u8]>>;
 
 /// An observed series and how to compute its simulated counterpart.
 #[derive(Debug, Clone)]
@@ -229,14 +237,14 @@ impl Scenario {
     /// (files, the bundled default and variants alike), so that what `check` accepts every
     /// command runs.
     pub fn from_bytes(path: &Path, source: Vec<u8>) -> Result<Scenario> {
-        let sc = Scenario::parse(path, source)?;
+        let sc = Scenario::parse(path, source, DataRead::new())?;
         sc.check_variants()?;
         Ok(sc)
     }
 
     /// Parses and validates scenario text, without trying its variants (for a variant's own
     /// scenario, whose variants are its base's).
-    fn parse(path: &Path, source: Vec<u8>) -> Result<Scenario> {
+    fn parse(path: &Path, source: Vec<u8>, data: DataRead) -> Result<Scenario> {
         let text = String::from_utf8(source.clone()).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
             message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
@@ -252,7 +260,7 @@ impl Scenario {
                 path: path.to_path_buf(),
                 message: e.to_string().trim_end().to_string(),
             })?;
-        validate::validate(raw, path, source)
+        validate::validate(raw, path, source, data)
     }
 
     /// Every variant gives a valid scenario with the same window and places.
@@ -320,19 +328,21 @@ impl Scenario {
                 problems,
             });
         }
-        Scenario::parse(&self.path, doc.to_string().into_bytes()).map_err(|e| match e {
-            Error::Invalid { path, problems } => Error::Invalid {
-                path,
-                problems: problems
-                    .into_iter()
-                    .map(|p| format!("{what}: {p}"))
-                    .collect(),
-            },
-            Error::Parse { path, message } => Error::Parse {
-                path,
-                message: format!("{what}: {message}"),
-            },
-            other => other,
+        Scenario::parse(&self.path, doc.to_string().into_bytes(), self.data.clone()).map_err(|e| {
+            match e {
+                Error::Invalid { path, problems } => Error::Invalid {
+                    path,
+                    problems: problems
+                        .into_iter()
+                        .map(|p| format!("{what}: {p}"))
+                        .collect(),
+                },
+                Error::Parse { path, message } => Error::Parse {
+                    path,
+                    message: format!("{what}: {message}"),
+                },
+                other => other,
+            }
         })
     }
 

@@ -147,25 +147,32 @@ fn rates(
                 c.err(f("file"), "give either `monthly` or `file`, not both");
             }
             let p = frame.base.join(file);
-            if !p.exists() && !data::is_file(&p) {
-                c.err(
-                    f("file"),
-                    format!(
-                        "no such file: {} (paths are relative to the scenario file)",
-                        p.display()
-                    ),
-                );
-                rates_ok = false;
+            // A file already read (by the scenario this one derives from) is read again
+            // from its bytes, even if it has gone from the disk since.
+            let missing = if c.has_data(&p) {
+                None
+            } else if !p.exists() && !data::is_file(&p) {
+                Some(format!(
+                    "no such file: {} (paths are relative to the scenario file)",
+                    p.display()
+                ))
             } else if !data::is_file(&p) {
-                c.err(f("file"), format!("{} is not a regular file", p.display()));
-                rates_ok = false;
+                Some(format!("{} is not a regular file", p.display()))
             } else {
-                match data::read_monthly(&p, column, &[]) {
-                    Ok(series) => rates.extend(series.into_iter().map(|(m, v)| (m, v.value))),
-                    Err(e) => {
-                        c.err(f("file"), e);
-                        rates_ok = false;
-                    }
+                None
+            };
+            let read = match missing {
+                Some(why) => Err(why),
+                None => c
+                    .data(&p)
+                    .and_then(|b| data::monthly_in(&p, &b, column, &[]))
+                    .map_err(|e| e.to_string()),
+            };
+            match read {
+                Ok(series) => rates.extend(series.into_iter().map(|(m, v)| (m, v.value))),
+                Err(e) => {
+                    c.err(f("file"), e);
+                    rates_ok = false;
                 }
             }
         }

@@ -18,18 +18,42 @@ mod sweep;
 mod variants;
 
 use super::raw::{RawDuration, RawMeta, RawScenario};
-use super::{Date, Duration, Scenario};
+use super::{DataRead, Date, Duration, Scenario};
 use crate::util::error::{Error, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use toml::value::Datetime;
 
-/// Collects problems as `path: message` so that a researcher sees all of them at once.
+/// Collects problems as `path: message` so that a researcher sees all of them at once,
+/// and the data files read, each once.
 #[derive(Default)]
 struct Checker {
     problems: Vec<String>,
+    data: DataRead,
+    /// The files this scenario read (its base may have read others).
+    used: Vec<PathBuf>,
 }
 
 impl Checker {
+    /// Whether a data file has been read already (it may have gone from the disk since).
+    fn has_data(&self, path: &Path) -> bool {
+        self.data.contains_key(path)
+    }
+
+    /// The bytes of a data file: as already read (by this scenario, or by the one it was
+    /// derived from), or read now and kept.
+    fn data(&mut self, path: &Path) -> Result<Arc<[u8]>> {
+        if !self.used.iter().any(|p| p == path) {
+            self.used.push(path.to_path_buf());
+        }
+        if let Some(b) = self.data.get(path) {
+            return Ok(b.clone());
+        }
+        let b = crate::data::read_bytes(path)?;
+        self.data.insert(path.to_path_buf(), b.clone());
+        Ok(b)
+    }
+
     fn err(&mut self, field: impl std::fmt::Display, msg: impl std::fmt::Display) {
         self.problems.push(format!("{field}: {msg}"));
     }
@@ -173,8 +197,17 @@ struct Frame<'a> {
 }
 
 /// The sections checked in file order, then the network as a whole; every problem at once.
-pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result<Scenario> {
-    let mut c = Checker::default();
+pub(super) fn validate(
+    raw: RawScenario,
+    path: &Path,
+    source: Vec<u8>,
+    data: DataRead,
+) -> Result<Scenario> {
+    let mut c = Checker {
+        problems: Vec::new(),
+        data,
+        used: Vec::new(),
+    };
     let meta = &raw.scenario;
     let (start, end) = window(&mut c, meta);
     // Everything else is checked against the window: without one, only noise follows.
@@ -200,11 +233,17 @@ pub(super) fn validate(raw: RawScenario, path: &Path, source: Vec<u8>) -> Result
         network::network(&mut c, &places.list, &routes, &policies, &inflows);
     }
     c.stop(path)?;
+    let used = std::mem::take(&mut c.used);
+    let data = std::mem::take(&mut c.data)
+        .into_iter()
+        .filter(|(p, _)| used.contains(p))
+        .collect();
     Ok(Scenario {
         name: meta.name.clone(),
         description: meta.description.clone(),
         path: path.to_path_buf(),
         source,
+        data,
         start,
         end,
         seed: meta.seed,

@@ -204,7 +204,7 @@ fn points(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let path = frame.base.join(file);
-    let all = if !data::exists(&path) {
+    let all = if !c.has_data(&path) && !data::exists(&path) {
         c.err(
             f("file"),
             format!(
@@ -214,7 +214,10 @@ fn points(
         );
         Vec::new()
     } else {
-        match data::read_observations(&path, &column, &filters) {
+        match c
+            .data(&path)
+            .and_then(|b| data::observations_in(&path, &b, &column, &filters))
+        {
             Ok(v) => v,
             Err(e) => {
                 c.err(f("file"), e);
@@ -239,7 +242,7 @@ fn points(
         .into_iter()
         .filter(|x| x.start >= start && x.end <= end)
         .collect();
-    if points.is_empty() && data::is_file(&path) {
+    if points.is_empty() && (c.has_data(&path) || data::is_file(&path)) {
         c.err(
             f("file"),
             format!("no observation of this series lies inside the window {start}..{end}"),
