@@ -524,14 +524,28 @@ type Placed = (f64, i32, i32, usize, String);
 /// overlap; and the number of rows.
 fn marker_layout(p: &TimePanel, w: u32) -> (Vec<Placed>, usize) {
     let (lo, hi) = time_range(p);
-    let plot_w = f64::from(w.saturating_sub(TIME_LEFT + TIME_RIGHT).max(1));
-    let px = |x: f64| TIME_LEFT as i32 + ((x - lo) / (hi - lo) * plot_w).round() as i32;
-    let mut row_ends: Vec<i32> = Vec::new();
-    let mut placed = Vec::new();
-    for m in merge_markers(&p.markers, 0.6)
+    let markers: Vec<Marker> = merge_markers(&p.markers, 0.6)
         .into_iter()
         .filter(|m| m.x > lo && m.x < hi)
-    {
+        .collect();
+    label_rows(&markers, (lo, hi), (TIME_LEFT, TIME_RIGHT), w)
+}
+
+/// Rows for the labels of `markers` on an axis from `range.0` to `range.1` drawn between
+/// `margins.0` pixels from the left and `margins.1` from the right of `w`: each label
+/// beside its line (right of it, or left near the right edge), in the first row where it
+/// overlaps nothing; and the number of rows.
+fn label_rows(
+    markers: &[Marker],
+    (lo, hi): (f64, f64),
+    (left, right): (u32, u32),
+    w: u32,
+) -> (Vec<Placed>, usize) {
+    let plot_w = f64::from(w.saturating_sub(left + right).max(1));
+    let px = |x: f64| left as i32 + ((x - lo) / (hi - lo) * plot_w).round() as i32;
+    let mut row_ends: Vec<i32> = Vec::new();
+    let mut placed = Vec::new();
+    for m in markers {
         let x = px(m.x);
         let tw = text_width(&m.label, NOTE) as i32;
         let x0 = if x + 4 + tw <= w as i32 - 4 {
@@ -547,7 +561,7 @@ fn marker_layout(p: &TimePanel, w: u32) -> (Vec<Placed>, usize) {
             }
         };
         row_ends[row] = row_ends[row].max(x0 + tw);
-        placed.push((m.x, x, x0, row, m.label));
+        placed.push((m.x, x, x0, row, m.label.clone()));
     }
     (placed, row_ends.len())
 }
@@ -877,13 +891,8 @@ fn fmt_axis(v: f64, span: f64) -> String {
     format!("{v:.decimals$}")
 }
 
-/// Draws a panel of values against a numeric x; `title_pad` as for the other panels.
-fn draw_xy<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    p: &XyPanel,
-    title_pad: usize,
-) -> Res {
-    let area = panel_title(area, &p.title, title_pad)?;
+/// The x range of a numeric-x panel: as given, else what its data and marks cover.
+fn xy_range(p: &XyPanel) -> (f64, f64) {
     let xs = p
         .series
         .iter()
@@ -895,19 +904,11 @@ fn draw_xy<DB: DrawingBackend>(
         )
         .chain(p.marks.iter().map(|m| m.x))
         .filter(|x| x.is_finite());
-    let ys = p
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|q| q.1))
-        .chain(p.bars.iter().flat_map(|b| b.1.iter().map(|q| q.2)))
-        .filter(|y| y.is_finite());
-    let span = |v: Vec<f64>| {
-        v.iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-                (a.min(*x), b.max(*x))
-            })
-    };
-    let (mut x0, mut x1) = p.x_range.unwrap_or_else(|| span(xs.collect()));
+    let (mut x0, mut x1) = p.x_range.unwrap_or_else(|| {
+        xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        })
+    });
     if !(x0.is_finite() && x1.is_finite()) {
         (x0, x1) = (0.0, 1.0);
     }
@@ -917,7 +918,45 @@ fn draw_xy<DB: DrawingBackend>(
     if p.integer_x {
         (x0, x1) = (x0 - 0.5, x1 + 0.5);
     }
-    let (lo, hi) = span(ys.collect());
+    (x0, x1)
+}
+
+/// Margins of a numeric-x panel's plot, left (with the y labels) and right, in pixels.
+const XY_LEFT: u32 = 8 + Y_AREA;
+const XY_RIGHT: u32 = 30;
+
+/// Where the marks' labels of a numeric-x panel `w` pixels wide go, in rows above the
+/// plot, none over another (a tight posterior's 5%, mean and 95% are pixels apart); and
+/// the number of rows.
+fn xy_mark_layout(p: &XyPanel, w: u32) -> (Vec<Placed>, usize) {
+    let (x0, x1) = xy_range(p);
+    let mut marks: Vec<Marker> = p
+        .marks
+        .iter()
+        .filter(|m| m.x.is_finite() && m.x >= x0 && m.x <= x1)
+        .cloned()
+        .collect();
+    marks.sort_by(|a, b| a.x.total_cmp(&b.x));
+    label_rows(&marks, (x0, x1), (XY_LEFT, XY_RIGHT), w)
+}
+
+/// Draws a panel of values against a numeric x; `pad` as for time panels.
+fn draw_xy<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    p: &XyPanel,
+    pad: (usize, usize),
+) -> Res {
+    let area = panel_title(area, &p.title, pad.0)?;
+    let (x0, x1) = xy_range(p);
+    let ys = p
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|q| q.1))
+        .chain(p.bars.iter().flat_map(|b| b.1.iter().map(|q| q.2)))
+        .filter(|y| y.is_finite());
+    let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+        (a.min(y), b.max(y))
+    });
     let (lo, hi) = if lo.is_finite() {
         (lo.min(0.0), hi.max(0.0))
     } else {
@@ -929,13 +968,34 @@ fn draw_xy<DB: DrawingBackend>(
         lo + 1.0
     };
     let x_span = x1 - x0;
-    let marks = !p.marks.is_empty();
+    let (placed, rows) = xy_mark_layout(p, area.dim_in_pixel().0);
+    let rows = rows.max(pad.1);
+    let line_h = (NOTE + 6) as i32;
+    let strip = if rows == 0 {
+        0
+    } else {
+        rows as i32 * line_h + 8
+    };
     let frame = Frame {
-        left: 8,
-        right: 30,
-        top: if marks { 26 } else { 6 },
+        left: XY_LEFT - Y_AREA,
+        right: XY_RIGHT,
+        top: 6 + strip as u32,
         y_area: Y_AREA,
     };
+    for (_, x, x0, row, label) in &placed {
+        let y = *row as i32 * line_h + 4;
+        area.draw_text(
+            label,
+            &font(NOTE).color(&MARK).pos(Pos::new(HPos::Left, VPos::Top)),
+            (*x0, y),
+        )
+        .map_err(de)?;
+        area.draw(&PathElement::new(
+            vec![(*x, y), (*x, 6 + strip)],
+            MARK.stroke_width(1),
+        ))
+        .map_err(de)?;
+    }
     let mut chart = frame.build(&area, x0..x1, lo..top)?;
     let integer = p.integer_x;
     house_style(&mut chart.configure_mesh(), TICK)
@@ -969,26 +1029,15 @@ fn draw_xy<DB: DrawingBackend>(
             )?;
         }
     }
-    for m in &p.marks {
+    for (x, ..) in &placed {
         chart
             .draw_series(DashedLineSeries::new(
-                vec![(m.x, lo), (m.x, top)],
+                vec![(*x, lo), (*x, top)],
                 6,
                 4,
                 MARK.stroke_width(1),
             ))
             .map_err(de)?;
-        put(
-            &mut chart,
-            EmptyElement::at((m.x, top))
-                + Text::new(
-                    m.label.clone(),
-                    (0, -4),
-                    font(NOTE)
-                        .color(&MARK)
-                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
-                ),
-        )?;
     }
     for s in &p.series {
         let points: Vec<(f64, f64)> = s
@@ -1394,7 +1443,7 @@ fn draw_chart<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -
                         Panel::Intervals(p) => (&p.title, 0),
                         Panel::Bars(p) => (&p.title, 0),
                         Panel::Scatter(p) => (&p.title, 0),
-                        Panel::Xy(p) => (&p.title, 0),
+                        Panel::Xy(p) => (&p.title, xy_mark_layout(p, w).1),
                         Panel::Empty { title, .. } => (title, 0),
                     };
                     pad = (pad.0.max(title_lines(title, w).len()), pad.1.max(rows));
@@ -1405,7 +1454,7 @@ fn draw_chart<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -
                         Panel::Intervals(p) => draw_intervals(cell, p, pad.0)?,
                         Panel::Bars(p) => draw_bars(cell, p, pad.0)?,
                         Panel::Scatter(p) => draw_scatter(cell, p, pad.0)?,
-                        Panel::Xy(p) => draw_xy(cell, p, pad.0)?,
+                        Panel::Xy(p) => draw_xy(cell, p, pad)?,
                         Panel::Empty { title, note } => draw_empty(cell, title, note, pad.0)?,
                     }
                 }
@@ -1456,6 +1505,32 @@ mod tests {
     fn shares_read_as_percentages() {
         assert_eq!(fmt_share(1.0912, true), "+109%");
         assert_eq!(fmt_share(-0.004, true), "0%");
+    }
+
+    #[test]
+    fn marks_close_together_take_rows_of_their_own() {
+        let panel = |marks: &[f64], range: (f64, f64)| XyPanel {
+            x_range: Some(range),
+            marks: marks
+                .iter()
+                .zip(["5%", "mean", "95%"])
+                .map(|(&x, label)| Marker {
+                    x,
+                    label: label.into(),
+                })
+                .collect(),
+            ..XyPanel::default()
+        };
+        // A tight posterior on a wide prior range: one row each, lines in order.
+        let (placed, rows) = xy_mark_layout(&panel(&[0.0574, 0.0582, 0.0595], (0.03, 0.12)), 800);
+        assert_eq!(rows, 3);
+        assert_eq!(placed.iter().map(|q| q.3).collect::<Vec<_>>(), [0, 1, 2]);
+        assert!(placed.windows(2).all(|w| w[0].1 <= w[1].1));
+        // Spread out, they share one row; a mark outside the range is left out.
+        let (placed, rows) = xy_mark_layout(&panel(&[1.57, 2.64, 3.71], (1.0, 4.0)), 800);
+        assert_eq!((placed.len(), rows), (3, 1));
+        let (placed, _) = xy_mark_layout(&panel(&[1.57, 9.0], (1.0, 4.0)), 800);
+        assert_eq!(placed.len(), 1);
     }
 
     #[test]
