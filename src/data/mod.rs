@@ -177,24 +177,16 @@ fn revision(notes: &str) -> i8 {
     }
 }
 
-/// Reads `column` by `month` (YYYY-MM) from a CSV file with a header row, keeping only
-/// whole-month rows. Only rows whose `filters` columns equal the given values are read.
+/// Reads `column` by `month` (YYYY-MM) from a CSV file with a header row (its `bytes`, as
+/// [`read_bytes`] gave them; `path` names it in errors), keeping only whole-month rows.
+/// Only rows whose `filters` columns equal the given values are read.
 pub fn read_monthly(
-    path: &Path,
-    column: &str,
-    filters: &[(&str, &str)],
-) -> Result<BTreeMap<Month, MonthValue>> {
-    monthly_in(path, &read_bytes(path)?, column, filters)
-}
-
-/// [`read_monthly`] of a file's bytes already read (`path` names it in errors).
-pub fn monthly_in(
     path: &Path,
     bytes: &[u8],
     column: &str,
     filters: &[(&str, &str)],
 ) -> Result<BTreeMap<Month, MonthValue>> {
-    Ok(observations_in(path, bytes, column, filters)?
+    Ok(read_observations(path, bytes, column, filters)?
         .into_iter()
         .filter(Observation::is_month)
         .map(|o| {
@@ -279,18 +271,9 @@ fn parse_bound(s: &str, end: bool) -> Option<Date> {
 }
 
 /// Reads `column` from a CSV file whose rows are months (a `month` column) or periods
-/// (`period_start` and `period_end` columns), keeping rows whose `filters` columns have the
-/// given values. Duplicates of one period are resolved as [`read_monthly`] does.
+/// (`period_start` and `period_end` columns), from its `bytes` as [`read_bytes`] gave them
+/// (`path` names it in errors), keeping rows whose `filters` columns have the given values. Duplicates of one period are resolved as [`read_monthly`] does.
 pub fn read_observations(
-    path: &Path,
-    column: &str,
-    filters: &[(&str, &str)],
-) -> Result<Vec<Observation>> {
-    observations_in(path, &read_bytes(path)?, column, filters)
-}
-
-/// [`read_observations`] of a file's bytes already read (`path` names it in errors).
-pub fn observations_in(
     path: &Path,
     bytes: &[u8],
     column: &str,
@@ -473,7 +456,7 @@ mod tests {
              2022-03,,GAP,\n\
              2022-04,7,derived,\n",
         );
-        let m = read_monthly(f.path(), "n", &[]).unwrap();
+        let m = read_monthly(f.path(), &read_bytes(f.path()).unwrap(), "n", &[]).unwrap();
         let v: Vec<_> = m.iter().map(|(k, v)| (k.to_string(), v.value)).collect();
         assert_eq!(
             v,
@@ -490,12 +473,18 @@ mod tests {
     #[test]
     fn filters_and_errors_name_the_line() {
         let f = file("month,province,count\n2022-01,QC,3\n2022-01,BC,4\n2022-1,QC,5\n");
-        let e = read_monthly(f.path(), "count", &[("province", "QC")]).unwrap_err();
+        let e = read_monthly(
+            f.path(),
+            &read_bytes(f.path()).unwrap(),
+            "count",
+            &[("province", "QC")],
+        )
+        .unwrap_err();
         assert!(e.to_string().contains(":4: month: expected YYYY-MM"), "{e}");
-        let e = read_monthly(f.path(), "nope", &[]).unwrap_err();
+        let e = read_monthly(f.path(), &read_bytes(f.path()).unwrap(), "nope", &[]).unwrap_err();
         assert!(e.to_string().contains("no column `nope`"), "{e}");
         let f = file("month,count\n2022-01,x\n");
-        let e = read_monthly(f.path(), "count", &[]).unwrap_err();
+        let e = read_monthly(f.path(), &read_bytes(f.path()).unwrap(), "count", &[]).unwrap_err();
         assert!(
             e.to_string().contains(":2: count: expected a number"),
             "{e}"
@@ -506,7 +495,7 @@ mod tests {
     fn reads_the_shipped_southwest_series() {
         let p = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("scenarios/data/observed/cbp_southwest_encounters_monthly.csv");
-        let m = read_monthly(&p, "total_sw_encounters", &[]).unwrap();
+        let m = read_monthly(&p, &read_bytes(&p).unwrap(), "total_sw_encounters", &[]).unwrap();
         // Two official releases for 2022-10; the first (CBP MPP) is kept.
         assert_eq!(m[&Month::parse("2022-10").unwrap()].value, 231_538.0);
         assert_eq!(m[&Month::parse("2023-09").unwrap()].value, 269_740.0);
@@ -517,6 +506,7 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/data/observed");
         let qc = read_observations(
             &root.join("rcmp_interceptions_monthly.csv"),
+            &read_bytes(&root.join("rcmp_interceptions_monthly.csv")).unwrap(),
             "count",
             &[("province", "QC")],
         )
@@ -529,6 +519,7 @@ mod tests {
         assert_eq!(y2018.value, 18_518.0);
         let totals = read_observations(
             &root.join("rcmp_interceptions_period_totals.csv"),
+            &read_bytes(&root.join("rcmp_interceptions_period_totals.csv")).unwrap(),
             "count",
             &[("geography", "QC")],
         )
@@ -551,13 +542,15 @@ mod tests {
     #[test]
     fn refuses_a_file_without_period_columns() {
         let f = file("date,count\n2022-01-01,3\n");
-        let e = read_observations(f.path(), "count", &[]).unwrap_err();
+        let e =
+            read_observations(f.path(), &read_bytes(f.path()).unwrap(), "count", &[]).unwrap_err();
         assert!(
             e.to_string().contains(":1: expected a `month` column"),
             "{e}"
         );
         let f = file("period_start,period_end,count\n2022-03,2022-01,3\n");
-        let e = read_observations(f.path(), "count", &[]).unwrap_err();
+        let e =
+            read_observations(f.path(), &read_bytes(f.path()).unwrap(), "count", &[]).unwrap_err();
         assert!(
             e.to_string()
                 .contains(":2: the period ends before it starts"),

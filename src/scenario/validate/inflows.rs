@@ -165,7 +165,7 @@ fn rates(
                 Some(why) => Err(why),
                 None => c
                     .data(&p)
-                    .and_then(|b| data::monthly_in(&p, &b, column, &[]))
+                    .and_then(|b| data::read_monthly(&p, &b, column, &[]))
                     .map_err(|e| e.to_string()),
             };
             match read {

@@ -216,7 +216,7 @@ fn points(
     } else {
         match c
             .data(&path)
-            .and_then(|b| data::observations_in(&path, &b, &column, &filters))
+            .and_then(|b| data::read_observations(&path, &b, &column, &filters))
         {
             Ok(v) => v,
             Err(e) => {
