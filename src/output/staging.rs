@@ -161,7 +161,12 @@ fn unique(
 /// folder as `a/` followed by what it holds. Links are not followed (a link is listed as
 /// itself, and is never a regular file).
 fn listing(dir: &Path) -> io::Result<Vec<String>> {
-    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {
+    listing_to(dir, usize::MAX)
+}
+
+/// [`listing`] down to `depth` levels of folders (0: what `dir` itself holds).
+fn listing_to(dir: &Path, depth: usize) -> io::Result<Vec<String>> {
+    fn walk(dir: &Path, prefix: &str, depth: usize, out: &mut Vec<String>) -> io::Result<()> {
         let mut names: Vec<(String, bool)> = std::fs::read_dir(dir)?
             .filter_map(|e| e.ok())
             .map(|e| {
@@ -173,7 +178,14 @@ fn listing(dir: &Path) -> io::Result<Vec<String>> {
         for (name, folder) in names {
             if folder {
                 out.push(format!("{prefix}{name}/"));
-                walk(&dir.join(&name), &format!("{prefix}{name}/"), out)?;
+                if depth > 0 {
+                    walk(
+                        &dir.join(&name),
+                        &format!("{prefix}{name}/"),
+                        depth - 1,
+                        out,
+                    )?;
+                }
             } else {
                 out.push(format!("{prefix}{name}"));
             }
@@ -181,7 +193,7 @@ fn listing(dir: &Path) -> io::Result<Vec<String>> {
         Ok(())
     }
     let mut out = Vec::new();
-    walk(dir, "", &mut out)?;
+    walk(dir, "", depth, &mut out)?;
     Ok(out)
 }
 
@@ -192,11 +204,13 @@ fn replaceable(dir: &Path) -> Result<()> {
     if !dir.is_dir() {
         return Err(refused(dir, "exists and is not a folder"));
     }
-    let found = listing(dir).map_err(|e| Error::write(dir, e))?;
-    if found.is_empty() {
+    // What the folder itself holds first: a folder that is not northbound's (a home
+    // folder given as --out, say) is refused without walking everything below it.
+    let top = listing_to(dir, 0).map_err(|e| Error::write(dir, e))?;
+    if top.is_empty() {
         return Ok(());
     }
-    let listing = |names: &[String]| {
+    let shown = |names: &[String]| {
         let shown: Vec<&str> = names.iter().take(8).map(String::as_str).collect();
         let more = names.len().saturating_sub(8);
         if more > 0 {
@@ -206,24 +220,20 @@ fn replaceable(dir: &Path) -> Result<()> {
         }
     };
     let Some(files) = manifest_files(&dir.join("manifest.json")) else {
-        let why = if found.iter().any(|n| n == "manifest.json") {
+        let why = if top.iter().any(|n| n == "manifest.json") {
             "its manifest.json is not northbound's"
         } else {
             "it has no manifest.json"
         };
-        let top: Vec<String> = found
-            .iter()
-            .filter(|n| !n.trim_end_matches('/').contains('/'))
-            .cloned()
-            .collect();
         return Err(refused(
             dir,
             format!(
                 "is not a result northbound wrote ({why}; it holds {}): refusing to replace it, even with --force",
-                listing(&top)
+                shown(&top)
             ),
         ));
     };
+    let found = listing(dir).map_err(|e| Error::write(dir, e))?;
     // A folder is northbound's if it holds a listed file; a file if it is listed and a
     // regular file (not a link).
     let foreign: Vec<String> = found
@@ -241,7 +251,7 @@ fn replaceable(dir: &Path) -> Result<()> {
             dir,
             format!(
                 "is an earlier northbound result that also holds what northbound did not write ({}): refusing to replace it, even with --force; move those elsewhere first",
-                listing(&foreign)
+                shown(&foreign)
             ),
         ));
     }
