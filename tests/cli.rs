@@ -1197,6 +1197,20 @@ fn init_writes_a_bundled_scenario_with_its_data_to_run_from_anywhere() {
         show(&o)
     );
     assert!(!cwd.path().join("other").exists());
+    // A folder named like a built-in scenario (as `init minimal minimal` writes) does not
+    // hide it; a folder named like none is refused as a folder.
+    let o = northbound(cwd.path(), ["init", "minimal", "minimal", "-q"]);
+    assert_ok(&o, "init minimal minimal");
+    let o = northbound(cwd.path(), ["init", "again", "minimal", "-q"]);
+    assert_ok(&o, "init again minimal, beside a folder named minimal");
+    assert!(cwd.path().join("again/minimal.toml").is_file());
+    let o = northbound(cwd.path(), ["init", "third", "study"]);
+    assert_clean_failure(&o, "init third study (a folder)");
+    assert!(
+        stderr(&o).contains("study: is a folder, not a scenario file"),
+        "{}",
+        show(&o)
+    );
 }
 
 // ---------------------------------------------------------------------------------------

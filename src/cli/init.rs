@@ -33,27 +33,32 @@ fn scenario(asked: Option<&str>) -> Result<(Scenario, String), Error> {
         ));
     };
     let path = Path::new(asked);
-    if path.exists() {
-        let name = path
-            .file_name()
-            .map_or("scenario.toml".into(), |n| n.to_string_lossy().into_owned());
-        return Ok((Scenario::load(path)?, name));
-    }
-    match data::bundled_scenario(asked) {
-        Some((path, text)) => {
+    // A file of that name, else a scenario built in by that name: a folder of that name
+    // (the one `init minimal minimal` wrote, say) is not a scenario.
+    if path.is_dir() || !path.exists() {
+        if let Some((path, text)) = data::bundled_scenario(asked) {
             let name = path
                 .file_name()
                 .map_or("scenario.toml".into(), |n| n.to_string_lossy().into_owned());
-            Ok((Scenario::from_bytes(&path, text.as_bytes().to_vec())?, name))
+            return Ok((Scenario::from_bytes(&path, text.as_bytes().to_vec())?, name));
         }
-        None => Err(Error::Output {
+        let what = if path.is_dir() {
+            "is a folder, not a scenario file,"
+        } else {
+            "no such file,"
+        };
+        return Err(Error::Output {
             path: path.to_path_buf(),
             message: format!(
-                "no such file, and no scenario of that name is built in (there are: {})",
+                "{what} and no scenario of that name is built in (there are: {})",
                 data::bundled_scenarios().join(", ")
             ),
-        }),
+        });
     }
+    let name = path
+        .file_name()
+        .map_or("scenario.toml".into(), |n| n.to_string_lossy().into_owned());
+    Ok((Scenario::load(path)?, name))
 }
 
 pub fn init(a: &InitArgs) -> Result<(), Error> {
