@@ -83,14 +83,7 @@ impl Comparison {
         let summary_lines = read_csv::<SummaryRow>(&spath)?;
         let mut months = Vec::new();
         for (line, r) in &summary_lines {
-            let m = Month::parse(&r.month).ok_or_else(|| {
-                bad(
-                    &spath,
-                    *line,
-                    format!("month: \"{}\" is not a month (YYYY-MM)", r.month),
-                )
-            })?;
-            months.push(m);
+            months.push(files::parse_month(&spath, *line, &r.month)?);
         }
         months.sort();
         months.dedup();

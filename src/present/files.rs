@@ -91,6 +91,17 @@ pub fn bad(path: &Path, line: u64, message: String) -> Error {
     }
 }
 
+/// A `month` cell (YYYY-MM) of a data file, at a line.
+pub fn parse_month(path: &Path, line: u64, s: &str) -> Result<crate::util::date::Month> {
+    crate::util::date::Month::parse(s).ok_or_else(|| {
+        bad(
+            path,
+            line,
+            format!("month: \"{s}\" is not a month (YYYY-MM)"),
+        )
+    })
+}
+
 pub fn parse_date(path: &Path, line: u64, what: &str, s: &str) -> Result<Date> {
     Date::parse(s).ok_or_else(|| {
         bad(
@@ -250,13 +261,7 @@ pub fn read_month_rows(
     }
     let mut out = Vec::new();
     for (line, r) in read_csv::<crate::experiment::validation::MonthRow>(&path)? {
-        let Some(m) = crate::util::date::Month::parse(&r.month) else {
-            return Err(bad(
-                &path,
-                line,
-                format!("month: \"{}\" is not a month (YYYY-MM)", r.month),
-            ));
-        };
+        let m = parse_month(&path, line, &r.month)?;
         out.push((line, m, r));
     }
     Ok(out)
@@ -271,13 +276,7 @@ pub fn read_crossing_observations(dir: &Path) -> Result<Vec<crate::output::Cross
     }
     let rows = read_csv::<crate::output::CrossingObservation>(&path)?;
     for (line, r) in &rows {
-        if crate::util::date::Month::parse(&r.month).is_none() {
-            return Err(bad(
-                &path,
-                *line,
-                format!("month: \"{}\" is not a month (YYYY-MM)", r.month),
-            ));
-        }
+        parse_month(&path, *line, &r.month)?;
     }
     Ok(strip(rows))
 }

@@ -10,7 +10,7 @@ use crate::experiment::ensemble;
 use crate::output::uncell;
 use crate::present::chart::{fmt_number, signed};
 use crate::present::comparison::{Comparison, alternative_label};
-use crate::present::files::{CrossingClass, PlaceRecord, bad};
+use crate::present::files::{CrossingClass, PlaceRecord, bad, parse_month};
 use crate::util::date::{Date, Month};
 use crate::util::error::{Error, Result};
 use crate::util::files::{DATA_LIMIT, open_regular};
@@ -212,13 +212,7 @@ fn read_attempts(path: &Path, groups: &[Group]) -> Result<(Attempts, u64)> {
         else {
             continue;
         };
-        let month = Month::parse(cell(cm)).ok_or_else(|| {
-            bad(
-                path,
-                line,
-                format!("month: \"{}\" is not a month (YYYY-MM)", cell(cm)),
-            )
-        })?;
+        let month = parse_month(path, line, cell(cm))?;
         let replicate: u64 = cell(cr).parse().map_err(|_| {
             bad(
                 path,

@@ -48,16 +48,6 @@ struct ReplicateRecord {
     particle: String,
 }
 
-fn month(path: &Path, line: u64, s: &str) -> Result<Month> {
-    Month::parse(s).ok_or_else(|| {
-        bad(
-            path,
-            line,
-            format!("month: \"{s}\" is not a month (YYYY-MM)"),
-        )
-    })
-}
-
 /// Attempts at a place in a month: `(month, place, p05, p50, p95)`.
 type Attempts = (Month, String, f64, f64, f64);
 
@@ -65,7 +55,7 @@ type Attempts = (Month, String, f64, f64, f64);
 fn read_attempts(path: &Path) -> Result<Vec<Attempts>> {
     let mut out = Vec::new();
     for (line, r) in read_csv::<ForecastRecord>(path)? {
-        let m = month(path, line, &r.month)?;
+        let m = files::parse_month(path, line, &r.month)?;
         if r.metric == "attempts" {
             out.push((m, r.place, r.p05, r.p50, r.p95));
         }
@@ -102,7 +92,7 @@ impl ForecastFiles {
         let mut observed = Vec::new();
         if path.is_file() {
             for (line, r) in read_csv::<ObservedRecord>(&path)? {
-                observed.push((month(&path, line, &r.month)?, r));
+                observed.push((files::parse_month(&path, line, &r.month)?, r));
             }
         }
         let path = dir.join("replicates.csv");

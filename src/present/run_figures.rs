@@ -6,7 +6,7 @@ use crate::output::CrossingObservation;
 use crate::present::chart::{
     Body, Chart, Drawn, Glyph, LegendItem, Marker, Panel, TimePanel, Trace, month_x, series_color,
 };
-use crate::present::files::{self, CrossingClass, PlaceRecord, bad, read_csv};
+use crate::present::files::{self, CrossingClass, PlaceRecord, read_csv};
 use crate::util::date::Month;
 use crate::util::error::Result;
 use serde::Deserialize;
@@ -35,14 +35,7 @@ fn read_monthly(dir: &Path) -> Result<Vec<(Month, MonthlyRecord)>> {
     let path = dir.join("monthly.csv");
     let mut out = Vec::new();
     for (line, r) in read_csv::<MonthlyRecord>(&path)? {
-        let Some(m) = Month::parse(&r.month) else {
-            return Err(bad(
-                &path,
-                line,
-                format!("month: \"{}\" is not a month (YYYY-MM)", r.month),
-            ));
-        };
-        out.push((m, r));
+        out.push((files::parse_month(&path, line, &r.month)?, r));
     }
     Ok(out)
 }
