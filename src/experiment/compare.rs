@@ -136,37 +136,45 @@ pub struct Totals {
     pub resettled: f64,
 }
 
+/// A total's name, what it counts, and how to read it from [`Totals`].
+type Column = (&'static str, &'static str, fn(&Totals) -> f64);
+
 impl Totals {
-    /// The totals by the name their effects take (`diff_<name>`), the focus as `roxham`.
-    pub const NAMES: [&'static str; 7] = [
-        "roxham",
-        "official_ports",
-        "other_irregular",
-        "evasions",
-        "airports",
-        "stayed_in_us",
-        "resettled",
+    /// Each total: the name its effects take (`diff_<name>`, the focus as `roxham`), what
+    /// it counts (crossing attempts, where a person returned may try again, or people),
+    /// and its value. The one list the names, units and values are read from.
+    const COLUMNS: [Column; 7] = [
+        ("roxham", "attempts", |t| t.focus),
+        ("official_ports", "attempts", |t| t.official_ports),
+        ("other_irregular", "attempts", |t| t.other_irregular),
+        ("evasions", "people", |t| t.evasions),
+        ("airports", "attempts", |t| t.airports),
+        ("stayed_in_us", "people", |t| t.stayed_in_us),
+        ("resettled", "people", |t| t.resettled),
     ];
 
-    /// What a total counts: crossing attempts (a person returned may try again) or people.
-    pub fn unit(name: &str) -> &'static str {
-        match name {
-            "roxham" | "focus" | "official_ports" | "other_irregular" | "airports" => "attempts",
-            _ => "people",
+    /// The totals' names, in [`Totals::COLUMNS`]' order.
+    pub const NAMES: [&'static str; 7] = {
+        let mut names = [""; 7];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Totals::COLUMNS[i].0;
+            i += 1;
         }
+        names
+    };
+
+    fn column(name: &str) -> Option<&'static Column> {
+        Totals::COLUMNS.iter().find(|c| c.0 == name)
+    }
+
+    /// What a total counts: `attempts` or `people`.
+    pub fn unit(name: &str) -> &'static str {
+        Totals::column(name).map_or("people", |c| c.1)
     }
 
     fn get(&self, name: &str) -> f64 {
-        match name {
-            "focus" | "roxham" => self.focus,
-            "official_ports" => self.official_ports,
-            "other_irregular" => self.other_irregular,
-            "evasions" => self.evasions,
-            "airports" => self.airports,
-            "stayed_in_us" => self.stayed_in_us,
-            "resettled" => self.resettled,
-            _ => f64::NAN,
-        }
+        Totals::column(name).map_or(f64::NAN, |c| (c.2)(self))
     }
 }
 
