@@ -516,9 +516,22 @@ fn time_range(p: &TimePanel) -> (f64, f64) {
 const TIME_LEFT: u32 = 8 + Y_AREA;
 const TIME_RIGHT: u32 = 40;
 
-/// A marker placed above a time panel: its x on the axis, the pixel x of its line and of
-/// its label, the row of the label, and the label.
-type Placed = (f64, i32, i32, usize, String);
+/// A marker of a panel: its x on the axis and the pixel x of its line, and where its label
+/// goes above the plot, if it has room: the pixel x the label starts at, its row, the text.
+#[derive(Debug, Clone)]
+struct Placed {
+    x: f64,
+    px: i32,
+    label: Option<(i32, usize, String)>,
+}
+
+/// The most rows of labels above a panel. A label that fits in none is left out (its line
+/// stays), so that labels never squeeze the plot: a calibration capped at every
+/// generation marks each one.
+const LABEL_ROWS: usize = 3;
+
+/// Height of a row of labels, in pixels.
+const LABEL_ROW_H: i32 = (NOTE + 6) as i32;
 
 /// Where the marker labels of a time panel `w` pixels wide go, in rows that do not
 /// overlap; and the number of rows.
@@ -531,10 +544,12 @@ fn marker_layout(p: &TimePanel, w: u32) -> (Vec<Placed>, usize) {
     label_rows(&markers, (lo, hi), (TIME_LEFT, TIME_RIGHT), w)
 }
 
-/// Rows for the labels of `markers` on an axis from `range.0` to `range.1` drawn between
-/// `margins.0` pixels from the left and `margins.1` from the right of `w`: each label
-/// beside its line (right of it, or left near the right edge), in the first row where it
-/// overlaps nothing; and the number of rows.
+/// Rows for the labels of `markers` (in order of x) on an axis from `range.0` to `range.1`
+/// drawn between `margins.0` pixels from the left and `margins.1` from the right of `w`:
+/// each label beside its line (right of it, or left near the right edge), in the first
+/// row where it overlaps no label, its line (which runs down to the plot) crosses no
+/// label below it, and no line from a row above crosses it; at most [`LABEL_ROWS`]
+/// rows. Returns the markers and the number of rows used.
 fn label_rows(
     markers: &[Marker],
     (lo, hi): (f64, f64),
@@ -543,7 +558,8 @@ fn label_rows(
 ) -> (Vec<Placed>, usize) {
     let plot_w = f64::from(w.saturating_sub(left + right).max(1));
     let px = |x: f64| left as i32 + ((x - lo) / (hi - lo) * plot_w).round() as i32;
-    let mut row_ends: Vec<i32> = Vec::new();
+    // The labels placed so far: row, line, and the span of the text.
+    let mut spans: Vec<(usize, i32, i32, i32)> = Vec::new();
     let mut placed = Vec::new();
     for m in markers {
         let x = px(m.x);
@@ -553,21 +569,32 @@ fn label_rows(
         } else {
             x - 4 - tw
         };
-        let row = match row_ends.iter().position(|end| *end + 10 < x0) {
-            Some(r) => r,
-            None => {
-                row_ends.push(i32::MIN);
-                row_ends.len() - 1
-            }
+        let x1 = x0 + tw;
+        let free = |r: usize| {
+            spans.iter().all(|&(row, line, a, b)| {
+                let beside = row == r && a < x1 + 10 && x0 < b + 10;
+                let ours_crosses = row > r && a - 2 <= x && x <= b + 2;
+                let crosses_ours = row < r && x0 - 2 <= line && line <= x1 + 2;
+                !(beside || ours_crosses || crosses_ours)
+            })
         };
-        row_ends[row] = row_ends[row].max(x0 + tw);
-        placed.push((m.x, x, x0, row, m.label.clone()));
+        let label = (0..LABEL_ROWS).find(|&r| free(r)).map(|row| {
+            spans.push((row, x, x0, x1));
+            (x0, row, m.label.clone())
+        });
+        placed.push(Placed {
+            x: m.x,
+            px: x,
+            label,
+        });
     }
-    (placed, row_ends.len())
+    let rows = spans.iter().map(|s| s.0 + 1).max().unwrap_or(0);
+    (placed, rows)
 }
 
-/// Draws the labels of `placed` markers in a strip of `rows` rows above a time panel's plot,
-/// so that they never cover the data; returns the area below it.
+/// Draws the labels of `placed` markers in a strip of `rows` rows at the top of `area`, each
+/// with a line down to the plot, so that they never cover the data; returns the area below
+/// the strip, for the plot.
 fn draw_marker_strip<DB: DrawingBackend>(
     area: DrawingArea<DB, Shift>,
     placed: &[Placed],
@@ -576,22 +603,23 @@ fn draw_marker_strip<DB: DrawingBackend>(
     if rows == 0 {
         return Ok(area);
     }
-    let line_h = (NOTE + 6) as i32;
-    let strip_h = rows as i32 * line_h + 4;
+    let strip_h = rows as i32 * LABEL_ROW_H + 4;
     let (strip, rest) = area.split_vertically(strip_h);
-    for (_, x, x0, row, label) in placed {
-        let (x, x0, row) = (*x, *x0, *row);
-        let y = row as i32 * line_h + 2;
+    for p in placed {
+        let Some((x0, row, label)) = &p.label else {
+            continue;
+        };
+        let y = *row as i32 * LABEL_ROW_H + 2;
         strip
             .draw_text(
                 label,
                 &font(NOTE).color(&MARK).pos(Pos::new(HPos::Left, VPos::Top)),
-                (x0, y),
+                (*x0, y),
             )
             .map_err(de)?;
         strip
             .draw(&PathElement::new(
-                vec![(x, y), (x, strip_h)],
+                vec![(p.px, y), (p.px, strip_h)],
                 MARK.stroke_width(1),
             ))
             .map_err(de)?;
@@ -640,10 +668,10 @@ fn draw_time<DB: DrawingBackend>(
         .y_desc(&p.y_label)
         .draw()
         .map_err(de)?;
-    for (x, ..) in &placed {
+    for &Placed { x, .. } in &placed {
         chart
             .draw_series(DashedLineSeries::new(
-                vec![(*x, 0.0), (*x, ymax)],
+                vec![(x, 0.0), (x, ymax)],
                 6,
                 4,
                 MARK.stroke_width(1),
@@ -970,32 +998,13 @@ fn draw_xy<DB: DrawingBackend>(
     let x_span = x1 - x0;
     let (placed, rows) = xy_mark_layout(p, area.dim_in_pixel().0);
     let rows = rows.max(pad.1);
-    let line_h = (NOTE + 6) as i32;
-    let strip = if rows == 0 {
-        0
-    } else {
-        rows as i32 * line_h + 8
-    };
+    let area = draw_marker_strip(area, &placed, rows)?;
     let frame = Frame {
         left: XY_LEFT - Y_AREA,
         right: XY_RIGHT,
-        top: 6 + strip as u32,
+        top: if rows == 0 { 6 } else { 0 },
         y_area: Y_AREA,
     };
-    for (_, x, x0, row, label) in &placed {
-        let y = *row as i32 * line_h + 4;
-        area.draw_text(
-            label,
-            &font(NOTE).color(&MARK).pos(Pos::new(HPos::Left, VPos::Top)),
-            (*x0, y),
-        )
-        .map_err(de)?;
-        area.draw(&PathElement::new(
-            vec![(*x, y), (*x, 6 + strip)],
-            MARK.stroke_width(1),
-        ))
-        .map_err(de)?;
-    }
     let mut chart = frame.build(&area, x0..x1, lo..top)?;
     let integer = p.integer_x;
     house_style(&mut chart.configure_mesh(), TICK)
@@ -1029,10 +1038,10 @@ fn draw_xy<DB: DrawingBackend>(
             )?;
         }
     }
-    for (x, ..) in &placed {
+    for &Placed { x, .. } in &placed {
         chart
             .draw_series(DashedLineSeries::new(
-                vec![(*x, lo), (*x, top)],
+                vec![(x, lo), (x, top)],
                 6,
                 4,
                 MARK.stroke_width(1),
@@ -1507,30 +1516,69 @@ mod tests {
         assert_eq!(fmt_share(-0.004, true), "0%");
     }
 
+    /// No two labels of a row overlap, and no marker's line (from its label down to the
+    /// plot) runs through a label below it.
+    fn assert_clear(placed: &[Placed]) {
+        let spans: Vec<(usize, i32, i32, i32)> = placed
+            .iter()
+            .filter_map(|p| {
+                let (x0, row, label) = p.label.as_ref()?;
+                Some((*row, p.px, *x0, *x0 + text_width(label, NOTE) as i32))
+            })
+            .collect();
+        for (k, a) in spans.iter().enumerate() {
+            for b in &spans[k + 1..] {
+                assert!(
+                    a.0 != b.0 || a.3 <= b.2 || b.3 <= a.2,
+                    "labels overlap: {a:?} {b:?}"
+                );
+                for (upper, lower) in [(a, b), (b, a)] {
+                    assert!(
+                        upper.0 >= lower.0 || upper.1 < lower.2 || upper.1 > lower.3,
+                        "a line crosses a label: {upper:?} over {lower:?}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
-    fn marks_close_together_take_rows_of_their_own() {
-        let panel = |marks: &[f64], range: (f64, f64)| XyPanel {
+    fn marker_labels_take_rows_and_are_never_crossed() {
+        let panel = |marks: &[(f64, &str)], range: (f64, f64)| XyPanel {
             x_range: Some(range),
             marks: marks
                 .iter()
-                .zip(["5%", "mean", "95%"])
-                .map(|(&x, label)| Marker {
+                .map(|&(x, label)| Marker {
                     x,
                     label: label.into(),
                 })
                 .collect(),
             ..XyPanel::default()
         };
-        // A tight posterior on a wide prior range: one row each, lines in order.
-        let (placed, rows) = xy_mark_layout(&panel(&[0.0574, 0.0582, 0.0595], (0.03, 0.12)), 800);
+        let ci = |a, m, b| [(a, "5%"), (m, "mean"), (b, "95%")];
+        // A tight posterior on a wide prior range: a row each.
+        let (placed, rows) = xy_mark_layout(&panel(&ci(0.0574, 0.0582, 0.0595), (0.03, 0.12)), 800);
         assert_eq!(rows, 3);
-        assert_eq!(placed.iter().map(|q| q.3).collect::<Vec<_>>(), [0, 1, 2]);
-        assert!(placed.windows(2).all(|w| w[0].1 <= w[1].1));
+        let rows_of: Vec<usize> = placed.iter().map(|p| p.label.as_ref().unwrap().1).collect();
+        assert_eq!(rows_of, [0, 1, 2]);
+        assert_clear(&placed);
+        // The 95% line would run down through the mean's label in a row below it.
+        let (placed, _) = xy_mark_layout(&panel(&ci(0.100, 0.1013, 0.1095), (0.02, 0.2)), 800);
+        assert!(placed.iter().all(|p| p.label.is_some()));
+        assert_clear(&placed);
         // Spread out, they share one row; a mark outside the range is left out.
-        let (placed, rows) = xy_mark_layout(&panel(&[1.57, 2.64, 3.71], (1.0, 4.0)), 800);
+        let (placed, rows) = xy_mark_layout(&panel(&ci(1.57, 2.64, 3.71), (1.0, 4.0)), 800);
         assert_eq!((placed.len(), rows), (3, 1));
-        let (placed, _) = xy_mark_layout(&panel(&[1.57, 9.0], (1.0, 4.0)), 800);
+        let (placed, _) = xy_mark_layout(&panel(&[(1.57, "a"), (9.0, "b")], (1.0, 4.0)), 800);
         assert_eq!(placed.len(), 1);
+        // A mark at every one of 300 generations: every line kept, at most LABEL_ROWS rows
+        // of labels, the rest left out.
+        let capped: Vec<(f64, &str)> = (0..300).map(|g| (f64::from(g), "capped")).collect();
+        let (placed, rows) = xy_mark_layout(&panel(&capped, (0.0, 299.0)), 800);
+        assert_eq!((placed.len(), rows), (300, LABEL_ROWS));
+        let labelled = placed.iter().filter(|p| p.label.is_some()).count();
+        assert!(labelled > 3 && labelled < 60, "{labelled}");
+        assert_clear(&placed);
     }
 
     #[test]
