@@ -34,7 +34,7 @@ pub fn merge(a: MergeArgs) -> Result<(), Error> {
     if !bundled.is_file() {
         return Err(Error::Output {
             path: by[0].clone(),
-            message: "merge: this shard folder has no scenario.toml (a shard folder holds its scenario from the sweep that wrote it; run that shard again with this northbound)".into(),
+            message: "merge: this shard folder has no scenario.toml (a shard folder holds its scenario from the sweep that wrote it; run that shard again with this northbound, with --force to replace its folder)".into(),
         });
     }
     let scenario = Scenario::load(&bundled)?;

@@ -272,7 +272,8 @@ fn parse_bound(s: &str, end: bool) -> Option<Date> {
 
 /// Reads `column` from a CSV file whose rows are months (a `month` column) or periods
 /// (`period_start` and `period_end` columns), from its `bytes` as [`read_bytes`] gave them
-/// (`path` names it in errors), keeping rows whose `filters` columns have the given values. Duplicates of one period are resolved as [`read_monthly`] does.
+/// (`path` names it in errors), keeping rows whose `filters` columns have the given values.
+/// Duplicates of one period are resolved as [`read_monthly`] does.
 pub fn read_observations(
     path: &Path,
     bytes: &[u8],

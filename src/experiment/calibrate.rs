@@ -1003,22 +1003,9 @@ fn old_prefix(doc: &DocumentMut, path: &str) -> String {
 /// `out_dir`.
 fn rebase_files(doc: &mut DocumentMut, base: &Scenario, out_dir: &Path) {
     let from = base.path.parent().unwrap_or(Path::new("."));
-    for table in ["inflows", "observed"] {
-        let n = match doc.get(table) {
-            Some(toml_edit::Item::ArrayOfTables(a)) => a.len(),
-            _ => 0,
-        };
-        for i in 0..n {
-            let path = format!("{table}[{i}].file");
-            let Some(file) = paths::get(doc, &path)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-            else {
-                continue;
-            };
-            if let Some(rel) = relative(&from.join(&file), out_dir) {
-                let _ = paths::set(doc, &path, Value::from(rel));
-            }
+    for (key, file) in crate::output::bundle::file_keys(doc) {
+        if let Some(rel) = relative(&from.join(&file), out_dir) {
+            let _ = paths::set(doc, &key, Value::from(rel));
         }
     }
 }

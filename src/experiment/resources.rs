@@ -74,7 +74,9 @@ pub fn estimate(sc: &Scenario, work: Work, threads: usize) -> u64 {
             batch * (run + cells * 8 + rows) + kept + 3 * variants as u64 * rows
         }
     };
-    BASE + total
+    // The data files' bytes, kept by the scenario for the whole command.
+    let data: u64 = sc.data.values().map(|b| b.len() as u64).sum();
+    BASE + total + data
 }
 
 /// Bytes this process may still take: the least of the memory available

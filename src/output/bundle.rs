@@ -29,7 +29,8 @@ pub struct DataFile {
     pub source: PathBuf,
     pub copy: String,
     /// The bytes the scenario read ([`Scenario::data`]): what is copied, whatever the file
-    /// on disk holds by then. (`None` for a `SOURCES.md` note, copied from the disk.)
+    /// on disk holds by then. (`None` for a `SOURCES.md` note, copied from the disk, whose
+    /// `written` is empty.)
     pub bytes: Option<Arc<[u8]>>,
 }
 
@@ -42,8 +43,10 @@ pub struct DataFiles {
 /// The tables of a scenario that name files, and their `file` key.
 const FILE_TABLES: [&str; 2] = ["inflows", "observed"];
 
-/// The `file` paths (`inflows[0].file`, ...) of a scenario document, with their values.
-fn file_keys(doc: &DocumentMut) -> Vec<(String, String)> {
+/// The `file` paths of a scenario document, with their values: its tables'
+/// (`inflows[0].file`) and those its variants set (`variant[1].set."inflows[0].file"`), so
+/// that a variant that reads another file runs from the copy too.
+pub fn file_keys(doc: &DocumentMut) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for table in FILE_TABLES {
         let n = match doc.get(table) {
@@ -60,7 +63,37 @@ fn file_keys(doc: &DocumentMut) -> Vec<(String, String)> {
             }
         }
     }
+    if let Some(toml_edit::Item::ArrayOfTables(variants)) = doc.get("variant") {
+        for (i, v) in variants.iter().enumerate() {
+            let set: Vec<(String, String)> = match v.get("set") {
+                Some(toml_edit::Item::Table(t)) => t
+                    .iter()
+                    .filter_map(|(k, x)| Some((k.to_string(), x.as_str()?.to_string())))
+                    .collect(),
+                Some(toml_edit::Item::Value(Value::InlineTable(t))) => t
+                    .iter()
+                    .filter_map(|(k, x)| Some((k.to_string(), x.as_str()?.to_string())))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for (path, value) in set {
+                if names_a_file(&path) {
+                    out.push((format!("variant[{i}].set.\"{path}\""), value));
+                }
+            }
+        }
+    }
     out
+}
+
+/// Whether a parameter path is a data file's: `inflows[N].file` or `observed[N].file`.
+fn names_a_file(path: &str) -> bool {
+    use crate::scenario::paths::Step;
+    matches!(
+        paths::parse(path).as_deref(),
+        Ok([Step::Key(table), Step::Index(_), Step::Key(file)])
+            if FILE_TABLES.contains(&table.as_str()) && file == "file"
+    )
 }
 
 /// A relative path of plain names (no `..`, no root) that starts with `data/`.
@@ -158,6 +191,16 @@ impl DataFiles {
             };
             match (&f.bytes, crate::data::bundled(&f.source)) {
                 (Some(bytes), _) => std::fs::write(&to, bytes).map_err(cannot)?,
+                // A data file is copied as the scenario read it, never read again.
+                (None, _) if !f.written.is_empty() => {
+                    return Err(Error::Output {
+                        path: f.source.clone(),
+                        message: format!(
+                            "the scenario names this data file ({}) but did not read it when it loaded",
+                            f.written
+                        ),
+                    });
+                }
                 (None, Some(text)) => std::fs::write(&to, text).map_err(cannot)?,
                 (None, None) => {
                     let mut from =
@@ -319,6 +362,53 @@ mod tests {
         // Loaded afresh, the missing file is an error naming it.
         let e = Scenario::load(&path).unwrap_err().to_string();
         assert!(e.contains("no such file") && e.contains("rates.csv"), "{e}");
+    }
+
+    #[test]
+    fn a_variant_that_reads_another_file_runs_from_the_copy() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("study");
+        std::fs::create_dir_all(d.path().join("other")).unwrap();
+        std::fs::create_dir_all(&src).unwrap();
+        let months = [
+            "2023-01", "2023-02", "2023-03", "2023-04", "2023-05", "2023-06",
+        ];
+        let rates = |n: u32| {
+            months
+                .iter()
+                .fold("month,x\n".to_string(), |t, m| t + &format!("{m},{n}\n"))
+        };
+        std::fs::write(src.join("rates.csv"), rates(60)).unwrap();
+        std::fs::write(d.path().join("other/rates.csv"), rates(90)).unwrap();
+        let minimal = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let text = std::fs::read_to_string(minimal).unwrap();
+        let monthly = text.lines().find(|l| l.starts_with("monthly = ")).unwrap();
+        let text = text.replace(monthly, "file = \"rates.csv\"\ncolumn = \"x\"")
+            + "\n[[variant]]\nname = \"more\"\nset = { \"inflows[0].file\" = \"../other/rates.csv\" }\n";
+        let path = src.join("study.toml");
+        std::fs::write(&path, &text).unwrap();
+        let sc = Scenario::load(&path).unwrap();
+        assert_eq!(sc.data.len(), 2, "the base's file and the variant's");
+        let more = sc.variant("more").unwrap().inflows[0].monthly.clone();
+        assert_ne!(more, sc.inflows[0].monthly);
+        // Written out, moved, with the originals gone: the variant reads its copy.
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let files = write_scenario(&out, "scenario.toml", &sc).unwrap();
+        let copies: Vec<&str> = files.files.iter().map(|f| f.copy.as_str()).collect();
+        assert_eq!(copies, ["data/rates.csv", "data/rates-2.csv"]);
+        let copied = std::fs::read_to_string(out.join("scenario.toml")).unwrap();
+        assert!(
+            copied.contains("\"inflows[0].file\" = \"data/rates-2.csv\""),
+            "{copied}"
+        );
+        let moved = d.path().join("moved");
+        std::fs::rename(&out, &moved).unwrap();
+        std::fs::remove_dir_all(&src).unwrap();
+        std::fs::remove_dir_all(d.path().join("other")).unwrap();
+        let again = Scenario::load(&moved.join("scenario.toml")).unwrap();
+        assert_eq!(again.inflows[0].monthly, sc.inflows[0].monthly);
+        assert_eq!(again.variant("more").unwrap().inflows[0].monthly, more);
     }
 
     #[test]

@@ -36,10 +36,10 @@ pub struct Scenario {
     pub path: PathBuf,
     /// The file's bytes, for the manifest's hash.
     pub source: Vec<u8>,
-    /// The data files it read (inflow rates, observed series), by path, as they were read:
-    /// result folders copy these bytes, and a scenario derived from this one (a variant,
-    /// a calibration's trial, a posterior's particle) reads them instead of the disk, so
-    /// that a file changed during a run changes nothing in it.
+    /// The data files it and its variants read (inflow rates, observed series), by path,
+    /// as they were read: result folders copy these bytes, and a scenario derived from this
+    /// one (a variant, a calibration's trial, a posterior's particle) reads them instead of
+    /// the disk, so that a file changed during a run changes nothing in it.
     pub data: DataRead,
     pub start: Date,
     pub end: Date,
@@ -237,8 +237,11 @@ impl Scenario {
     /// (files, the bundled default and variants alike), so that what `check` accepts every
     /// command runs.
     pub fn from_bytes(path: &Path, source: Vec<u8>) -> Result<Scenario> {
-        let sc = Scenario::parse(path, source, DataRead::new())?;
-        sc.check_variants()?;
+        let mut sc = Scenario::parse(path, source, DataRead::new())?;
+        // The files a variant reads instead of the base's are kept too: a result folder
+        // copies them, and the variant reads them from here when it runs.
+        let read = sc.check_variants()?;
+        sc.data.extend(read);
         Ok(sc)
     }
 
@@ -263,12 +266,15 @@ impl Scenario {
         validate::validate(raw, path, source, data)
     }
 
-    /// Every variant gives a valid scenario with the same window and places.
-    fn check_variants(&self) -> Result<()> {
+    /// Every variant gives a valid scenario with the same window and places. Returns the
+    /// data files the variants read.
+    fn check_variants(&self) -> Result<DataRead> {
         let mut problems = Vec::new();
+        let mut read = DataRead::new();
         for v in &self.variants {
             match self.variant(&v.name) {
                 Ok(sc) => {
+                    read.extend(sc.data.clone());
                     let same_places = sc.places.len() == self.places.len()
                         && sc
                             .places
@@ -288,7 +294,7 @@ impl Scenario {
             }
         }
         if problems.is_empty() {
-            Ok(())
+            Ok(read)
         } else {
             Err(Error::Invalid {
                 path: self.path.clone(),
