@@ -1005,7 +1005,8 @@ fn rebase_files(doc: &mut DocumentMut, base: &Scenario, out_dir: &Path) {
     let from = base.path.parent().unwrap_or(Path::new("."));
     for (key, file) in crate::output::bundle::file_keys(doc) {
         if let Some(rel) = relative(&from.join(&file), out_dir) {
-            let _ = paths::set(doc, &key, Value::from(rel));
+            // The key was just read from this document: it is there to be set.
+            let _ = crate::output::bundle::set_file(doc, &key, &rel);
         }
     }
 }

@@ -43,14 +43,56 @@ pub struct DataFiles {
 /// The tables of a scenario that name files, and their `file` key.
 const FILE_TABLES: [&str; 2] = ["inflows", "observed"];
 
-/// The `file` paths of a scenario document, with their values: its tables'
-/// (`inflows[0].file`) and those its variants set (`variant[1].set."inflows[0].file"`), so
-/// that a variant that reads another file runs from the copy too.
-pub fn file_keys(doc: &DocumentMut) -> Vec<(String, String)> {
+/// Where a scenario document names a data file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileKey {
+    /// A table's `file`, as a parameter path (`inflows[0].file`).
+    Table(String),
+    /// A value a variant sets: the variant's index and the key in its `set` as written
+    /// (`inflows[0].file`, `observed["roxham"].file`).
+    Variant(usize, String),
+}
+
+/// The variants of a document, as an array of tables (`[[variant]]`) or an inline array.
+fn variants(doc: &DocumentMut) -> Vec<&dyn toml_edit::TableLike> {
+    match doc.get("variant") {
+        Some(toml_edit::Item::ArrayOfTables(a)) => {
+            a.iter().map(|t| t as &dyn toml_edit::TableLike).collect()
+        }
+        Some(toml_edit::Item::Value(Value::Array(a))) => a
+            .iter()
+            .filter_map(|v| v.as_inline_table())
+            .map(|t| t as &dyn toml_edit::TableLike)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// [`variants`], to change.
+fn variants_mut(doc: &mut DocumentMut) -> Vec<&mut dyn toml_edit::TableLike> {
+    match doc.get_mut("variant") {
+        Some(toml_edit::Item::ArrayOfTables(a)) => a
+            .iter_mut()
+            .map(|t| t as &mut dyn toml_edit::TableLike)
+            .collect(),
+        Some(toml_edit::Item::Value(Value::Array(a))) => a
+            .iter_mut()
+            .filter_map(|v| v.as_inline_table_mut())
+            .map(|t| t as &mut dyn toml_edit::TableLike)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The data files a scenario document names, with where: its tables' (`inflows[0].file`)
+/// and those its variants set, so that a variant that reads another file runs from the
+/// copy too.
+pub fn file_keys(doc: &DocumentMut) -> Vec<(FileKey, String)> {
     let mut out = Vec::new();
     for table in FILE_TABLES {
         let n = match doc.get(table) {
             Some(toml_edit::Item::ArrayOfTables(a)) => a.len(),
+            Some(toml_edit::Item::Value(Value::Array(a))) => a.len(),
             _ => 0,
         };
         for i in 0..n {
@@ -59,39 +101,62 @@ pub fn file_keys(doc: &DocumentMut) -> Vec<(String, String)> {
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
             {
-                out.push((key, v));
+                out.push((FileKey::Table(key), v));
             }
         }
     }
-    if let Some(toml_edit::Item::ArrayOfTables(variants)) = doc.get("variant") {
-        for (i, v) in variants.iter().enumerate() {
-            let set: Vec<(String, String)> = match v.get("set") {
-                Some(toml_edit::Item::Table(t)) => t
-                    .iter()
-                    .filter_map(|(k, x)| Some((k.to_string(), x.as_str()?.to_string())))
-                    .collect(),
-                Some(toml_edit::Item::Value(Value::InlineTable(t))) => t
-                    .iter()
-                    .filter_map(|(k, x)| Some((k.to_string(), x.as_str()?.to_string())))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            for (path, value) in set {
-                if names_a_file(&path) {
-                    out.push((format!("variant[{i}].set.\"{path}\""), value));
-                }
+    for (i, v) in variants(doc).into_iter().enumerate() {
+        let Some(set) = v.get("set").and_then(|s| s.as_table_like()) else {
+            continue;
+        };
+        for (key, x) in set.iter() {
+            if let Some(value) = x.as_str()
+                && names_a_file(key)
+            {
+                out.push((FileKey::Variant(i, key.to_string()), value.to_string()));
             }
         }
     }
     out
 }
 
-/// Whether a parameter path is a data file's: `inflows[N].file` or `observed[N].file`.
+/// Writes `value` where `at` names a data file, keeping the old value's decor.
+pub fn set_file(
+    doc: &mut DocumentMut,
+    at: &FileKey,
+    value: &str,
+) -> std::result::Result<(), String> {
+    let mut new = Value::from(value);
+    match at {
+        FileKey::Table(key) => {
+            if let Some(old) = paths::get(doc, key).ok().and_then(|i| i.as_value()) {
+                *new.decor_mut() = old.decor().clone();
+            }
+            paths::set(doc, key, new)
+        }
+        FileKey::Variant(i, key) => {
+            let mut variants = variants_mut(doc);
+            let slot = variants
+                .get_mut(*i)
+                .and_then(|v| v.get_mut("set"))
+                .and_then(|s| s.as_table_like_mut())
+                .and_then(|set| set.get_mut(key))
+                .and_then(|x| x.as_value_mut())
+                .ok_or_else(|| format!("variant {i}: no `{key}` in its `set`"))?;
+            *new.decor_mut() = slot.decor().clone();
+            *slot = new;
+            Ok(())
+        }
+    }
+}
+
+/// Whether a parameter path is a data file's: `inflows[N].file` or `observed[N].file`, the
+/// element given by its index or its name (`observed["roxham"].file`).
 fn names_a_file(path: &str) -> bool {
     use crate::scenario::paths::Step;
     matches!(
         paths::parse(path).as_deref(),
-        Ok([Step::Key(table), Step::Index(_), Step::Key(file)])
+        Ok([Step::Key(table), Step::Index(_) | Step::Named(_), Step::Key(file)])
             if FILE_TABLES.contains(&table.as_str()) && file == "file"
     )
 }
@@ -228,11 +293,7 @@ impl DataFiles {
                 })?;
         for (key, written) in file_keys(&doc) {
             if let Some(f) = self.files.iter().find(|f| f.written == written) {
-                let mut value = Value::from(f.copy.as_str());
-                if let Some(old) = paths::get(&doc, &key).ok().and_then(|i| i.as_value()) {
-                    *value.decor_mut() = old.decor().clone();
-                }
-                paths::set(&mut doc, &key, value).map_err(|message| Error::Output {
+                set_file(&mut doc, &key, &f.copy).map_err(|message| Error::Output {
                     path: path.to_path_buf(),
                     message,
                 })?;
@@ -409,6 +470,49 @@ mod tests {
         let again = Scenario::load(&moved.join("scenario.toml")).unwrap();
         assert_eq!(again.inflows[0].monthly, sc.inflows[0].monthly);
         assert_eq!(again.variant("more").unwrap().inflows[0].monthly, more);
+    }
+
+    #[test]
+    fn every_way_of_writing_a_variants_file_is_found_and_rewritten() {
+        let doc: DocumentMut = r#"
+[[observed]]
+name = "roxham"
+file = "obs.csv"
+
+[[variant]]
+name = "a"
+set = { 'observed["roxham"].file' = "../a.csv", 'inflows[0]."file"' = "../b.csv" }
+
+[[variant]]
+name = "b"
+[variant.set]
+"inflows[0].file" = "../c.csv"   # kept
+"behaviour.give_up_rate" = 0.002
+"#
+        .parse()
+        .unwrap();
+        let keys = file_keys(&doc);
+        let values: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+        assert_eq!(values, ["obs.csv", "../a.csv", "../b.csv", "../c.csv"]);
+        let mut doc = doc;
+        for (key, _) in &keys {
+            set_file(&mut doc, key, "data/x.csv").unwrap();
+        }
+        let text = doc.to_string();
+        assert_eq!(text.matches("\"data/x.csv\"").count(), 4, "{text}");
+        assert!(text.contains("\"data/x.csv\"   # kept"), "{text}");
+        // Variants as an inline array.
+        let inline: DocumentMut =
+            "variant = [ { name = \"a\", set = { \"inflows[0].file\" = \"../d.csv\" } } ]\n"
+                .parse()
+                .unwrap();
+        assert_eq!(
+            file_keys(&inline),
+            [(
+                FileKey::Variant(0, "inflows[0].file".into()),
+                "../d.csv".into()
+            )]
+        );
     }
 
     #[test]

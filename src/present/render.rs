@@ -545,11 +545,12 @@ fn marker_layout(p: &TimePanel, w: u32) -> (Vec<Placed>, usize) {
 }
 
 /// Rows for the labels of `markers` (in order of x) on an axis from `range.0` to `range.1`
-/// drawn between `margins.0` pixels from the left and `margins.1` from the right of `w`:
-/// each label beside its line (right of it, or left near the right edge), in the first
-/// row where it overlaps no label, its line (which runs down to the plot) crosses no
-/// label below it, and no line from a row above crosses it; at most [`LABEL_ROWS`]
-/// rows. Returns the markers and the number of rows used.
+/// drawn between `margins.0` pixels from the left and `margins.1` from the right of `w`,
+/// at most [`LABEL_ROWS`]. Each label goes beside its line (right of it where it fits,
+/// else left), in the first row and side where it overlaps no label, its line (which runs
+/// down to the plot) crosses no label below it and no line from a row above crosses it;
+/// where no place is that clear, in the first where it overlaps no label (a line may cross
+/// it); where none is, it is left out. Returns the markers and the number of rows used.
 fn label_rows(
     markers: &[Marker],
     (lo, hi): (f64, f64),
@@ -564,22 +565,35 @@ fn label_rows(
     for m in markers {
         let x = px(m.x);
         let tw = text_width(&m.label, NOTE) as i32;
-        let x0 = if x + 4 + tw <= w as i32 - 4 {
-            x + 4
-        } else {
-            x - 4 - tw
+        let (right_x0, left_x0) = (x + 4, x - 4 - tw);
+        let mut sides = Vec::new();
+        if right_x0 + tw <= w as i32 - 4 {
+            sides.push(right_x0);
+        }
+        if left_x0 >= 0 || sides.is_empty() {
+            sides.push(left_x0);
+        }
+        // (no label overlapped, no line crosses a label) for a row and a start.
+        let clear = |r: usize, x0: i32| {
+            let x1 = x0 + tw;
+            let mut apart = true;
+            let mut uncrossed = true;
+            for &(row, line, a, b) in &spans {
+                apart &= !(row == r && a <= x1 + 10 && x0 <= b + 10);
+                uncrossed &= !(row > r && a - 2 <= x && x <= b + 2);
+                uncrossed &= !(row < r && x0 - 2 <= line && line <= x1 + 2);
+            }
+            (apart, uncrossed)
         };
-        let x1 = x0 + tw;
-        let free = |r: usize| {
-            spans.iter().all(|&(row, line, a, b)| {
-                let beside = row == r && a < x1 + 10 && x0 < b + 10;
-                let ours_crosses = row > r && a - 2 <= x && x <= b + 2;
-                let crosses_ours = row < r && x0 - 2 <= line && line <= x1 + 2;
-                !(beside || ours_crosses || crosses_ours)
-            })
-        };
-        let label = (0..LABEL_ROWS).find(|&r| free(r)).map(|row| {
-            spans.push((row, x, x0, x1));
+        let places: Vec<(usize, i32)> = (0..LABEL_ROWS)
+            .flat_map(|r| sides.iter().map(move |&x0| (r, x0)))
+            .collect();
+        let chosen = places
+            .iter()
+            .find(|&&(r, x0)| clear(r, x0) == (true, true))
+            .or_else(|| places.iter().find(|&&(r, x0)| clear(r, x0).0));
+        let label = chosen.map(|&(row, x0)| {
+            spans.push((row, x, x0, x0 + tw));
             (x0, row, m.label.clone())
         });
         placed.push(Placed {
@@ -1516,34 +1530,47 @@ mod tests {
         assert_eq!(fmt_share(-0.004, true), "0%");
     }
 
-    /// No two labels of a row overlap, and no marker's line (from its label down to the
-    /// plot) runs through a label below it.
-    fn assert_clear(placed: &[Placed]) {
-        let spans: Vec<(usize, i32, i32, i32)> = placed
+    /// The labels placed: row, line, and the span of the text.
+    fn spans(placed: &[Placed]) -> Vec<(usize, i32, i32, i32)> {
+        placed
             .iter()
             .filter_map(|p| {
                 let (x0, row, label) = p.label.as_ref()?;
                 Some((*row, p.px, *x0, *x0 + text_width(label, NOTE) as i32))
             })
-            .collect();
+            .collect()
+    }
+
+    /// No two labels of a row overlap.
+    fn assert_apart(placed: &[Placed]) {
+        let spans = spans(placed);
         for (k, a) in spans.iter().enumerate() {
             for b in &spans[k + 1..] {
                 assert!(
                     a.0 != b.0 || a.3 <= b.2 || b.3 <= a.2,
                     "labels overlap: {a:?} {b:?}"
                 );
-                for (upper, lower) in [(a, b), (b, a)] {
-                    assert!(
-                        upper.0 >= lower.0 || upper.1 < lower.2 || upper.1 > lower.3,
-                        "a line crosses a label: {upper:?} over {lower:?}"
-                    );
-                }
+            }
+        }
+    }
+
+    /// No two labels of a row overlap, and no marker's line (from its label down to the
+    /// plot) runs through a label below it.
+    fn assert_clear(placed: &[Placed]) {
+        assert_apart(placed);
+        let spans = spans(placed);
+        for a in &spans {
+            for b in &spans {
+                assert!(
+                    a.0 >= b.0 || a.1 < b.2 || a.1 > b.3,
+                    "a line crosses a label: {a:?} over {b:?}"
+                );
             }
         }
     }
 
     #[test]
-    fn marker_labels_take_rows_and_are_never_crossed() {
+    fn marker_labels_take_rows_are_kept_and_never_overlap() {
         let panel = |marks: &[(f64, &str)], range: (f64, f64)| XyPanel {
             x_range: Some(range),
             marks: marks
@@ -1555,6 +1582,7 @@ mod tests {
                 .collect(),
             ..XyPanel::default()
         };
+        let labelled = |placed: &[Placed]| placed.iter().filter(|p| p.label.is_some()).count();
         let ci = |a, m, b| [(a, "5%"), (m, "mean"), (b, "95%")];
         // A tight posterior on a wide prior range: a row each.
         let (placed, rows) = xy_mark_layout(&panel(&ci(0.0574, 0.0582, 0.0595), (0.03, 0.12)), 800);
@@ -1564,21 +1592,45 @@ mod tests {
         assert_clear(&placed);
         // The 95% line would run down through the mean's label in a row below it.
         let (placed, _) = xy_mark_layout(&panel(&ci(0.100, 0.1013, 0.1095), (0.02, 0.2)), 800);
-        assert!(placed.iter().all(|p| p.label.is_some()));
+        assert_eq!(labelled(&placed), 3);
         assert_clear(&placed);
+        // The policy dates of a half-width panel of the default comparison: near the right
+        // edge a label goes left of its line, over the lines before it where no row keeps
+        // it clear; none is left out, none over another.
+        let policies = [
+            (0.40, "direct-back"),
+            (0.61, "direct-back ends"),
+            (0.70, "Texas busing"),
+            (0.78, "resettlement quota / STCA extension"),
+            (0.82, "NYC shelter limit"),
+        ];
+        let (placed, _) = xy_mark_layout(&panel(&policies, (0.0, 1.0)), 780);
+        assert_eq!(labelled(&placed), 5);
+        assert!(
+            placed[3].label.as_ref().unwrap().0 < placed[3].px,
+            "left of its line"
+        );
+        assert_apart(&placed);
+        // A tight posterior at the top of its prior range: all labelled, none over another.
+        let (placed, _) = xy_mark_layout(&panel(&ci(0.970, 0.985, 0.999), (0.0, 1.0)), 780);
+        assert_eq!(labelled(&placed), 3);
+        assert_apart(&placed);
         // Spread out, they share one row; a mark outside the range is left out.
         let (placed, rows) = xy_mark_layout(&panel(&ci(1.57, 2.64, 3.71), (1.0, 4.0)), 800);
         assert_eq!((placed.len(), rows), (3, 1));
         let (placed, _) = xy_mark_layout(&panel(&[(1.57, "a"), (9.0, "b")], (1.0, 4.0)), 800);
         assert_eq!(placed.len(), 1);
         // A mark at every one of 300 generations: every line kept, at most LABEL_ROWS rows
-        // of labels, the rest left out.
+        // of labels, none over another, the rest left out.
         let capped: Vec<(f64, &str)> = (0..300).map(|g| (f64::from(g), "capped")).collect();
         let (placed, rows) = xy_mark_layout(&panel(&capped, (0.0, 299.0)), 800);
         assert_eq!((placed.len(), rows), (300, LABEL_ROWS));
-        let labelled = placed.iter().filter(|p| p.label.is_some()).count();
-        assert!(labelled > 3 && labelled < 60, "{labelled}");
-        assert_clear(&placed);
+        assert!(
+            (4..60).contains(&labelled(&placed)),
+            "{}",
+            labelled(&placed)
+        );
+        assert_apart(&placed);
     }
 
     #[test]
