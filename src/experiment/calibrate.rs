@@ -2,11 +2,11 @@
 //!
 //! What both methods share is the [`Objective`]: the mean ARD of the target series over the
 //! periods inside the windows (weighted by `--target SERIES=WEIGHT`, 1 by default), for a
-//! parameter set, with the simulated value the mean of
-//! several replicates whose seeds are the same for every set (common random numbers), so
-//! that two sets differ by their parameters and not by their luck. Runs stop at the end of
-//! the last window month (nothing later can change what is compared), and many parameter
-//! sets are evaluated side by side, each run on one thread.
+//! parameter set, with the simulated value the mean of several replicates whose seeds are
+//! the same for every set (common random numbers), so that two sets differ by their
+//! parameters and not by their luck. Runs stop at the end of the last window month (nothing
+//! later can change what is compared), and many parameter sets are evaluated side by side,
+//! each run on one thread.
 //!
 //! This file holds the objective and the default method, Nelder-Mead on the box of the
 //! fitted parameters (rescaled to [0, 1] and clamped to it): a point, found by a sequential

@@ -4,8 +4,9 @@
 //! exception and for one without. They start at what the rules in force on the first day
 //! imply, and then learn from outcomes: the outcomes of day `t`, known once the day is
 //! over, reach the decisions of day `t + lag + 1`, and a day with `n` outcomes moves a
-//! belief by `n / (n + inertia)` towards that day's success rate. Each day's perceived value adds rumour noise on the logit scale.
-//! This is what makes the response to a policy change gradual.
+//! belief by `n / (n + inertia)` towards that day's success rate. Each day's perceived
+//! value adds rumour noise on the logit scale. This is what makes the response to a policy
+//! change gradual.
 
 use crate::model::rules::Rules;
 use crate::scenario::{CrossingKind, Scenario};

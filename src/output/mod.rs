@@ -447,8 +447,8 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
 }
 
 /// `daily.csv`: a row per day, place and metric of the place's kind, with [`write_rows`]'
-/// header and cells, written without building row objects (a date, a place name and a value per row were three
-/// allocations, and the longest table of a run has 150,000 rows).
+/// header and cells, written without building row objects (a date, a place name and a
+/// value per row were three allocations, and the longest table of a run has 150,000 rows).
 fn write_daily(path: &Path, sc: &Scenario, res: &Results) -> Result<()> {
     let mut w = csv::Writer::from_path(path).map_err(|e| csv_err(path, e))?;
     w.write_record(["date", "place", "metric", "value"])

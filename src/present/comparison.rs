@@ -125,9 +125,7 @@ impl Comparison {
         if summary.is_empty() {
             return Err(bad(&spath, 1, "no rows: nothing to draw".into()));
         }
-        let over_posterior =
-            manifest["uncertainty"].as_str() == Some(Uncertainty::ParametersAndReplicates.as_str());
-        let posterior_params = if over_posterior {
+        let posterior_params = if covers_posterior(&manifest) {
             Posterior::read(&dir.join("posterior.csv"))?.params
         } else {
             Vec::new()
@@ -206,7 +204,7 @@ impl Comparison {
     /// Whether each replicate ran with a particle of a posterior (`--posterior`), so that
     /// the intervals cover the parameters' uncertainty as well as the run-to-run noise.
     pub fn over_posterior(&self) -> bool {
-        self.manifest["uncertainty"].as_str() == Some(Uncertainty::ParametersAndReplicates.as_str())
+        covers_posterior(&self.manifest)
     }
 
     /// What the intervals cover, as a sentence's end.
@@ -361,6 +359,11 @@ impl Comparison {
         }
         None
     }
+}
+
+/// Whether a comparison's manifest says its intervals cover a posterior's parameters.
+fn covers_posterior(manifest: &serde_json::Value) -> bool {
+    manifest["uncertainty"].as_str() == Some(Uncertainty::ParametersAndReplicates.as_str())
 }
 
 /// The colour of a variant: fixed for the 2 x 2 cells (the first three series colours and
