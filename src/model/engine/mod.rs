@@ -55,6 +55,8 @@ mod memory;
 mod step;
 mod store;
 mod tally;
+#[cfg(target_arch = "x86_64")]
+mod wide;
 
 pub use inflows::create_agents;
 pub use memory::run_bytes;
