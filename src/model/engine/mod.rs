@@ -182,6 +182,8 @@ pub struct Simulation<'a> {
     stock: [u64; State::COUNT],
     waiting: Vec<u64>,
     hazards: HazardBook,
+    /// Yesterday's tallies, cleared, for a one-thread pool to reuse.
+    spare_tallies: Option<Tallies>,
     beliefs: Beliefs,
     book: QuotaBook,
     res: Results,
@@ -225,6 +227,7 @@ impl<'a> Simulation<'a> {
             stock: [0; State::COUNT],
             waiting: vec![0; np],
             hazards: HazardBook::new(sc),
+            spare_tallies: None,
             beliefs: Beliefs::new(sc, &Rules::on(&sc.policies, sc.start)),
             book: QuotaBook::default(),
             res,
@@ -332,30 +335,47 @@ impl<'a> Simulation<'a> {
                 .is_some_and(|q| q.intake_open(date) && self.book.granted < q.places),
         };
 
-        // 1. Decide, in parallel, slice by slice.
+        // 1. Decide, in parallel, slice by slice (in a one-thread pool, such as each run
+        // of an ensemble has, in a plain loop with yesterday's tallies cleared: the same
+        // sums, without the parallel iterator's splitting and allocations).
         let plain = self.plain;
-        let mut day = self
-            .chunks
-            .par_iter_mut()
-            .enumerate()
-            .flat_map(|(c, chunk)| {
-                chunk
-                    .agents
-                    .par_chunks_mut(SLICE)
-                    .enumerate()
-                    .map(move |(k, agents)| (c, k * SLICE, agents))
-            })
-            .fold(
-                || Tallies::new(np),
-                |mut acc, (c, from, agents)| {
-                    let dead = step_slice(c, from, agents, &view, &mut acc, plain);
+        let mut day = if rayon::current_num_threads() == 1 {
+            let mut acc = self
+                .spare_tallies
+                .take()
+                .unwrap_or_else(|| Tallies::new(np));
+            for (c, chunk) in self.chunks.iter_mut().enumerate() {
+                for (k, agents) in chunk.agents.chunks_mut(SLICE).enumerate() {
+                    let dead = step_slice(c, k * SLICE, agents, &view, &mut acc, plain);
                     if dead > 0 {
                         acc.dead.push((c, dead));
                     }
-                    acc
-                },
-            )
-            .reduce(|| Tallies::new(np), Tallies::merge);
+                }
+            }
+            acc
+        } else {
+            self.chunks
+                .par_iter_mut()
+                .enumerate()
+                .flat_map(|(c, chunk)| {
+                    chunk
+                        .agents
+                        .par_chunks_mut(SLICE)
+                        .enumerate()
+                        .map(move |(k, agents)| (c, k * SLICE, agents))
+                })
+                .fold(
+                    || Tallies::new(np),
+                    |mut acc, (c, from, agents)| {
+                        let dead = step_slice(c, from, agents, &view, &mut acc, plain);
+                        if dead > 0 {
+                            acc.dead.push((c, dead));
+                        }
+                        acc
+                    },
+                )
+                .reduce(|| Tallies::new(np), Tallies::merge)
+        };
         for &(c, dead) in &day.dead {
             self.chunks[c].dead += dead;
         }
@@ -385,7 +405,10 @@ impl<'a> Simulation<'a> {
         res.states[t as usize * State::COUNT..][..State::COUNT].copy_from_slice(&self.stock);
         res.created[t as usize] = self.entered as u64;
         res.agent_days += self.entered as u64;
-        self.beliefs.observe(day.outcomes);
+        self.beliefs
+            .observe(std::mem::replace(&mut day.outcomes, vec![[[0; 2]; 2]; np]));
+        day.clear();
+        self.spare_tallies = Some(day);
         self.t += 1;
     }
 

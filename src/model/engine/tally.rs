@@ -13,6 +13,7 @@ use crate::scenario::Metric;
 use crate::scenario::policy::has_exception;
 
 /// One thread's tallies for the day.
+#[derive(Debug, Clone)]
 pub(super) struct Tallies {
     /// Flows by place and metric (the `waiting` stock is kept in `waiting`).
     pub(super) counts: Vec<u64>,
@@ -42,6 +43,16 @@ impl Tallies {
             due: Vec::new(),
             dead: Vec::new(),
         }
+    }
+
+    /// Zero again, keeping what was allocated (the outcomes are handed to the beliefs).
+    pub(super) fn clear(&mut self) {
+        self.counts.fill(0);
+        self.states = [0; State::COUNT];
+        self.waiting.fill(0);
+        self.requests.clear();
+        self.applicants.clear();
+        self.dead.clear();
     }
 
     #[inline]
