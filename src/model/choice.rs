@@ -283,10 +283,20 @@ const KEYED_ROW: usize = 32;
 /// is raced exactly.)
 #[inline]
 pub fn pick_keyed(row: &[Choice], key: impl Fn(u16) -> u64) -> Option<u32> {
-    let exact = |end| rng::exponential_of(key(end));
+    match contenders(row, &key) {
+        Some(contenders) => pick_among(row, contenders, key),
+        None => pick(row, |end| rng::exponential_of(key(end))),
+    }
+}
+
+/// The options of [`pick_keyed`]'s race that its bounds do not rule out, a bit each (at
+/// least the winner); `None` for a row raced exactly (longer than `KEYED_ROW`, or with a
+/// pace that is not positive and finite).
+#[inline]
+pub fn contenders(row: &[Choice], key: impl Fn(u16) -> u64) -> Option<u32> {
     let n = row.len();
     if n > KEYED_ROW {
-        return pick(row, exact);
+        return None;
     }
     let mut lows = [0f64; KEYED_ROW];
     let mut top = f64::INFINITY;
@@ -301,28 +311,35 @@ pub fn pick_keyed(row: &[Choice], key: impl Fn(u16) -> u64) -> Option<u32> {
         }
     }
     if !finite {
-        return pick(row, exact);
+        return None;
     }
-    let mut contenders = 0;
-    let mut only = WAIT;
-    for (low, c) in lows.iter().zip(row) {
-        if *low <= top {
-            contenders += 1;
-            only = c.first;
-        }
+    let mut contenders = 0u32;
+    for (i, low) in lows[..n].iter().enumerate() {
+        contenders |= u32::from(*low <= top) << i;
     }
-    if contenders > 1 {
+    Some(contenders)
+}
+
+/// The end of [`pick_keyed`]: the winner among the options whose bits are set in
+/// `contenders` (those whose bounds do not rule them out, the winner among them): the only
+/// one, or the exact race among them in row order.
+#[inline]
+pub fn pick_among(row: &[Choice], contenders: u32, key: impl Fn(u16) -> u64) -> Option<u32> {
+    let only = if contenders.count_ones() == 1 {
+        row[contenders.trailing_zeros() as usize].first
+    } else {
         let mut best: Option<(f64, u32)> = None;
-        for (low, c) in lows.iter().zip(row) {
-            if *low <= top {
-                let x = exact(c.end) * c.pace;
-                if best.is_none_or(|(b, _)| x < b) {
-                    best = Some((x, c.first));
-                }
+        let mut rest = contenders;
+        while rest != 0 {
+            let c = &row[rest.trailing_zeros() as usize];
+            rest &= rest - 1;
+            let x = rng::exponential_of(key(c.end)) * c.pace;
+            if best.is_none_or(|(b, _)| x < b) {
+                best = Some((x, c.first));
             }
         }
-        only = best.map_or(WAIT, |b| b.1);
-    }
+        best.map_or(WAIT, |b| b.1)
+    };
     Some(only).filter(|&r| r != WAIT)
 }
 

@@ -93,7 +93,7 @@ pub fn exponential_of(key: u64) -> f64 {
 /// `ln(1 + j / 256)` for `j` in `0..=256`, within 1e-15: `2 atanh(x / (2 + x))` summed at
 /// compile time until the terms vanish (x / (2 + x) < 1/5, so 25 terms leave less than
 /// 1e-35).
-static LN_STEPS: [f64; 257] = {
+pub(crate) static LN_STEPS: [f64; 257] = {
     let mut t = [0.0; 257];
     let mut j = 0;
     while j <= 256 {
@@ -116,7 +116,7 @@ static LN_STEPS: [f64; 257] = {
 /// the t^11 term (at most 2e-11 with |t| < 0.172) and its roundings, like those of the
 /// bounds below and of `LN_STEPS`, are of the order of 1e-14 for results up to 37 in
 /// magnitude.
-const LN_SLACK: f64 = 1e-9;
+pub(crate) const LN_SLACK: f64 = 1e-9;
 
 /// Bounds `(low, high)` with `low <= exponential_of(key) <= high`, from the exponent and
 /// the leading 8 bits of the mantissa of the uniform behind it: no logarithm, and within

@@ -322,12 +322,19 @@ impl<'a> Simulation<'a> {
         if open != self.ways.open {
             self.ways = Ways::new(sc, open);
         }
+        let table = choice::choice_table(sc, &self.ways, &perceived);
         let view = DayView {
             sc,
             seed: self.seed,
             t,
             rules,
-            table: choice::choice_table(sc, &self.ways, &perceived),
+            #[cfg(target_arch = "x86_64")]
+            wide: if wide::available() {
+                table.iter().flatten().map(|r| wide::Row::new(r)).collect()
+            } else {
+                Vec::new()
+            },
+            table,
             hazards: &self.hazards,
             arrive_at: rules.quota.map(|q| q.arrive_at),
             intake: rules

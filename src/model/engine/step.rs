@@ -25,6 +25,10 @@ pub(super) struct DayView<'a> {
     pub(super) t: u32,
     pub(super) rules: Rules<'a>,
     pub(super) table: ChoiceTable,
+    /// The table's rows for the wide race, by place and choice type, where the CPU runs
+    /// it (else none).
+    #[cfg(target_arch = "x86_64")]
+    pub(super) wide: Vec<super::wide::Row>,
     /// The hazards of every day; today's is `hazards.on(t)`.
     pub(super) hazards: &'a HazardBook,
     /// Where the resettled arrive, while the quota is in force.
@@ -164,24 +168,47 @@ fn enter(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
 /// A person moving on picks a route, and departs or asks for a seat. `prefix` is
 /// [`rng::prefix`]`(seed, id)`, shared by the agent's keys of the day. `exact` (the plain
 /// loop) races every taste clock with [`choice::pick`], the reference that
-/// [`choice::pick_keyed`]'s bounds must agree with.
+/// [`choice::pick_keyed`]'s bounds must agree with; otherwise the race waits for the
+/// slice's other races ([`Chooser`], [`step_slice`]).
 fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies, prefix: u64, exact: bool) {
     if applies(a, v, false) {
         acc.add(a.place, Metric::Applied);
         acc.applicants.push((pos, false));
         return;
     }
+    if !exact {
+        acc.choosers.push(Chooser {
+            idx: pos.idx,
+            prefix,
+        });
+        return;
+    }
     let k = choice::choice_type(a.flags);
     let row = &v.table[a.place as usize][k];
-    let picked = if exact {
-        let (id, returns) = (u64::from(a.id), a.returns);
-        choice::pick(row, |end| {
-            rng::exponential(v.seed, id, choice::taste_slot(end, returns), Purpose::Taste)
-        })
-    } else {
-        let key = |end| rng::key_from(prefix, choice::taste_slot(end, a.returns), Purpose::Taste);
-        choice::pick_keyed(row, key)
-    };
+    let (id, returns) = (u64::from(a.id), a.returns);
+    let picked = choice::pick(row, |end| {
+        rng::exponential(v.seed, id, choice::taste_slot(end, returns), Purpose::Taste)
+    });
+    take_route(a, pos, picked, v, acc);
+}
+
+/// An agent of the slice that moves on today and has yet to pick its route: its index in
+/// the chunk, and its [`rng::prefix`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Chooser {
+    idx: u32,
+    prefix: u64,
+}
+
+/// Where the agent's row is among the day's wide rows.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn wide_row(a: &Agent) -> u32 {
+    u32::from(a.place) * choice::CHOICE_TYPES as u32 + choice::choice_type(a.flags) as u32
+}
+
+/// Departs on the picked route, or asks for a seat on it; `None` is waiting on.
+fn take_route(a: &mut Agent, pos: Pos, picked: Option<u32>, v: &DayView, acc: &mut Tallies) {
     if let Some(r) = picked {
         let route = &v.sc.routes[r as usize];
         if route.capacity.is_some() {
@@ -292,21 +319,66 @@ pub(super) fn step_slice(
     }
     let mut due = std::mem::take(&mut acc.due);
     let n = find_due(agents, v.t, &mut due);
+    // What an agent's day changed: counted, and a waiting agent's next act drawn.
+    let finish = |a: &mut Agent, s0: State, p0: u16, prefix: u64, acc: &mut Tallies| {
+        if a.state != s0 || a.place != p0 {
+            acc.moved(s0, p0, a.state, a.place);
+        }
+        if a.state.is_waiting() {
+            a.until = v.hazards.next_act(v.sc, prefix, a, v.t);
+        }
+        usize::from(a.state.is_terminal() && !s0.is_terminal())
+    };
     let mut dead = 0;
+    acc.choosers.clear();
     for &i in &due[..n] {
         let a = &mut agents[i as usize];
         let (s0, p0) = (a.state, a.place);
         // The seed-and-id part of every key the agent draws today.
         let prefix = rng::prefix(v.seed, u64::from(a.id));
+        let waiting = acc.choosers.len();
         step_with(a, pos(i as usize), v, acc, decide_fast, prefix);
-        if a.state != s0 || a.place != p0 {
-            acc.moved(s0, p0, a.state, a.place);
-            dead += usize::from(a.state.is_terminal());
-        }
-        if a.state.is_waiting() {
-            a.until = v.hazards.next_act(v.sc, prefix, a, v.t);
+        if acc.choosers.len() == waiting {
+            dead += finish(a, s0, p0, prefix, acc);
         }
     }
+    // The day's route choices of the slice, raced side by side (nothing else the agents
+    // do depends on them, and what they add up is summed or sorted).
+    let choosers = std::mem::take(&mut acc.choosers);
+    let mut contenders = std::mem::take(&mut acc.contenders);
+    contenders.clear();
+    #[cfg(target_arch = "x86_64")]
+    if !v.wide.is_empty() {
+        let mut races = std::mem::take(&mut acc.races);
+        races.clear();
+        races.extend(choosers.iter().map(|c| {
+            let a = &agents[c.idx as usize - from];
+            (wide_row(a), c.prefix, a.returns)
+        }));
+        // SAFETY: the day's view has wide rows only where `wide::available()`.
+        unsafe { super::wide::contenders(&v.wide, &races, &mut contenders) };
+        acc.races = races;
+    }
+    for (n, c) in choosers.iter().enumerate() {
+        // `idx` is the chunk's index; the slice starts at `from`.
+        let i = c.idx as usize - from;
+        let a = &mut agents[i];
+        let (s0, p0) = (a.state, a.place);
+        let k = choice::choice_type(a.flags);
+        let row = &v.table[a.place as usize][k];
+        let key = |end| rng::key_from(c.prefix, choice::taste_slot(end, a.returns), Purpose::Taste);
+        #[cfg(target_arch = "x86_64")]
+        let picked = match contenders.get(n) {
+            Some(&m) if v.wide[wide_row(a) as usize].lanes != 0 => choice::pick_among(row, m, key),
+            _ => choice::pick_keyed(row, key),
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let picked = choice::pick_keyed(row, key);
+        take_route(a, pos(i), picked, v, acc);
+        dead += finish(a, s0, p0, c.prefix, acc);
+    }
+    acc.choosers = choosers;
+    acc.contenders = contenders;
     acc.due = due;
     dead
 }

@@ -6,6 +6,7 @@
 //! which is why the stocks here are signed.
 
 use super::grants::Request;
+use super::step::Chooser;
 use super::store::Pos;
 use crate::model::agent::{Agent, State};
 use crate::model::beliefs::Tally;
@@ -25,8 +26,14 @@ pub(super) struct Tallies {
     pub(super) requests: Vec<Request>,
     /// Applicants to the resettlement pathway today: where they are, and whether abroad.
     pub(super) applicants: Vec<(Pos, bool)>,
-    /// Scratch: the agents of a slice with something to do today.
+    /// Scratch: the agents of a slice with something to do today, and those of them
+    /// moving on, whose routes are raced together.
     pub(super) due: Vec<u32>,
+    pub(super) choosers: Vec<Chooser>,
+    /// Scratch for the wide race: its inputs, and the options that might win each.
+    #[cfg(target_arch = "x86_64")]
+    pub(super) races: Vec<(u32, u64, u8)>,
+    pub(super) contenders: Vec<u32>,
     /// Agents that became terminal today, by chunk.
     pub(super) dead: Vec<(usize, usize)>,
 }
@@ -41,6 +48,10 @@ impl Tallies {
             requests: Vec::new(),
             applicants: Vec::new(),
             due: Vec::new(),
+            choosers: Vec::new(),
+            #[cfg(target_arch = "x86_64")]
+            races: Vec::new(),
+            contenders: Vec::new(),
             dead: Vec::new(),
         }
     }

@@ -1,16 +1,26 @@
-//! The engine's one loop compiled for wider registers: finding the agents due today.
+//! The engine's two hottest loops compiled for wider registers, where the CPU has them.
 //!
-//! Most agents present are waiting out a clock (a New Yorker's next reconsideration is
-//! weeks away), so each day's scan of the chunks ([`find_due`](super::step)) is a stream
-//! of comparisons on 16-byte records. With AVX-512 (F and BW) and BMI2, four agents are
-//! compared per instruction and sixteen indices written at once. The result is the same
-//! list of indices in the same order as the scalar loop's, which runs where the CPU lacks
-//! the features (tests run both and compare them), or with `NORTHBOUND_SIMD=off`. Only
-//! on x86-64; elsewhere the scalar loop is the only one.
+//! * **Finding the agents due today.** Most agents present are waiting out a clock (a New
+//!   Yorker's next reconsideration is weeks away), so each day's scan of the chunks
+//!   ([`find_due`](super::step)) is a stream of comparisons on 16-byte records. With
+//!   AVX-512 (F and BW) and BMI2, four agents are compared per instruction and sixteen
+//!   indices written at once: the same indices in the same order as the scalar loop's.
+//! * **The race of taste clocks** of the people who move on ([`contenders`]): the keyed
+//!   taste draws of a row's options and their bounds, four options per 256-bit register,
+//!   the slice's races one after another with nothing between them, so that the CPU
+//!   overlaps them (raced one at a time between other work, each waits on its own chain of
+//!   multiplications). The options kept are those the scalar bounds keep.
+//!
+//! The scalar code runs where the CPU lacks the features, and with `NORTHBOUND_SIMD=off`;
+//! tests run both and compare them. Only on x86-64; elsewhere the scalar code is the only
+//! one. (512-bit registers for the race, and drawing a waiting agent's days eight at a time,
+//! were slower: see BENCHMARKS.md.)
 
 use crate::model::agent::{Agent, State};
+use crate::model::choice::Choice;
+use crate::util::rng::{self, Purpose};
 
-/// Whether this CPU runs [`find_due`]: checked once. `NORTHBOUND_SIMD=off` turns it off (to
+/// Whether this CPU runs [`find_due`] and [`contenders`]: checked once. `NORTHBOUND_SIMD=off` turns it off (to
 /// compare, or to benchmark the scalar loop).
 pub(super) fn available() -> bool {
     use std::sync::OnceLock;
@@ -19,6 +29,9 @@ pub(super) fn available() -> bool {
         std::env::var_os("NORTHBOUND_SIMD").is_none_or(|v| v != "off")
             && std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("bmi2")
             && std::arch::is_x86_feature_detected!("popcnt")
     })
@@ -84,11 +97,136 @@ pub(super) unsafe fn find_due(agents: &[Agent], t: u32, due: &mut [u32]) -> (usi
     (n, whole)
 }
 
+/// A row of the day's choice table as the wide race reads it: at most [`LANES`] options,
+/// lane by lane, each end's taste key without the journey and its pace.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Row {
+    /// Lanes in use: a bit per option; none where the wide race does not run the row.
+    pub(super) lanes: u8,
+    /// `(end << 32) | Purpose::Taste`: an end's taste key is `key_from(prefix, slot,
+    /// Taste)` with `slot = end | returns << 16`, so the journey's part is OR-ed in.
+    tag: [u64; LANES],
+    pace: [f64; LANES],
+}
+
+/// Options a [`Row`] holds.
+pub(super) const LANES: usize = 8;
+
+impl Row {
+    /// The row's options, if there are one to [`LANES`] and every pace is positive and
+    /// finite; otherwise no lanes (and `pick_keyed` races it, exactly).
+    pub(super) fn new(row: &[Choice]) -> Row {
+        let mut r = Row {
+            lanes: 0,
+            tag: [0; LANES],
+            pace: [1.0; LANES],
+        };
+        if row.is_empty()
+            || row.len() > LANES
+            || !row.iter().all(|c| c.pace.is_finite() && c.pace > 0.0)
+        {
+            return r;
+        }
+        r.lanes = ((1u32 << row.len()) - 1) as u8;
+        for (i, c) in row.iter().enumerate() {
+            r.tag[i] = (u64::from(c.end) << 32) | Purpose::Taste as u64;
+            r.pace[i] = c.pace;
+        }
+        r
+    }
+}
+
+/// For each `(row, prefix, returns)` of `races`, `row` an index into `rows`, writes to
+/// `out` the options of the row
+/// that might win the race of taste clocks ([`choice::pick_keyed`]
+/// (crate::model::choice::pick_keyed)): a bit per option, set where the lower bound of its
+/// clock times its pace is not above the smallest upper bound. The bounds are
+/// [`rng::exponential_bounds`]'s, computed lane by lane with the same operations in the
+/// same order, so the set is the one `pick_keyed` finds; usually one option. The races are
+/// independent, so the CPU overlaps them: one at a time, each would wait on its own chain.
+///
+/// # Safety
+///
+/// The CPU must have AVX-512 F, DQ and VL and AVX2 ([`available`] checks them).
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2")]
+pub(super) unsafe fn contenders(rows: &[Row], races: &[(u32, u64, u8)], out: &mut Vec<u32>) {
+    use std::arch::x86_64::*;
+    let c = |x: u64| _mm256_set1_epi64x(x as i64);
+    let steps = rng::LN_STEPS.as_ptr().cast::<f64>();
+    // Four lanes of bounds, scaled by their paces: (low, high).
+    let half = |tag: __m256i, pace: __m256d, prefix: u64, returns: u8| {
+        let slot = _mm256_or_si256(tag, c(u64::from(returns) << 48));
+        // rng::key_from: SplitMix64's finaliser of prefix ^ (slot << 32 | purpose).
+        let mut z = _mm256_add_epi64(_mm256_xor_si256(c(prefix), slot), c(0x9E37_79B9_7F4A_7C15));
+        z = _mm256_xor_si256(z, _mm256_srli_epi64::<30>(z));
+        z = _mm256_mullo_epi64(z, c(0xBF58_476D_1CE4_E5B9));
+        z = _mm256_xor_si256(z, _mm256_srli_epi64::<27>(z));
+        z = _mm256_mullo_epi64(z, c(0x94D0_49BB_1331_11EB));
+        z = _mm256_xor_si256(z, _mm256_srli_epi64::<31>(z));
+        // rng::exponential_u: ((key >> 11) as f64 + 0.5) / 2^53, exact conversions.
+        let x = _mm256_cvtepu64_pd(_mm256_srli_epi64::<11>(z));
+        let u = _mm256_mul_pd(
+            _mm256_add_pd(x, _mm256_set1_pd(0.5)),
+            _mm256_set1_pd(1.0 / (1u64 << 53) as f64),
+        );
+        // rng::exponential_bounds: u = 2^e (1 + f), the table at the 8 leading bits of f.
+        let bits = _mm256_castpd_si256(u);
+        let e = _mm256_sub_pd(
+            _mm256_cvtepi64_pd(_mm256_and_si256(_mm256_srli_epi64::<52>(bits), c(0x7ff))),
+            _mm256_set1_pd(1023.0),
+        );
+        // -e, by its sign bit, as the scalar negation.
+        let minus_e = _mm256_castsi256_pd(_mm256_xor_si256(_mm256_castpd_si256(e), c(1 << 63)));
+        let base = _mm256_mul_pd(minus_e, _mm256_set1_pd(std::f64::consts::LN_2));
+        let j = _mm256_and_si256(_mm256_srli_epi64::<44>(bits), c(0xff));
+        // SAFETY: j is in 0..=255, so j and j + 1 index the 257 entries of LN_STEPS.
+        let (at, next) = unsafe {
+            (
+                _mm256_i64gather_pd::<8>(steps, j),
+                _mm256_i64gather_pd::<8>(steps, _mm256_add_epi64(j, c(1))),
+            )
+        };
+        let slack = _mm256_set1_pd(rng::LN_SLACK);
+        (
+            _mm256_mul_pd(_mm256_sub_pd(_mm256_sub_pd(base, next), slack), pace),
+            _mm256_mul_pd(_mm256_add_pd(_mm256_sub_pd(base, at), slack), pace),
+        )
+    };
+    out.clear();
+    for &(row, prefix, returns) in races {
+        let row = &rows[row as usize];
+        // SAFETY (the loads): arrays of eight 8-byte lanes, read in halves.
+        let (t0, t1, p0, p1) = unsafe {
+            (
+                _mm256_loadu_si256(row.tag.as_ptr().cast()),
+                _mm256_loadu_si256(row.tag.as_ptr().add(4).cast()),
+                _mm256_loadu_pd(row.pace.as_ptr()),
+                _mm256_loadu_pd(row.pace.as_ptr().add(4)),
+            )
+        };
+        let (l0, h0) = half(t0, p0, prefix, returns);
+        let (m0, m1) = (row.lanes & 0xf, row.lanes >> 4);
+        let inf = _mm256_set1_pd(f64::INFINITY);
+        let mut high = _mm256_mask_blend_pd(m0, inf, h0);
+        let mut l1 = inf;
+        if m1 != 0 {
+            let (l, h) = half(t1, p1, prefix, returns);
+            high = _mm256_min_pd(high, _mm256_mask_blend_pd(m1, inf, h));
+            l1 = l;
+        }
+        // The smallest upper bound, across the lanes.
+        let m = _mm256_min_pd(high, _mm256_permute4x64_pd::<0b01_00_11_10>(high));
+        let m = _mm256_min_pd(m, _mm256_permute4x64_pd::<0b10_11_00_01>(m));
+        let low0 = _mm256_mask_cmp_pd_mask::<_CMP_LE_OQ>(m0, l0, m);
+        let low1 = _mm256_mask_cmp_pd_mask::<_CMP_LE_OQ>(m1, l1, m);
+        out.push(u32::from(low0) | u32::from(low1) << 4);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::engine::step::find_due_from;
-    use crate::util::rng::{self, Purpose};
 
     #[test]
     fn the_wide_scan_finds_the_agents_the_scalar_loop_finds() {
@@ -147,5 +285,86 @@ mod tests {
             seen_due += n;
         }
         assert!(seen_due > 1000, "{seen_due}");
+    }
+
+    #[test]
+    fn the_wide_race_keeps_the_options_the_scalar_bounds_keep() {
+        use crate::model::choice::{self, Choice, WAIT};
+        if !available() {
+            eprintln!(
+                "this CPU lacks AVX-512 F/BW/DQ/VL, BMI2 or POPCNT: only the scalar race runs"
+            );
+            return;
+        }
+        let mut x = 11_u64;
+        let mut draw = || {
+            x = rng::key(x, 5, 8, Purpose::Sweep);
+            x
+        };
+        let (mut several, mut waits) = (0, 0);
+        for round in 0..20_000 {
+            let n = 1 + (draw() % LANES as u64) as usize;
+            // Utilities spread or bunched (ties in pace), as the table gives them.
+            let spread = [0.01, 1.0, 5.0, 40.0][round % 4];
+            let utilities: Vec<f64> = (0..n)
+                .map(|_| {
+                    let u = (draw() >> 11) as f64 / (1u64 << 53) as f64;
+                    if round % 7 == 0 {
+                        (u * 3.0).floor()
+                    } else {
+                        u * spread
+                    }
+                })
+                .collect();
+            let top = utilities.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let row: Vec<Choice> = utilities
+                .iter()
+                .enumerate()
+                .map(|(i, &u)| Choice {
+                    utility: u,
+                    pace: (top - u).exp(),
+                    end: (draw() % 40) as u16 + i as u16 * 40,
+                    first: if i == n - 1 && round % 2 == 0 {
+                        WAIT
+                    } else {
+                        i as u32
+                    },
+                })
+                .collect();
+            let wide = Row::new(&row);
+            assert_eq!(wide.lanes.count_ones() as usize, n);
+            let rows = [Row::new(&[]), wide];
+            let races: Vec<(u32, u64, u8)> = (0..4)
+                .map(|k| (1, draw(), (draw() % 3) as u8 * k))
+                .collect();
+            let mut got = Vec::new();
+            // SAFETY: `available` was checked above.
+            unsafe { contenders(&rows, &races, &mut got) };
+            for (&(_, prefix, returns), &mask) in races.iter().zip(&got) {
+                let key =
+                    |end| rng::key_from(prefix, choice::taste_slot(end, returns), Purpose::Taste);
+                assert_eq!(Some(mask), choice::contenders(&row, key), "round {round}");
+                let exact = |end| rng::exponential_of(key(end));
+                assert_eq!(
+                    choice::pick_among(&row, mask, key),
+                    choice::pick(&row, exact)
+                );
+                several += usize::from(mask.count_ones() > 1);
+                waits += usize::from(choice::pick(&row, exact).is_none());
+            }
+        }
+        assert!(several > 100 && waits > 1000, "{several} {waits}");
+        // What the wide race leaves to the scalar one: rows too long, or with a pace that
+        // is not positive and finite.
+        let c = |pace| Choice {
+            utility: 0.0,
+            pace,
+            end: 1,
+            first: 1,
+        };
+        assert_eq!(Row::new(&[c(1.0); LANES + 1]).lanes, 0);
+        for bad in [0.0, -1.0, f64::INFINITY, f64::NAN] {
+            assert_eq!(Row::new(&[c(1.0), c(bad)]).lanes, 0);
+        }
     }
 }
