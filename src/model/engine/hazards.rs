@@ -9,6 +9,8 @@
 //! tables cannot drift apart.
 
 use crate::model::agent::Agent;
+#[cfg(test)]
+use crate::model::agent::State;
 use crate::model::rules::Rules;
 use crate::scenario::{Behaviour, Place, Scenario};
 use crate::util::rng::{self, Purpose};
@@ -127,6 +129,9 @@ impl Hazards {
     }
 }
 
+/// Days drawn at a time by [`HazardBook::next_acts`].
+const LANES: usize = 8;
+
 /// The hazard tables of every day of the window: one per shelter limit in force.
 #[derive(Debug, Clone)]
 pub(super) struct HazardBook {
@@ -204,11 +209,207 @@ impl HazardBook {
         }
         u16::MAX
     }
+
+    /// [`HazardBook::next_act`] for every agent of `jobs` (an index into `agents` and the
+    /// agent's prefix), the days drawn eight at a time, 256-bit registers holding four
+    /// days' keys ([`wide::first_below`](super::wide::first_below)): the agents' first
+    /// eight days, then the next eight of those that did nothing, and so on, so that the
+    /// CPU overlaps the agents' draws (one agent at a time, it would wait on each block's
+    /// chain of multiplications). Eight days that do not lie side by side in one table (a
+    /// change of shelter limit or work permit, the end of the table) are drawn one by one,
+    /// and the last days of the window by the scalar loop. The same days, the same draws,
+    /// the same comparisons: the same day.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have what [`wide::available`](super::wide::available) checks.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2")]
+    pub(super) unsafe fn next_acts(
+        &self,
+        sc: &Scenario,
+        agents: &mut [Agent],
+        jobs: &mut Vec<(u32, u64)>,
+        t: u32,
+    ) {
+        let days = self.day.len() as u32;
+        let mut day = t + 1;
+        while !jobs.is_empty() {
+            if day + LANES as u32 > days {
+                for &(idx, prefix) in jobs.iter() {
+                    let a = &mut agents[idx as usize];
+                    a.until = self.next_act(sc, prefix, a, day - 1);
+                }
+                jobs.clear();
+                break;
+            }
+            let mut kept = 0;
+            for j in 0..jobs.len() {
+                let (idx, prefix) = jobs[j];
+                let a = &mut agents[idx as usize];
+                let found = match self.block(sc, a, day) {
+                    Some(thr) => super::wide::first_below(prefix, day, &thr),
+                    None => self.block_by_day(sc, prefix, a, day),
+                };
+                // No branch on what was found (it could not be predicted): an agent that
+                // did nothing stays in `jobs`, and its `until` is written again.
+                a.until = (day + found) as u16;
+                jobs[kept] = (idx, prefix);
+                kept += usize::from(found == LANES as u32);
+            }
+            jobs.truncate(kept);
+            day += LANES as u32;
+        }
+    }
+
+    /// [`wide::first_below`](super::wide::first_below) for days not side by side in one
+    /// table: each day's threshold as [`HazardBook::next_act`] finds it.
+    #[cold]
+    fn block_by_day(&self, sc: &Scenario, prefix: u64, a: &Agent, day: u32) -> u32 {
+        let permit_from = u32::from(a.entry) + sc.behaviour.work_permit_days;
+        for (i, d) in (day..day + LANES as u32).enumerate() {
+            let [g, m] = self
+                .on(d)
+                .get(sc, a.place, d - u32::from(a.since), d >= permit_from);
+            if bits(prefix, d, Purpose::Decide) < g.max(m) {
+                return i as u32;
+            }
+        }
+        LANES as u32
+    }
+
+    /// The thresholds of the [`LANES`] days from `day` on, if they lie side by side in one
+    /// table (or are all the same, past its end).
+    #[inline(always)]
+    fn block(&self, sc: &Scenario, a: &Agent, day: u32) -> Option<[u64; LANES]> {
+        let last = day + LANES as u32 - 1;
+        let permit_from = u32::from(a.entry) + sc.behaviour.work_permit_days;
+        let permit = day >= permit_from;
+        if self.until[day as usize] <= last || (!permit && last >= permit_from) {
+            return None;
+        }
+        let h = self.on(day);
+        let width = h.limit as usize + 1;
+        let row = &h.any[(a.place as usize * 2 + usize::from(permit)) * width..][..width];
+        let w = (day - u32::from(a.since)) as usize;
+        if w + LANES <= width {
+            row[w..w + LANES].try_into().ok()
+        } else if w > h.limit as usize && h.saturates {
+            Some([row[h.limit as usize]; LANES])
+        } else {
+            None
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Days drawn together, eight at a time, find each agent's day as the scalar loop does:
+    /// the default scenario (its shelter limits change the table; in tests the table
+    /// covers 64 days, so waits go past it, where the hazards keep changing), agents
+    /// entered, arrived and deciding on days near those changes, the window's end, the
+    /// work permit.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn days_drawn_together_give_each_agent_its_day() {
+        if !super::super::wide::available() {
+            eprintln!(
+                "this CPU lacks AVX-512 F/BW/DQ/VL, BMI2 or POPCNT: only the scalar loop runs"
+            );
+            return;
+        }
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/corridor-2017-2024.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        // As bundled (in tests, waits outgrow the table), and with a wait cap that the
+        // table covers (past it, the hazards stay the same).
+        let short = text.replace("wait_cap_days = 180", "wait_cap_days = 20");
+        assert_ne!(short, text);
+        for (text, saturates) in [(text, false), (short, true)] {
+            let sc = Scenario::from_bytes(&path, text.into_bytes()).unwrap();
+            drawn_together(&sc, saturates);
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn drawn_together(sc: &Scenario, saturates: bool) {
+        let book = HazardBook::new(sc);
+        assert!(book.tables.len() > 1);
+        assert!(book.tables.iter().all(|h| h.saturates == saturates));
+        let days = sc.days();
+        let changes: Vec<u32> = (1..days)
+            .filter(|&d| book.day[d as usize] != book.day[d as usize - 1])
+            .collect();
+        let mut x = 3_u64;
+        let mut draw = |k: u64| {
+            x = rng::key(x, k, 9, Purpose::Sweep);
+            x
+        };
+        let nyc = sc.places.iter().position(|p| p.shelter).unwrap() as u16;
+        let permit_days = sc.behaviour.work_permit_days;
+        let mut decided = 0;
+        for round in 0..1200 {
+            // The day before a change of table, a block's length or two ahead; the end of
+            // the window; any day.
+            let t = match round % 3 {
+                0 => changes[(draw(1) % changes.len() as u64) as usize] - 1 - round as u32 % 17,
+                1 => days - 1 - (draw(3) % 40) as u32,
+                _ => (draw(4) % u64::from(days)) as u32,
+            };
+            let agents: Vec<Agent> = (0..50)
+                .map(|i| {
+                    let r = draw(i);
+                    // Waits long enough for the shelter limits, in the shelter mostly; the
+                    // work permit from any day, or within the first blocks.
+                    let since = t.saturating_sub((r % 400) as u32);
+                    let entry = if r & 1 == 0 {
+                        (t + 1 + (r >> 8) as u32 % 24)
+                            .saturating_sub(permit_days)
+                            .min(since)
+                    } else {
+                        since.saturating_sub((r >> 20) as u32 % 300)
+                    };
+                    Agent {
+                        id: r as u32,
+                        entry: entry as u16,
+                        since: since as u16,
+                        until: 0,
+                        place: if r & 6 != 0 {
+                            nyc
+                        } else {
+                            (r >> 40) as u16 % sc.places.len() as u16
+                        },
+                        state: State::Waiting,
+                        flags: 0,
+                        nationality: 0,
+                        returns: 0,
+                    }
+                })
+                .collect();
+            let seed = draw(5);
+            let prefix = |a: &Agent| rng::prefix(seed, u64::from(a.id));
+            let want: Vec<u16> = agents
+                .iter()
+                .map(|a| book.next_act(sc, prefix(a), a, t))
+                .collect();
+            let mut got = agents.clone();
+            let mut jobs: Vec<(u32, u64)> = (0..agents.len() as u32)
+                .filter(|&i| i % 7 != 3)
+                .map(|i| (i, prefix(&agents[i as usize])))
+                .collect();
+            // SAFETY: `available` was checked above.
+            unsafe { book.next_acts(sc, &mut got, &mut jobs, t) };
+            assert!(jobs.is_empty());
+            for (i, a) in got.iter().enumerate() {
+                let expect = if i % 7 == 3 { 0 } else { want[i] };
+                assert_eq!(a.until, expect, "round {round}, day {t}, agent {i}");
+                decided += usize::from(expect != u16::MAX && i % 7 != 3);
+            }
+        }
+        assert!(decided > 20_000, "{decided}");
+    }
 
     #[test]
     fn bits_from_a_prefix_are_the_keyed_uniforms() {

@@ -320,12 +320,23 @@ pub(super) fn step_slice(
     let mut due = std::mem::take(&mut acc.due);
     let n = find_due(agents, v.t, &mut due);
     // What an agent's day changed: counted, and a waiting agent's next act drawn.
-    let finish = |a: &mut Agent, s0: State, p0: u16, prefix: u64, acc: &mut Tallies| {
+    // (Where the CPU draws eight days at a time, the waiting agents' next acts are drawn
+    // together at the end of the slice.)
+    #[cfg(target_arch = "x86_64")]
+    let together = super::wide::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    let together = false;
+    acc.waiting_jobs.clear();
+    let finish = |a: &mut Agent, i: usize, s0: State, p0: u16, prefix: u64, acc: &mut Tallies| {
         if a.state != s0 || a.place != p0 {
             acc.moved(s0, p0, a.state, a.place);
         }
         if a.state.is_waiting() {
-            a.until = v.hazards.next_act(v.sc, prefix, a, v.t);
+            if together {
+                acc.waiting_jobs.push((i as u32, prefix));
+            } else {
+                a.until = v.hazards.next_act(v.sc, prefix, a, v.t);
+            }
         }
         usize::from(a.state.is_terminal() && !s0.is_terminal())
     };
@@ -339,7 +350,7 @@ pub(super) fn step_slice(
         let waiting = acc.choosers.len();
         step_with(a, pos(i as usize), v, acc, decide_fast, prefix);
         if acc.choosers.len() == waiting {
-            dead += finish(a, s0, p0, prefix, acc);
+            dead += finish(a, i as usize, s0, p0, prefix, acc);
         }
     }
     // The day's route choices of the slice, raced side by side (nothing else the agents
@@ -375,7 +386,15 @@ pub(super) fn step_slice(
         #[cfg(not(target_arch = "x86_64"))]
         let picked = choice::pick_keyed(row, key);
         take_route(a, pos(i), picked, v, acc);
-        dead += finish(a, s0, p0, c.prefix, acc);
+        dead += finish(a, i, s0, p0, c.prefix, acc);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if together {
+        // SAFETY: `together` is `wide::available()`.
+        unsafe {
+            v.hazards
+                .next_acts(v.sc, agents, &mut acc.waiting_jobs, v.t)
+        };
     }
     acc.choosers = choosers;
     acc.contenders = contenders;

@@ -34,6 +34,9 @@ pub(super) struct Tallies {
     #[cfg(target_arch = "x86_64")]
     pub(super) races: Vec<(u32, u64, u8)>,
     pub(super) contenders: Vec<u32>,
+    /// Scratch: the agents of a slice waiting after their day (index, prefix), whose next
+    /// acts are drawn together.
+    pub(super) waiting_jobs: Vec<(u32, u64)>,
     /// Agents that became terminal today, by chunk.
     pub(super) dead: Vec<(usize, usize)>,
 }
@@ -52,6 +55,7 @@ impl Tallies {
             #[cfg(target_arch = "x86_64")]
             races: Vec::new(),
             contenders: Vec::new(),
+            waiting_jobs: Vec::new(),
             dead: Vec::new(),
         }
     }

@@ -1,4 +1,4 @@
-//! The engine's two hottest loops compiled for wider registers, where the CPU has them.
+//! The engine's hottest loops compiled for wider registers, where the CPU has them.
 //!
 //! * **Finding the agents due today.** Most agents present are waiting out a clock (a New
 //!   Yorker's next reconsideration is weeks away), so each day's scan of the chunks
@@ -8,19 +8,23 @@
 //! * **The race of taste clocks** of the people who move on ([`contenders`]): the keyed
 //!   taste draws of a row's options and their bounds, four options per 256-bit register,
 //!   the slice's races one after another with nothing between them, so that the CPU
-//!   overlaps them (raced one at a time between other work, each waits on its own chain of
-//!   multiplications). The options kept are those the scalar bounds keep.
+//!   overlaps them. The options kept are those the scalar bounds keep.
+//! * **A waiting agent's next act** ([`first_below`], driven by
+//!   [`HazardBook::next_acts`](super::hazards::HazardBook::next_acts)): eight days' keyed
+//!   draws at a time against their thresholds, for all the slice's waiting agents in turn.
 //!
-//! The scalar code runs where the CPU lacks the features, and with `NORTHBOUND_SIMD=off`;
-//! tests run both and compare them. Only on x86-64; elsewhere the scalar code is the only
-//! one. (512-bit registers for the race, and drawing a waiting agent's days eight at a time,
-//! were slower: see BENCHMARKS.md.)
+//! Raced or drawn one agent at a time between other work, each would wait on its own chain
+//! of multiplications; in a loop of independent agents with no branch on their outcome,
+//! they overlap. The scalar code runs where the CPU lacks the features, and with
+//! `NORTHBOUND_SIMD=off`; tests run both and compare them. Only on x86-64; elsewhere the
+//! scalar code is the only one. (512-bit registers for the race were slower than 256-bit
+//! ones; see BENCHMARKS.md.)
 
 use crate::model::agent::{Agent, State};
 use crate::model::choice::Choice;
 use crate::util::rng::{self, Purpose};
 
-/// Whether this CPU runs [`find_due`] and [`contenders`]: checked once. `NORTHBOUND_SIMD=off` turns it off (to
+/// Whether this CPU runs this module's loops: checked once. `NORTHBOUND_SIMD=off` turns it off (to
 /// compare, or to benchmark the scalar loop).
 pub(super) fn available() -> bool {
     use std::sync::OnceLock;
@@ -221,6 +225,35 @@ pub(super) unsafe fn contenders(rows: &[Row], races: &[(u32, u64, u8)], out: &mu
         let low1 = _mm256_mask_cmp_pd_mask::<_CMP_LE_OQ>(m1, l1, m);
         out.push(u32::from(low0) | u32::from(low1) << 4);
     }
+}
+
+/// Of the days `day..day + 8`, with thresholds `thr`, the index of the first whose keyed
+/// decision draw (`hazards::bits`: `rng::key_from(prefix, day, Decide) >> 11`) is below its
+/// threshold, or 8 if none is.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2")]
+#[inline]
+pub(super) fn first_below(prefix: u64, day: u32, thr: &[u64; 8]) -> u32 {
+    use std::arch::x86_64::*;
+    let c = |x: u64| _mm256_set1_epi64x(x as i64);
+    let below = |first: u32, thr: __m256i| -> u32 {
+        let days = _mm256_add_epi64(c(u64::from(day + first)), _mm256_setr_epi64x(0, 1, 2, 3));
+        let tag = _mm256_or_si256(_mm256_slli_epi64::<32>(days), c(Purpose::Decide as u64));
+        let mut z = _mm256_add_epi64(_mm256_xor_si256(c(prefix), tag), c(0x9E37_79B9_7F4A_7C15));
+        z = _mm256_xor_si256(z, _mm256_srli_epi64::<30>(z));
+        z = _mm256_mullo_epi64(z, c(0xBF58_476D_1CE4_E5B9));
+        z = _mm256_xor_si256(z, _mm256_srli_epi64::<27>(z));
+        z = _mm256_mullo_epi64(z, c(0x94D0_49BB_1331_11EB));
+        z = _mm256_xor_si256(z, _mm256_srli_epi64::<31>(z));
+        u32::from(_mm256_cmplt_epu64_mask(_mm256_srli_epi64::<11>(z), thr))
+    };
+    // SAFETY: `thr` is eight u64: two 32-byte loads read exactly them.
+    let (t0, t1) = unsafe {
+        (
+            _mm256_loadu_si256(thr.as_ptr().cast()),
+            _mm256_loadu_si256(thr.as_ptr().add(4).cast()),
+        )
+    };
+    (below(0, t0) | below(4, t1) << 4 | 1 << 8).trailing_zeros()
 }
 
 #[cfg(test)]
