@@ -320,7 +320,7 @@ pub(super) fn step_slice(
     let mut due = std::mem::take(&mut acc.due);
     let n = find_due(agents, v.t, &mut due);
     // What an agent's day changed: counted, and a waiting agent's next act drawn.
-    // (Where the CPU draws eight days at a time, the waiting agents' next acts are drawn
+    // (Where the CPU draws many days at a time, the waiting agents' next acts are drawn
     // together at the end of the slice.)
     #[cfg(target_arch = "x86_64")]
     let together = super::wide::available();

@@ -10,7 +10,7 @@
 //!   the slice's races one after another with nothing between them, so that the CPU
 //!   overlaps them. The options kept are those the scalar bounds keep.
 //! * **A waiting agent's next act** ([`first_below`], driven by
-//!   [`HazardBook::next_acts`](super::hazards::HazardBook::next_acts)): eight days' keyed
+//!   [`HazardBook::next_acts`](super::hazards::HazardBook::next_acts)): sixteen days' keyed
 //!   draws at a time against their thresholds, for all the slice's waiting agents in turn.
 //!
 //! Raced or drawn one agent at a time between other work, each would wait on its own chain
@@ -227,16 +227,19 @@ pub(super) unsafe fn contenders(rows: &[Row], races: &[(u32, u64, u8)], out: &mu
     }
 }
 
-/// Of the days `day..day + 8`, with thresholds `thr`, the index of the first whose keyed
+/// Of the days `day..day + DAYS`, with thresholds `thr`, the index of the first whose keyed
 /// decision draw (`hazards::bits`: `rng::key_from(prefix, day, Decide) >> 11`) is below its
-/// threshold, or 8 if none is.
+/// threshold, or `DAYS` if none is.
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2")]
 #[inline]
-pub(super) fn first_below(prefix: u64, day: u32, thr: &[u64; 8]) -> u32 {
+pub(super) fn first_below<const DAYS: usize>(prefix: u64, day: u32, thr: &[u64; DAYS]) -> u32 {
     use std::arch::x86_64::*;
+    const { assert!(DAYS.is_multiple_of(4) && DAYS <= 32) };
     let c = |x: u64| _mm256_set1_epi64x(x as i64);
-    let below = |first: u32, thr: __m256i| -> u32 {
-        let days = _mm256_add_epi64(c(u64::from(day + first)), _mm256_setr_epi64x(0, 1, 2, 3));
+    let mut below = 1u64 << DAYS;
+    for (k, thr) in thr.chunks_exact(4).enumerate() {
+        let first = day + 4 * k as u32;
+        let days = _mm256_add_epi64(c(u64::from(first)), _mm256_setr_epi64x(0, 1, 2, 3));
         let tag = _mm256_or_si256(_mm256_slli_epi64::<32>(days), c(Purpose::Decide as u64));
         let mut z = _mm256_add_epi64(_mm256_xor_si256(c(prefix), tag), c(0x9E37_79B9_7F4A_7C15));
         z = _mm256_xor_si256(z, _mm256_srli_epi64::<30>(z));
@@ -244,16 +247,12 @@ pub(super) fn first_below(prefix: u64, day: u32, thr: &[u64; 8]) -> u32 {
         z = _mm256_xor_si256(z, _mm256_srli_epi64::<27>(z));
         z = _mm256_mullo_epi64(z, c(0x94D0_49BB_1331_11EB));
         z = _mm256_xor_si256(z, _mm256_srli_epi64::<31>(z));
-        u32::from(_mm256_cmplt_epu64_mask(_mm256_srli_epi64::<11>(z), thr))
-    };
-    // SAFETY: `thr` is eight u64: two 32-byte loads read exactly them.
-    let (t0, t1) = unsafe {
-        (
-            _mm256_loadu_si256(thr.as_ptr().cast()),
-            _mm256_loadu_si256(thr.as_ptr().add(4).cast()),
-        )
-    };
-    (below(0, t0) | below(4, t1) << 4 | 1 << 8).trailing_zeros()
+        // SAFETY: `thr` is four u64: one 32-byte load reads exactly them.
+        let thr = unsafe { _mm256_loadu_si256(thr.as_ptr().cast()) };
+        let m = _mm256_cmplt_epu64_mask(_mm256_srli_epi64::<11>(z), thr);
+        below |= u64::from(m) << (4 * k);
+    }
+    below.trailing_zeros()
 }
 
 #[cfg(test)]
