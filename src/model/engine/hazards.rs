@@ -76,8 +76,12 @@ pub(super) struct Hazards {
     saturates: bool,
     /// `[place][permit][waited]`: thresholds for giving up, and for giving up or moving.
     thr: Vec<[u64; 2]>,
-    /// The same, the larger of the two: below it, something happens.
+    /// The same, the larger of the two: below it, something happens. Each row (a place
+    /// and work permit) is followed by [`LANES`] copies of its last value, so that the
+    /// thresholds of [`LANES`] days from any wait lie side by side where the table
+    /// saturates ([`Hazards::block`]); rows are `stride` apart.
     any: Vec<u64>,
+    stride: usize,
 }
 
 impl Hazards {
@@ -95,13 +99,38 @@ impl Hazards {
                 }
             }
         }
+        let width = limit as usize + 1;
+        let any = thr
+            .chunks_exact(width)
+            .flat_map(|row| {
+                let last = &row[width - 1];
+                row.iter()
+                    .chain(std::iter::repeat_n(last, LANES))
+                    .map(|&[g, m]| g.max(m))
+            })
+            .collect();
         Hazards {
             shelter_max,
             limit,
             saturates: flat <= HAZARD_DAYS,
-            any: thr.iter().map(|&[g, m]| g.max(m)).collect(),
+            any,
+            stride: width + LANES,
             thr,
         }
+    }
+
+    /// The thresholds of [`LANES`] days from a wait of `waited` days, at `place` with or
+    /// without a work permit, if this table gives them all: within it, or past its end
+    /// where the hazards no longer change.
+    #[inline(always)]
+    fn block(&self, place: u16, permit: bool, waited: u32) -> Option<&[u64; LANES]> {
+        let width = self.limit as usize + 1;
+        let w = waited as usize;
+        if w + LANES > width && !self.saturates {
+            return None;
+        }
+        let at = (place as usize * 2 + usize::from(permit)) * self.stride + w.min(width);
+        self.any[at..at + LANES].try_into().ok()
     }
 
     #[inline(always)]
@@ -193,7 +222,7 @@ impl HazardBook {
                 end = end.min(permit_from);
             }
             let width = h.limit as usize + 1;
-            let row = &h.any[(a.place as usize * 2 + usize::from(permit)) * width..][..width];
+            let row = &h.any[(a.place as usize * 2 + usize::from(permit)) * h.stride..][..width];
             for day in d..end {
                 let waited = day - since;
                 let any = if waited > h.limit && !h.saturates {
@@ -244,12 +273,22 @@ impl HazardBook {
                 jobs.clear();
                 break;
             }
+            // The block's days are in one table, or not (then each day is drawn alone).
+            let last = day + LANES as u32 - 1;
+            let h = (self.until[day as usize] > last).then(|| self.on(day));
+            let permit_days = sc.behaviour.work_permit_days;
             let mut kept = 0;
             for j in 0..jobs.len() {
                 let (idx, prefix) = jobs[j];
                 let a = &mut agents[idx as usize];
-                let found = match self.block(sc, a, day) {
-                    Some(thr) => super::wide::first_below::<LANES>(prefix, day, &thr),
+                // A work permit from within the block changes the row: each day alone.
+                let permit_from = u32::from(a.entry) + permit_days;
+                let permit = day >= permit_from;
+                let block = h
+                    .filter(|_| permit || last < permit_from)
+                    .and_then(|h| h.block(a.place, permit, day - u32::from(a.since)));
+                let found = match block {
+                    Some(thr) => super::wide::first_below::<LANES>(prefix, day, thr),
                     None => self.block_by_day(sc, prefix, a, day),
                 };
                 // No branch on what was found (it could not be predicted): an agent that
@@ -277,29 +316,6 @@ impl HazardBook {
             }
         }
         LANES as u32
-    }
-
-    /// The thresholds of the [`LANES`] days from `day` on, if they lie side by side in one
-    /// table (or are all the same, past its end).
-    #[inline(always)]
-    fn block(&self, sc: &Scenario, a: &Agent, day: u32) -> Option<[u64; LANES]> {
-        let last = day + LANES as u32 - 1;
-        let permit_from = u32::from(a.entry) + sc.behaviour.work_permit_days;
-        let permit = day >= permit_from;
-        if self.until[day as usize] <= last || (!permit && last >= permit_from) {
-            return None;
-        }
-        let h = self.on(day);
-        let width = h.limit as usize + 1;
-        let row = &h.any[(a.place as usize * 2 + usize::from(permit)) * width..][..width];
-        let w = (day - u32::from(a.since)) as usize;
-        if w + LANES <= width {
-            row[w..w + LANES].try_into().ok()
-        } else if w > h.limit as usize && h.saturates {
-            Some([row[h.limit as usize]; LANES])
-        } else {
-            None
-        }
     }
 }
 
