@@ -11,7 +11,7 @@
 use super::grants::{BUS, Request};
 use super::hazards::{self, HazardBook, hazards};
 use super::store::Pos;
-use super::tally::Tallies;
+use super::tally::{Scratch, Tallies};
 use crate::model::agent::{Agent, State};
 use crate::model::choice::{self, ChoiceTable};
 use crate::model::rules::{self, Outcome, Rules};
@@ -177,7 +177,7 @@ fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies, prefix:
         return;
     }
     if !exact {
-        acc.choosers.push(Chooser {
+        acc.scratch.choosers.push(Chooser {
             idx: pos.idx,
             prefix,
         });
@@ -317,7 +317,8 @@ pub(super) fn step_slice(
         }
         return 0;
     }
-    let mut due = std::mem::take(&mut acc.due);
+    Scratch::lend(&mut acc.scratch);
+    let mut due = std::mem::take(&mut acc.scratch.due);
     let n = find_due(agents, v.t, &mut due);
     // What an agent's day changed: counted, and a waiting agent's next act drawn.
     // (Where the CPU draws many days at a time, the waiting agents' next acts are drawn
@@ -326,14 +327,14 @@ pub(super) fn step_slice(
     let together = super::wide::available();
     #[cfg(not(target_arch = "x86_64"))]
     let together = false;
-    acc.waiting_jobs.clear();
+    acc.scratch.waiting_jobs.clear();
     let finish = |a: &mut Agent, i: usize, s0: State, p0: u16, prefix: u64, acc: &mut Tallies| {
         if a.state != s0 || a.place != p0 {
             acc.moved(s0, p0, a.state, a.place);
         }
         if a.state.is_waiting() {
             if together {
-                acc.waiting_jobs.push((i as u32, prefix));
+                acc.scratch.waiting_jobs.push((i as u32, prefix));
             } else {
                 a.until = v.hazards.next_act(v.sc, prefix, a, v.t);
             }
@@ -341,26 +342,26 @@ pub(super) fn step_slice(
         usize::from(a.state.is_terminal() && !s0.is_terminal())
     };
     let mut dead = 0;
-    acc.choosers.clear();
+    acc.scratch.choosers.clear();
     for &i in &due[..n] {
         let a = &mut agents[i as usize];
         let (s0, p0) = (a.state, a.place);
         // The seed-and-id part of every key the agent draws today.
         let prefix = rng::prefix(v.seed, u64::from(a.id));
-        let waiting = acc.choosers.len();
+        let waiting = acc.scratch.choosers.len();
         step_with(a, pos(i as usize), v, acc, decide_fast, prefix);
-        if acc.choosers.len() == waiting {
+        if acc.scratch.choosers.len() == waiting {
             dead += finish(a, i as usize, s0, p0, prefix, acc);
         }
     }
     // The day's route choices of the slice, raced side by side (nothing else the agents
     // do depends on them, and what they add up is summed or sorted).
-    let choosers = std::mem::take(&mut acc.choosers);
-    let mut contenders = std::mem::take(&mut acc.contenders);
+    let choosers = std::mem::take(&mut acc.scratch.choosers);
+    let mut contenders = std::mem::take(&mut acc.scratch.contenders);
     contenders.clear();
     #[cfg(target_arch = "x86_64")]
     if !v.wide.is_empty() {
-        let mut races = std::mem::take(&mut acc.races);
+        let mut races = std::mem::take(&mut acc.scratch.races);
         races.clear();
         races.extend(choosers.iter().map(|c| {
             let a = &agents[c.idx as usize - from];
@@ -368,7 +369,7 @@ pub(super) fn step_slice(
         }));
         // SAFETY: the day's view has wide rows only where `wide::available()`.
         unsafe { super::wide::contenders(&v.wide, &races, &mut contenders) };
-        acc.races = races;
+        acc.scratch.races = races;
     }
     for (n, c) in choosers.iter().enumerate() {
         // `idx` is the chunk's index; the slice starts at `from`.
@@ -393,12 +394,13 @@ pub(super) fn step_slice(
         // SAFETY: `together` is `wide::available()`.
         unsafe {
             v.hazards
-                .next_acts(v.sc, agents, &mut acc.waiting_jobs, v.t)
+                .next_acts(v.sc, agents, &mut acc.scratch.waiting_jobs, v.t)
         };
     }
-    acc.choosers = choosers;
-    acc.contenders = contenders;
-    acc.due = due;
+    acc.scratch.choosers = choosers;
+    acc.scratch.contenders = contenders;
+    acc.scratch.due = due;
+    Scratch::lend(&mut acc.scratch);
     dead
 }
 

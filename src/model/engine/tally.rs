@@ -26,19 +26,36 @@ pub(super) struct Tallies {
     pub(super) requests: Vec<Request>,
     /// Applicants to the resettlement pathway today: where they are, and whether abroad.
     pub(super) applicants: Vec<(Pos, bool)>,
-    /// Scratch: the agents of a slice with something to do today, and those of them
-    /// moving on, whose routes are raced together.
-    pub(super) due: Vec<u32>,
-    pub(super) choosers: Vec<Chooser>,
-    /// Scratch for the wide race: its inputs, and the options that might win each.
-    #[cfg(target_arch = "x86_64")]
-    pub(super) races: Vec<(u32, u64, u8)>,
-    pub(super) contenders: Vec<u32>,
-    /// Scratch: the agents of a slice waiting after their day (index, prefix), whose next
-    /// acts are drawn together.
-    pub(super) waiting_jobs: Vec<(u32, u64)>,
+    /// Scratch space of the slice being stepped, lent by the thread ([`Scratch`]).
+    pub(super) scratch: Scratch,
     /// Agents that became terminal today, by chunk.
     pub(super) dead: Vec<(usize, usize)>,
+}
+
+/// Buffers a slice's step uses and leaves empty in effect: the agents with something to do
+/// today, those of them moving on (whose routes are raced together: the races' inputs and
+/// the options that might win each) and those waiting after their day (index, prefix),
+/// whose next acts are drawn together. Each thread keeps its own from day to day
+/// ([`Scratch::lend`]), so that they are not allocated and grown again for every slice
+/// and day.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Scratch {
+    pub(super) due: Vec<u32>,
+    pub(super) choosers: Vec<Chooser>,
+    pub(super) races: Vec<(u32, u64, u8)>,
+    pub(super) contenders: Vec<u32>,
+    pub(super) waiting_jobs: Vec<(u32, u64)>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+impl Scratch {
+    /// Swaps the thread's buffers with `mine`: once to borrow them, once to give them back.
+    pub(super) fn lend(mine: &mut Scratch) {
+        SCRATCH.with_borrow_mut(|s| std::mem::swap(s, mine));
+    }
 }
 
 impl Tallies {
@@ -50,12 +67,7 @@ impl Tallies {
             outcomes: vec![[[0; 2]; 2]; places],
             requests: Vec::new(),
             applicants: Vec::new(),
-            due: Vec::new(),
-            choosers: Vec::new(),
-            #[cfg(target_arch = "x86_64")]
-            races: Vec::new(),
-            contenders: Vec::new(),
-            waiting_jobs: Vec::new(),
+            scratch: Scratch::default(),
             dead: Vec::new(),
         }
     }
