@@ -949,6 +949,29 @@ fn results_do_not_depend_on_the_thread_count_across_chunks() {
     let agents = read_manifest(&dirs[0])["agents"].as_u64().unwrap();
     assert!(agents > 2 * 16_384, "only {agents} agents");
     assert_conservation(&dirs[0]);
+
+    // Nor on whether the CPU runs the engine's wide loops (AVX-512, where it has them):
+    // without them, the scalar code gives the same files.
+    let scalar = cwd.path().join("scalar");
+    let o = Command::new(BIN)
+        .args([
+            OsStr::new("run"),
+            sc.as_os_str(),
+            OsStr::new("--out"),
+            scalar.as_os_str(),
+        ])
+        .args(["--seed", "42", "--threads", "2", "-q"])
+        .current_dir(cwd.path())
+        .env("NORTHBOUND_SIMD", "off")
+        .output()
+        .expect("the northbound binary starts");
+    assert_ok(&o, "run with NORTHBOUND_SIMD=off");
+    for f in entries(&dirs[0]).iter().filter(|n| n.ends_with(".csv")) {
+        assert!(
+            fs::read(dirs[0].join(f)).unwrap() == fs::read(scalar.join(f)).unwrap(),
+            "{f} differs with NORTHBOUND_SIMD=off"
+        );
+    }
 }
 
 /// In `states.csv`, every day the states other than `created` sum to `created`, and
