@@ -75,6 +75,22 @@ use step::{DayView, SLICE, step_slice};
 use store::{CHUNK, Chunk, tidy};
 use tally::Tallies;
 
+/// Agents held from which a day is stepped on more than one thread: below it, waking the
+/// other threads costs more than they save (on this project's machine, the default scenario
+/// holds at most about 41,000 and ran faster on one thread than on two). Results do not
+/// depend on it. `NORTHBOUND_PARALLEL_FROM` sets another number (tests set 0, so that small
+/// runs take the parallel path too); unit tests use 0.
+fn parallel_from() -> usize {
+    static FROM: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *FROM.get_or_init(|| {
+        let default = if cfg!(test) { 0 } else { 4 * CHUNK };
+        std::env::var("NORTHBOUND_PARALLEL_FROM")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
+    })
+}
+
 /// How to run a scenario.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -342,11 +358,13 @@ impl<'a> Simulation<'a> {
                 .is_some_and(|q| q.intake_open(date) && self.book.granted < q.places),
         };
 
-        // 1. Decide, in parallel, slice by slice (in a one-thread pool, such as each run
-        // of an ensemble has, in a plain loop with yesterday's tallies cleared: the same
-        // sums, without the parallel iterator's splitting and allocations).
+        // 1. Decide, in parallel, slice by slice; in a one-thread pool (such as each run of
+        // an ensemble has), or on a day with few agents held, in a plain loop with
+        // yesterday's tallies cleared: the same sums, without the parallel iterator's
+        // splitting, allocations and waking of threads.
         let plain = self.plain;
-        let mut day = if rayon::current_num_threads() == 1 {
+        let held: usize = self.chunks.iter().map(|c| c.agents.len()).sum();
+        let mut day = if rayon::current_num_threads() == 1 || held < parallel_from() {
             let mut acc = self
                 .spare_tallies
                 .take()
