@@ -30,8 +30,9 @@
 //!   advance, because the hazards depend only on the place, the days waited, the work
 //!   permit and the date's shelter limit (`hazards::HazardBook::next_act` makes the
 //!   draws in one tight loop, with the hazards tabulated as integer thresholds that compare
-//!   exactly as the plain loop's floating-point numbers do). Until then the agent costs a
-//!   comparison a day. Evading agents are stepped every day.
+//!   exactly as the plain loop's floating-point numbers do; `next_acts` does it for a
+//!   slice's waiting agents together, many days at a time, where the CPU can). Until then
+//!   the agent costs a comparison a day. Evading agents are stepped every day.
 //!
 //! Agents are drawn a month at a time, when the run reaches the month (every agent of a
 //! month enters within it), so memory holds the agents present, not all of the run's.
@@ -45,7 +46,9 @@
 //! * `step`: one agent's day (the decisions) and the parallel stepping of a slice;
 //! * `store`: the chunks that hold the agents present, and finding an agent by id;
 //! * `grants`: phase 2, seats and quota places granted in a fixed order;
-//! * `tally`: one thread's counts for the day, and their merging;
+//! * `tally`: one thread's counts for the day, and their merging; the scratch buffers each
+//!   thread keeps from day to day;
+//! * `wide`: the hot loops compiled for AVX-512, where the CPU has it;
 //! * `tests`: tests of the whole engine (the parts' own tests sit beside them).
 
 mod grants;
