@@ -27,7 +27,7 @@ pub fn run(a: RunArgs) -> Result<(), Error> {
     let opts = RunOptions {
         threads: c.threads(),
         seed: c.seed,
-        plain: false,
+        ..RunOptions::default()
     };
     let bar = Progress::new(
         u64::from(sc.days()),

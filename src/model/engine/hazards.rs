@@ -9,7 +9,7 @@
 //! tables cannot drift apart.
 
 use crate::model::agent::Agent;
-#[cfg(test)]
+#[cfg(all(test, target_arch = "x86_64"))]
 use crate::model::agent::State;
 use crate::model::rules::Rules;
 use crate::scenario::{Behaviour, Place, Scenario};
@@ -77,8 +77,8 @@ pub(super) struct Hazards {
     /// `[place][permit][waited]`: thresholds for giving up, and for giving up or moving.
     thr: Vec<[u64; 2]>,
     /// The same, the larger of the two: below it, something happens. Each row (a place
-    /// and work permit) is followed by [`LANES`] copies of its last value, so that the
-    /// thresholds of [`LANES`] days from any wait lie side by side where the table
+    /// and work permit) is followed by [`BLOCK_DAYS`] copies of its last value, so that the
+    /// thresholds of [`BLOCK_DAYS`] days from any wait lie side by side where the table
     /// saturates ([`Hazards::block`]); rows are `stride` apart.
     any: Vec<u64>,
     stride: usize,
@@ -105,7 +105,7 @@ impl Hazards {
             .flat_map(|row| {
                 let last = &row[width - 1];
                 row.iter()
-                    .chain(std::iter::repeat_n(last, LANES))
+                    .chain(std::iter::repeat_n(last, BLOCK_DAYS))
                     .map(|&[g, m]| g.max(m))
             })
             .collect();
@@ -114,23 +114,24 @@ impl Hazards {
             limit,
             saturates: flat <= HAZARD_DAYS,
             any,
-            stride: width + LANES,
+            stride: width + BLOCK_DAYS,
             thr,
         }
     }
 
-    /// The thresholds of [`LANES`] days from a wait of `waited` days, at `place` with or
+    /// The thresholds of [`BLOCK_DAYS`] days from a wait of `waited` days, at `place` with or
     /// without a work permit, if this table gives them all: within it, or past its end
     /// where the hazards no longer change.
+    #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    fn block(&self, place: u16, permit: bool, waited: u32) -> Option<&[u64; LANES]> {
+    fn block(&self, place: u16, permit: bool, waited: u32) -> Option<&[u64; BLOCK_DAYS]> {
         let width = self.limit as usize + 1;
         let w = waited as usize;
-        if w + LANES > width && !self.saturates {
+        if w + BLOCK_DAYS > width && !self.saturates {
             return None;
         }
         let at = (place as usize * 2 + usize::from(permit)) * self.stride + w.min(width);
-        self.any[at..at + LANES].try_into().ok()
+        self.any[at..at + BLOCK_DAYS].try_into().ok()
     }
 
     #[inline(always)]
@@ -160,7 +161,7 @@ impl Hazards {
 
 /// Days drawn at a time by [`HazardBook::next_acts`]: 16 was faster than 8 (fewer passes
 /// over the agents, for draws past the day found that cost little), and than 24 or 32.
-const LANES: usize = 16;
+const BLOCK_DAYS: usize = 16;
 
 /// The hazard tables of every day of the window: one per shelter limit in force.
 #[derive(Debug, Clone)]
@@ -241,7 +242,7 @@ impl HazardBook {
     }
 
     /// [`HazardBook::next_act`] for every agent of `jobs` (an index into `agents` and the
-    /// agent's prefix), the days drawn [`LANES`] at a time, 256-bit registers holding four
+    /// agent's prefix), the days drawn [`BLOCK_DAYS`] at a time, 256-bit registers holding four
     /// days' keys ([`wide::first_below`](super::wide::first_below)): the agents' first
     /// block of days, then the next of those that did nothing, and so on, so that the
     /// CPU overlaps the agents' draws (one agent at a time, it would wait on each block's
@@ -265,7 +266,7 @@ impl HazardBook {
         let days = self.day.len() as u32;
         let mut day = t + 1;
         while !jobs.is_empty() {
-            if day + LANES as u32 > days {
+            if day + BLOCK_DAYS as u32 > days {
                 for &(idx, prefix) in jobs.iter() {
                     let a = &mut agents[idx as usize];
                     a.until = self.next_act(sc, prefix, a, day - 1);
@@ -274,7 +275,7 @@ impl HazardBook {
                 break;
             }
             // The block's days are in one table, or not (then each day is drawn alone).
-            let last = day + LANES as u32 - 1;
+            let last = day + BLOCK_DAYS as u32 - 1;
             let h = (self.until[day as usize] > last).then(|| self.on(day));
             let permit_days = sc.behaviour.work_permit_days;
             let mut kept = 0;
@@ -288,26 +289,27 @@ impl HazardBook {
                     .filter(|_| permit || last < permit_from)
                     .and_then(|h| h.block(a.place, permit, day - u32::from(a.since)));
                 let found = match block {
-                    Some(thr) => super::wide::first_below::<LANES>(prefix, day, thr),
+                    Some(thr) => super::wide::first_below::<BLOCK_DAYS>(prefix, day, thr),
                     None => self.block_by_day(sc, prefix, a, day),
                 };
                 // No branch on what was found (it could not be predicted): an agent that
                 // did nothing stays in `jobs`, and its `until` is written again.
                 a.until = (day + found) as u16;
                 jobs[kept] = (idx, prefix);
-                kept += usize::from(found == LANES as u32);
+                kept += usize::from(found == BLOCK_DAYS as u32);
             }
             jobs.truncate(kept);
-            day += LANES as u32;
+            day += BLOCK_DAYS as u32;
         }
     }
 
     /// [`wide::first_below`](super::wide::first_below) for days not side by side in one
     /// table: each day's threshold as [`HazardBook::next_act`] finds it.
+    #[cfg(target_arch = "x86_64")]
     #[cold]
     fn block_by_day(&self, sc: &Scenario, prefix: u64, a: &Agent, day: u32) -> u32 {
         let permit_from = u32::from(a.entry) + sc.behaviour.work_permit_days;
-        for (i, d) in (day..day + LANES as u32).enumerate() {
+        for (i, d) in (day..day + BLOCK_DAYS as u32).enumerate() {
             let [g, m] = self
                 .on(d)
                 .get(sc, a.place, d - u32::from(a.since), d >= permit_from);
@@ -315,7 +317,7 @@ impl HazardBook {
                 return i as u32;
             }
         }
-        LANES as u32
+        BLOCK_DAYS as u32
     }
 }
 
@@ -331,10 +333,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn days_drawn_together_give_each_agent_its_day() {
-        if !super::super::wide::available() {
-            eprintln!(
-                "this CPU lacks AVX-512 F/BW/DQ/VL, BMI2 or POPCNT: only the scalar loop runs"
-            );
+        if super::super::wide::tests::skip() {
             return;
         }
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

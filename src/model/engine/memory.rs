@@ -26,7 +26,8 @@ pub fn run_bytes(sc: &Scenario, threads: usize) -> u64 {
         }
     }
     let width = u64::from(b.wait_cap_days.max(longest_stay).min(HAZARD_DAYS)) + 1;
-    let hazards = tables * np * 2 * width * 24 + days * 6;
+    // Each row of the any-act thresholds is padded by a block of days (`hazards`).
+    let hazards = tables * np * 2 * (width * 24 + 16 * 8) + days * 6;
 
     let lag = u64::from(b.belief_lag_days.max(b.belief_news_lag_days)).min(days) + 1;
     let mut beliefs = days * 24 + lag * (24 + np * 32);
@@ -41,7 +42,8 @@ pub fn run_bytes(sc: &Scenario, threads: usize) -> u64 {
             matches!(p.kind, PlaceKind::Crossing | PlaceKind::Destination) || p.wait_value.is_some()
         })
         .count() as u64;
-    let choice = 2 * np * (24 + ends * 16) + np * 4 * (24 + (ends + 1) * 24);
+    // The ways, the day's table and its rows for the wide race (136 bytes a row).
+    let choice = 2 * np * (24 + ends * 16) + np * 4 * (24 + (ends + 1) * 24 + 136);
 
     // Agents: every agent present at once, a month's worth drawn twice over (the month and
     // the scratch it is drawn in, each up to twice its length), and a request each.
@@ -61,6 +63,8 @@ pub fn run_bytes(sc: &Scenario, threads: usize) -> u64 {
     let agent = std::mem::size_of::<Agent>() as u64;
     let people = agents * (agent + 16) + 4 * month * agent;
 
-    let tallies = threads as u64 * 8 * np * (Metric::COUNT as u64 * 8 + 48);
+    // A thread's tallies, and its scratch buffers for a slice of at most 1,024 agents (the
+    // agents due, route choosers, races and their options, next-act jobs: 64 bytes each).
+    let tallies = threads as u64 * (8 * np * (Metric::COUNT as u64 * 8 + 48) + 1024 * 64);
     results + hazards + beliefs + choice + people + tallies
 }

@@ -2,7 +2,8 @@
 //!
 //! Each day has three phases, which is what makes a run independent of the thread count:
 //!
-//! 1. **Decide** (parallel): agents are split into chunks; each agent reads the day's frozen
+//! 1. **Decide** (parallel, or in a plain loop on one thread and on days with few agents):
+//!    agents are split into chunks; each agent reads the day's frozen
 //!    view (rules, beliefs, route choice tables, move hazards) and draws only from keyed
 //!    streams (seed, agent, day, purpose). It updates itself and its thread's tallies. An
 //!    agent that wants a shared capacity (a bus seat, a seat on a route with a daily
@@ -104,6 +105,9 @@ pub struct RunOptions {
     /// Step every agent every day, terminal ones included, and count every agent's state
     /// (the reference loop that the default must match exactly).
     pub plain: bool,
+    /// Use the scalar code even where the CPU runs the engine's wide loops (as
+    /// `NORTHBOUND_SIMD=off` does): the same results, for tests and benchmarks.
+    pub scalar: bool,
 }
 
 /// What a run produces: tallies by day, place and metric, and agents by day and state.
@@ -182,6 +186,8 @@ pub struct Simulation<'a> {
     sc: &'a Scenario,
     seed: u64,
     plain: bool,
+    /// Whether the wide loops run (`engine::wide`).
+    wide: bool,
     t: u32,
     /// The cheapest ways to every end over the routes open on the last day they changed.
     ways: Ways,
@@ -233,6 +239,10 @@ impl<'a> Simulation<'a> {
             sc,
             seed,
             plain: opts.plain,
+            #[cfg(target_arch = "x86_64")]
+            wide: !opts.scalar && wide::available(),
+            #[cfg(not(target_arch = "x86_64"))]
+            wide: false,
             t: 0,
             ways: Ways::new(sc, sc.routes.iter().map(|r| r.open_on(sc.start)).collect()),
             plan,
@@ -347,8 +357,9 @@ impl<'a> Simulation<'a> {
             seed: self.seed,
             t,
             rules,
+            wide: self.wide,
             #[cfg(target_arch = "x86_64")]
-            wide: if wide::available() {
+            wide_rows: if self.wide {
                 table.iter().flatten().map(|r| wide::Row::new(r)).collect()
             } else {
                 Vec::new()

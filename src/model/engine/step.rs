@@ -1,8 +1,9 @@
-//! One agent's day, and the parallel phase that steps a slice of agents.
+//! One agent's day, and the phase that steps a slice of agents (in parallel, or on one
+//! thread).
 //!
-//! Everything an agent does on a day is here, reading only the day's frozen [`DayView`]
-//! and drawing only from keyed streams, so that it does not matter which thread steps it
-//! or where it is stored. An agent that wants a shared capacity files a request instead
+//! Everything an agent does on a day is here (its next act is drawn in `hazards`), reading
+//! only the day's frozen [`DayView`] and drawing only from keyed streams, so that it does
+//! not matter which thread steps it or where it is stored. An agent that wants a shared capacity files a request instead
 //! of taking it: granting is sequential and lives in `grants`. The plain loop
 //! ([`decide`], every agent every day) and the default ([`decide_fast`] and [`find_due`],
 //! only the agents with something to do) sit side by side because they must stay
@@ -25,10 +26,12 @@ pub(super) struct DayView<'a> {
     pub(super) t: u32,
     pub(super) rules: Rules<'a>,
     pub(super) table: ChoiceTable,
-    /// The table's rows for the wide race, by place and choice type, where the CPU runs
-    /// it (else none).
+    /// Whether the wide loops run today (`engine::wide`: the CPU has them, and the run did
+    /// not ask for the scalar code), and the table's rows for the wide race, by place and
+    /// choice type (else none).
+    pub(super) wide: bool,
     #[cfg(target_arch = "x86_64")]
-    pub(super) wide: Vec<super::wide::Row>,
+    pub(super) wide_rows: Vec<super::wide::Row>,
     /// The hazards of every day; today's is `hazards.on(t)`.
     pub(super) hazards: &'a HazardBook,
     /// Where the resettled arrive, while the quota is in force.
@@ -319,14 +322,10 @@ pub(super) fn step_slice(
     }
     Scratch::lend(&mut acc.scratch);
     let mut due = std::mem::take(&mut acc.scratch.due);
-    let n = find_due(agents, v.t, &mut due);
-    // What an agent's day changed: counted, and a waiting agent's next act drawn.
-    // (Where the CPU draws many days at a time, the waiting agents' next acts are drawn
-    // together at the end of the slice.)
-    #[cfg(target_arch = "x86_64")]
-    let together = super::wide::available();
-    #[cfg(not(target_arch = "x86_64"))]
-    let together = false;
+    let n = find_due(agents, v.t, &mut due, v.wide);
+    // What an agent's day changed: counted, and a waiting agent's next act drawn (where
+    // the wide loops run, for the slice's waiting agents together, at its end).
+    let together = v.wide;
     acc.scratch.waiting_jobs.clear();
     let finish = |a: &mut Agent, i: usize, s0: State, p0: u16, prefix: u64, acc: &mut Tallies| {
         if a.state != s0 || a.place != p0 {
@@ -360,17 +359,19 @@ pub(super) fn step_slice(
     let mut contenders = std::mem::take(&mut acc.scratch.contenders);
     contenders.clear();
     #[cfg(target_arch = "x86_64")]
-    if !v.wide.is_empty() {
+    if v.wide {
         let mut races = std::mem::take(&mut acc.scratch.races);
         races.clear();
         races.extend(choosers.iter().map(|c| {
             let a = &agents[c.idx as usize - from];
             (wide_row(a), c.prefix, a.returns)
         }));
-        // SAFETY: the day's view has wide rows only where `wide::available()`.
-        unsafe { super::wide::contenders(&v.wide, &races, &mut contenders) };
+        debug_assert!(super::wide::available() && !v.wide_rows.is_empty());
+        // SAFETY: `v.wide` only where `wide::available()` (`Simulation::new`).
+        unsafe { super::wide::contenders(&v.wide_rows, &races, &mut contenders) };
         acc.scratch.races = races;
     }
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
     for (n, c) in choosers.iter().enumerate() {
         // `idx` is the chunk's index; the slice starts at `from`.
         let i = c.idx as usize - from;
@@ -381,7 +382,9 @@ pub(super) fn step_slice(
         let key = |end| rng::key_from(c.prefix, choice::taste_slot(end, a.returns), Purpose::Taste);
         #[cfg(target_arch = "x86_64")]
         let picked = match contenders.get(n) {
-            Some(&m) if v.wide[wide_row(a) as usize].lanes != 0 => choice::pick_among(row, m, key),
+            Some(&m) if v.wide_rows[wide_row(a) as usize].lanes != 0 => {
+                choice::pick_among(row, m, key)
+            }
             _ => choice::pick_keyed(row, key),
         };
         #[cfg(not(target_arch = "x86_64"))]
@@ -391,7 +394,7 @@ pub(super) fn step_slice(
     }
     #[cfg(target_arch = "x86_64")]
     if together {
-        // SAFETY: `together` is `wide::available()`.
+        // SAFETY: `v.wide` only where `wide::available()` (`Simulation::new`).
         unsafe {
             v.hazards
                 .next_acts(v.sc, agents, &mut acc.scratch.waiting_jobs, v.t)
@@ -409,18 +412,21 @@ pub(super) fn step_slice(
 /// day it will act, see [`HazardBook::next_act`]) and those evading (found or not, daily).
 /// Everyone else is waiting out a clock, and costs a comparison (a sixteenth of a few
 /// instructions where the CPU has AVX-512, see `wide`).
-pub(super) fn find_due(agents: &[Agent], t: u32, due: &mut Vec<u32>) -> usize {
+pub(super) fn find_due(agents: &[Agent], t: u32, due: &mut Vec<u32>, wide: bool) -> usize {
     if due.len() < agents.len() {
         due.resize(agents.len(), 0);
     }
     let due = &mut due[..agents.len()];
     #[cfg(target_arch = "x86_64")]
-    if super::wide::available() {
-        // SAFETY: `available` has checked the CPU's features; `due` is as long as
-        // `agents`, and days fit in 16 bits (`MAX_DAYS`).
+    if wide {
+        debug_assert!(super::wide::available());
+        // SAFETY: `wide` only where `wide::available()` (`Simulation::new`); `due` is as
+        // long as `agents`, and days fit in 16 bits (a window is at most 160 years).
         let (n, from) = unsafe { super::wide::find_due(agents, t, due) };
         return find_due_from(agents, t, due, n, from);
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = wide;
     find_due_from(agents, t, due, 0, 0)
 }
 

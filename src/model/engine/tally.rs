@@ -32,7 +32,8 @@ pub(super) struct Tallies {
     pub(super) dead: Vec<(usize, usize)>,
 }
 
-/// Buffers a slice's step uses and leaves empty in effect: the agents with something to do
+/// Buffers a slice's step uses, clearing or overwriting them before it reads them: the
+/// agents with something to do
 /// today, those of them moving on (whose routes are raced together: the races' inputs and
 /// the options that might win each) and those waiting after their day (index, prefix),
 /// whose next acts are drawn together. Each thread keeps its own from day to day
@@ -42,6 +43,7 @@ pub(super) struct Tallies {
 pub(super) struct Scratch {
     pub(super) due: Vec<u32>,
     pub(super) choosers: Vec<Chooser>,
+    #[cfg(target_arch = "x86_64")]
     pub(super) races: Vec<(u32, u64, u8)>,
     pub(super) contenders: Vec<u32>,
     pub(super) waiting_jobs: Vec<(u32, u64)>,

@@ -61,7 +61,7 @@ fn results_do_not_depend_on_the_thread_count() {
         &RunOptions {
             threads: Some(2),
             seed: Some(7),
-            plain: false,
+            ..RunOptions::default()
         },
         &mut |_, _, _| {},
     );
@@ -191,6 +191,18 @@ fn skipping_agents_changes_nothing_whatever_the_rules() {
         let plain = run_plain(&sc, 1);
         assert!(fast.agents > 10_000, "{what}: {}", fast.agents);
         assert_same(&fast, &plain, what);
+        // The scalar code where the CPU runs the wide loops (the other way round where it
+        // does not: then both runs above were scalar).
+        let scalar = run(
+            &sc,
+            &RunOptions {
+                threads: Some(2),
+                scalar: true,
+                ..RunOptions::default()
+            },
+            &mut |_, _, _| {},
+        );
+        assert_same(&scalar, &plain, &format!("{what}, scalar"));
     }
 }
 

@@ -3,7 +3,7 @@
 //! * **Finding the agents due today.** Most agents present are waiting out a clock (a New
 //!   Yorker's next reconsideration is weeks away), so each day's scan of the chunks
 //!   ([`find_due`](super::step)) is a stream of comparisons on 16-byte records. With
-//!   AVX-512 (F and BW) and BMI2, four agents are compared per instruction and sixteen
+//!   AVX-512 (F and BW), BMI2 and POPCNT, four agents are compared per instruction and sixteen
 //!   indices written at once: the same indices in the same order as the scalar loop's.
 //! * **The race of taste clocks** of the people who move on ([`contenders`]): the keyed
 //!   taste draws of a row's options and their bounds, four options per 256-bit register,
@@ -101,7 +101,7 @@ pub(super) unsafe fn find_due(agents: &[Agent], t: u32, due: &mut [u32]) -> (usi
     (n, whole)
 }
 
-/// A row of the day's choice table as the wide race reads it: at most [`LANES`] options,
+/// A row of the day's choice table as the wide race reads it: at most [`ROW_LANES`] options,
 /// lane by lane, each end's taste key without the journey and its pace.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Row {
@@ -109,24 +109,24 @@ pub(super) struct Row {
     pub(super) lanes: u8,
     /// `(end << 32) | Purpose::Taste`: an end's taste key is `key_from(prefix, slot,
     /// Taste)` with `slot = end | returns << 16`, so the journey's part is OR-ed in.
-    tag: [u64; LANES],
-    pace: [f64; LANES],
+    tag: [u64; ROW_LANES],
+    pace: [f64; ROW_LANES],
 }
 
 /// Options a [`Row`] holds.
-pub(super) const LANES: usize = 8;
+pub(super) const ROW_LANES: usize = 8;
 
 impl Row {
-    /// The row's options, if there are one to [`LANES`] and every pace is positive and
+    /// The row's options, if there are one to [`ROW_LANES`] and every pace is positive and
     /// finite; otherwise no lanes (and `pick_keyed` races it, exactly).
     pub(super) fn new(row: &[Choice]) -> Row {
         let mut r = Row {
             lanes: 0,
-            tag: [0; LANES],
-            pace: [1.0; LANES],
+            tag: [0; ROW_LANES],
+            pace: [1.0; ROW_LANES],
         };
         if row.is_empty()
-            || row.len() > LANES
+            || row.len() > ROW_LANES
             || !row.iter().all(|c| c.pace.is_finite() && c.pace > 0.0)
         {
             return r;
@@ -256,14 +256,30 @@ pub(super) fn first_below<const DAYS: usize>(prefix: u64, day: u32, thr: &[u64; 
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// Whether a test of the wide loops must be skipped: this CPU lacks them (or
+    /// `NORTHBOUND_SIMD=off`). `NORTHBOUND_REQUIRE_SIMD=1` makes that a failure instead, for
+    /// a machine that should run them.
+    pub(in crate::model::engine) fn skip() -> bool {
+        if available() {
+            return false;
+        }
+        let why = "the wide loops do not run here (the CPU lacks AVX-512 F/BW/DQ/VL, AVX2, \
+                   BMI2 or POPCNT, or NORTHBOUND_SIMD=off): only the scalar code is tested";
+        assert!(
+            std::env::var_os("NORTHBOUND_REQUIRE_SIMD").is_none_or(|v| v != "1"),
+            "{why}"
+        );
+        eprintln!("{why}");
+        true
+    }
     use crate::model::engine::step::find_due_from;
 
     #[test]
     fn the_wide_scan_finds_the_agents_the_scalar_loop_finds() {
-        if !available() {
-            eprintln!("this CPU lacks AVX-512 F/BW, BMI2 or POPCNT: only the scalar loop runs");
+        if skip() {
             return;
         }
         let mut x = 7_u64;
@@ -322,10 +338,7 @@ mod tests {
     #[test]
     fn the_wide_race_keeps_the_options_the_scalar_bounds_keep() {
         use crate::model::choice::{self, Choice, WAIT};
-        if !available() {
-            eprintln!(
-                "this CPU lacks AVX-512 F/BW/DQ/VL, BMI2 or POPCNT: only the scalar race runs"
-            );
+        if skip() {
             return;
         }
         let mut x = 11_u64;
@@ -335,7 +348,7 @@ mod tests {
         };
         let (mut several, mut waits) = (0, 0);
         for round in 0..20_000 {
-            let n = 1 + (draw() % LANES as u64) as usize;
+            let n = 1 + (draw() % ROW_LANES as u64) as usize;
             // Utilities spread or bunched (ties in pace), as the table gives them.
             let spread = [0.01, 1.0, 5.0, 40.0][round % 4];
             let utilities: Vec<f64> = (0..n)
@@ -394,7 +407,7 @@ mod tests {
             end: 1,
             first: 1,
         };
-        assert_eq!(Row::new(&[c(1.0); LANES + 1]).lanes, 0);
+        assert_eq!(Row::new(&[c(1.0); ROW_LANES + 1]).lanes, 0);
         for bad in [0.0, -1.0, f64::INFINITY, f64::NAN] {
             assert_eq!(Row::new(&[c(1.0), c(bad)]).lanes, 0);
         }
