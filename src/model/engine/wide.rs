@@ -140,6 +140,21 @@ impl Row {
     }
 }
 
+/// [`rng::key_from`] in four lanes: SplitMix64's finaliser of `prefix ^ tag`, `tag` being
+/// each lane's `day << 32 | purpose`.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2")]
+#[inline]
+fn keys(prefix: u64, tag: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let c = |x: u64| _mm256_set1_epi64x(x as i64);
+    let mut z = _mm256_add_epi64(_mm256_xor_si256(c(prefix), tag), c(0x9E37_79B9_7F4A_7C15));
+    z = _mm256_xor_si256(z, _mm256_srli_epi64::<30>(z));
+    z = _mm256_mullo_epi64(z, c(0xBF58_476D_1CE4_E5B9));
+    z = _mm256_xor_si256(z, _mm256_srli_epi64::<27>(z));
+    z = _mm256_mullo_epi64(z, c(0x94D0_49BB_1331_11EB));
+    _mm256_xor_si256(z, _mm256_srli_epi64::<31>(z))
+}
+
 /// For each `(row, prefix, returns)` of `races`, `row` an index into `rows`, writes to
 /// `out` the options of the row
 /// that might win the race of taste clocks ([`choice::pick_keyed`]
@@ -159,14 +174,7 @@ pub(super) unsafe fn contenders(rows: &[Row], races: &[(u32, u64, u8)], out: &mu
     let steps = rng::LN_STEPS.as_ptr().cast::<f64>();
     // Four lanes of bounds, scaled by their paces: (low, high).
     let half = |tag: __m256i, pace: __m256d, prefix: u64, returns: u8| {
-        let slot = _mm256_or_si256(tag, c(u64::from(returns) << 48));
-        // rng::key_from: SplitMix64's finaliser of prefix ^ (slot << 32 | purpose).
-        let mut z = _mm256_add_epi64(_mm256_xor_si256(c(prefix), slot), c(0x9E37_79B9_7F4A_7C15));
-        z = _mm256_xor_si256(z, _mm256_srli_epi64::<30>(z));
-        z = _mm256_mullo_epi64(z, c(0xBF58_476D_1CE4_E5B9));
-        z = _mm256_xor_si256(z, _mm256_srli_epi64::<27>(z));
-        z = _mm256_mullo_epi64(z, c(0x94D0_49BB_1331_11EB));
-        z = _mm256_xor_si256(z, _mm256_srli_epi64::<31>(z));
+        let z = keys(prefix, _mm256_or_si256(tag, c(u64::from(returns) << 48)));
         // rng::exponential_u: ((key >> 11) as f64 + 0.5) / 2^53, exact conversions.
         let x = _mm256_cvtepu64_pd(_mm256_srli_epi64::<11>(z));
         let u = _mm256_mul_pd(
@@ -240,13 +248,10 @@ pub(super) fn first_below<const DAYS: usize>(prefix: u64, day: u32, thr: &[u64; 
     for (k, thr) in thr.chunks_exact(4).enumerate() {
         let first = day + 4 * k as u32;
         let days = _mm256_add_epi64(c(u64::from(first)), _mm256_setr_epi64x(0, 1, 2, 3));
-        let tag = _mm256_or_si256(_mm256_slli_epi64::<32>(days), c(Purpose::Decide as u64));
-        let mut z = _mm256_add_epi64(_mm256_xor_si256(c(prefix), tag), c(0x9E37_79B9_7F4A_7C15));
-        z = _mm256_xor_si256(z, _mm256_srli_epi64::<30>(z));
-        z = _mm256_mullo_epi64(z, c(0xBF58_476D_1CE4_E5B9));
-        z = _mm256_xor_si256(z, _mm256_srli_epi64::<27>(z));
-        z = _mm256_mullo_epi64(z, c(0x94D0_49BB_1331_11EB));
-        z = _mm256_xor_si256(z, _mm256_srli_epi64::<31>(z));
+        let z = keys(
+            prefix,
+            _mm256_or_si256(_mm256_slli_epi64::<32>(days), c(Purpose::Decide as u64)),
+        );
         // SAFETY: `thr` is four u64: one 32-byte load reads exactly them.
         let thr = unsafe { _mm256_loadu_si256(thr.as_ptr().cast()) };
         let m = _mm256_cmplt_epu64_mask(_mm256_srli_epi64::<11>(z), thr);
