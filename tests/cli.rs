@@ -51,11 +51,21 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    northbound_with(cwd, args, &[])
+}
+
+/// [`northbound`] with these environment variables set.
+fn northbound_with<I, S>(cwd: &Path, args: I, env: &[(&str, &str)]) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     Command::new(BIN)
         .args(args)
         .current_dir(cwd)
         .env_remove("RUST_BACKTRACE")
         .env_remove("RAYON_NUM_THREADS")
+        .envs(env.iter().copied())
         .output()
         .expect("the northbound binary starts")
 }
@@ -870,14 +880,21 @@ fn assert_same_for_threads(cwd: &Path, scenario: &Path, threads: &[u16]) -> Vec<
         let out = cwd.join(format!("threads-{t}"));
         let t = t.to_string();
         // Every day on all the threads, however few agents are held.
-        let o = Command::new(BIN)
-            .args([OsStr::new("run"), scenario.as_os_str()])
-            .args([OsStr::new("--out"), out.as_os_str()])
-            .args(["--seed", "42", "--threads", &t, "-q"])
-            .current_dir(cwd)
-            .env("NORTHBOUND_PARALLEL_FROM", "0")
-            .output()
-            .expect("the northbound binary starts");
+        let o = northbound_with(
+            cwd,
+            [
+                OsStr::new("run"),
+                scenario.as_os_str(),
+                OsStr::new("--out"),
+                out.as_os_str(),
+                OsStr::new("--seed"),
+                OsStr::new("42"),
+                OsStr::new("--threads"),
+                OsStr::new(&t),
+                OsStr::new("-q"),
+            ],
+            &[("NORTHBOUND_PARALLEL_FROM", "0")],
+        );
         assert_ok(&o, &format!("run {} --threads {t}", scenario.display()));
         assert_eq!(read_manifest(&out)["threads"].as_u64(), t.parse().ok());
         dirs.push(out);
@@ -948,18 +965,21 @@ fn results_do_not_depend_on_the_thread_count_across_chunks() {
     // Nor on whether the CPU runs the engine's wide loops (AVX-512, where it has them):
     // without them, the scalar code gives the same files.
     let scalar = cwd.path().join("scalar");
-    let o = Command::new(BIN)
-        .args([
+    let o = northbound_with(
+        cwd.path(),
+        [
             OsStr::new("run"),
             sc.as_os_str(),
             OsStr::new("--out"),
             scalar.as_os_str(),
-        ])
-        .args(["--seed", "42", "--threads", "2", "-q"])
-        .current_dir(cwd.path())
-        .env("NORTHBOUND_SIMD", "off")
-        .output()
-        .expect("the northbound binary starts");
+            OsStr::new("--seed"),
+            OsStr::new("42"),
+            OsStr::new("--threads"),
+            OsStr::new("2"),
+            OsStr::new("-q"),
+        ],
+        &[("NORTHBOUND_SIMD", "off")],
+    );
     assert_ok(&o, "run with NORTHBOUND_SIMD=off");
     for f in entries(&dirs[0]).iter().filter(|n| n.ends_with(".csv")) {
         assert!(

@@ -18,8 +18,8 @@
 //! person's own taste for it: a Gumbel draw keyed by the person, the end and the journey (it
 //! is drawn anew after each return to the US). The person goes for the end of the highest
 //! total and takes the first route of its cheapest way. (It is computed as the equivalent
-//! race of exponential clocks, `argmin -ln(u) / exp(utility)`, one logarithm per end.) Over people this is the
-//! multinomial logit; for one person it is consistent along the way: at the next waiting
+//! race of exponential clocks, `argmin -ln(u) / exp(utility)`, one logarithm per end.) Over
+//! people this is the multinomial logit; for one person it is consistent along the way: at the next waiting
 //! place the ends ahead have kept their order (the cheapest way from there is the rest of
 //! the same way), so a person changes their mind only when what they believe changes (the
 //! news of a rule, outcomes heard of), not by drawing again. A person who prefers to wait

@@ -161,7 +161,7 @@ impl Hazards {
 
 /// Days drawn at a time by [`HazardBook::next_acts`]: 16 was faster than 8 (fewer passes
 /// over the agents, for draws past the day found that cost little), and than 24 or 32.
-const BLOCK_DAYS: usize = 16;
+pub(super) const BLOCK_DAYS: usize = 16;
 
 /// The hazard tables of every day of the window: one per shelter limit in force.
 #[derive(Debug, Clone)]
@@ -247,7 +247,7 @@ impl HazardBook {
     /// block of days, then the next of those that did nothing, and so on, so that the
     /// CPU overlaps the agents' draws (one agent at a time, it would wait on each block's
     /// chain of multiplications). A block whose days do not lie side by side in one table (a
-    /// change of shelter limit or work permit, the end of the table) are drawn one by one,
+    /// change of shelter limit or work permit, the end of the table) is drawn day by day,
     /// and the last days of the window by the scalar loop. The same days, the same draws,
     /// the same comparisons: the same day.
     ///
@@ -264,6 +264,7 @@ impl HazardBook {
         t: u32,
     ) {
         let days = self.day.len() as u32;
+        let permit_days = sc.behaviour.work_permit_days;
         let mut day = t + 1;
         while !jobs.is_empty() {
             if day + BLOCK_DAYS as u32 > days {
@@ -277,7 +278,6 @@ impl HazardBook {
             // The block's days are in one table, or not (then each day is drawn alone).
             let last = day + BLOCK_DAYS as u32 - 1;
             let h = (self.until[day as usize] > last).then(|| self.on(day));
-            let permit_days = sc.behaviour.work_permit_days;
             let mut kept = 0;
             for j in 0..jobs.len() {
                 let (idx, prefix) = jobs[j];

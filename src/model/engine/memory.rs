@@ -4,7 +4,7 @@
 //! none ever left (terminal agents are dropped as the run goes, so the bound is loose for
 //! corridors where most people settle quickly).
 
-use super::hazards::HAZARD_DAYS;
+use super::hazards::{BLOCK_DAYS, HAZARD_DAYS};
 use crate::model::agent::{Agent, State};
 use crate::scenario::policy::Rule;
 use crate::scenario::{Metric, PlaceKind, Scenario};
@@ -27,7 +27,7 @@ pub fn run_bytes(sc: &Scenario, threads: usize) -> u64 {
     }
     let width = u64::from(b.wait_cap_days.max(longest_stay).min(HAZARD_DAYS)) + 1;
     // Each row of the any-act thresholds is padded by a block of days (`hazards`).
-    let hazards = tables * np * 2 * (width * 24 + 16 * 8) + days * 6;
+    let hazards = tables * np * 2 * ((width + BLOCK_DAYS as u64) * 8 + width * 16) + days * 6;
 
     let lag = u64::from(b.belief_lag_days.max(b.belief_news_lag_days)).min(days) + 1;
     let mut beliefs = days * 24 + lag * (24 + np * 32);

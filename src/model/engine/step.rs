@@ -3,8 +3,9 @@
 //!
 //! Everything an agent does on a day is here (its next act is drawn in `hazards`), reading
 //! only the day's frozen [`DayView`] and drawing only from keyed streams, so that it does
-//! not matter which thread steps it or where it is stored. An agent that wants a shared capacity files a request instead
-//! of taking it: granting is sequential and lives in `grants`. The plain loop
+//! not matter which thread steps it or where it is stored. An agent that wants a shared
+//! capacity files a request instead of taking it: granting is sequential and lives in
+//! `grants`. The plain loop
 //! ([`decide`], every agent every day) and the default ([`decide_fast`] and [`find_due`],
 //! only the agents with something to do) sit side by side because they must stay
 //! identical.
@@ -324,21 +325,21 @@ pub(super) fn step_slice(
     let mut due = std::mem::take(&mut acc.scratch.due);
     let n = find_due(agents, v.t, &mut due, v.wide);
     // What an agent's day changed: counted, and a waiting agent's next act drawn (where
-    // the wide loops run, for the slice's waiting agents together, at its end).
-    let together = v.wide;
+    // the wide loops run, for the slice's waiting agents together, at its end). An agent
+    // due is never terminal, so one in a terminal state became so today.
     acc.scratch.waiting_jobs.clear();
     let finish = |a: &mut Agent, i: usize, s0: State, p0: u16, prefix: u64, acc: &mut Tallies| {
         if a.state != s0 || a.place != p0 {
             acc.moved(s0, p0, a.state, a.place);
         }
         if a.state.is_waiting() {
-            if together {
+            if v.wide {
                 acc.scratch.waiting_jobs.push((i as u32, prefix));
             } else {
                 a.until = v.hazards.next_act(v.sc, prefix, a, v.t);
             }
         }
-        usize::from(a.state.is_terminal() && !s0.is_terminal())
+        usize::from(a.state.is_terminal())
     };
     let mut dead = 0;
     acc.scratch.choosers.clear();
@@ -393,7 +394,7 @@ pub(super) fn step_slice(
         dead += finish(a, i, s0, p0, c.prefix, acc);
     }
     #[cfg(target_arch = "x86_64")]
-    if together {
+    if v.wide {
         // SAFETY: `v.wide` only where `wide::available()` (`Simulation::new`).
         unsafe {
             v.hazards

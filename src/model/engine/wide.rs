@@ -141,7 +141,7 @@ impl Row {
 }
 
 /// [`rng::key_from`] in four lanes: SplitMix64's finaliser of `prefix ^ tag`, `tag` being
-/// each lane's `day << 32 | purpose`.
+/// each lane's `slot << 32 | purpose` (the slot a day, or an end and its journey).
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2")]
 #[inline]
 fn keys(prefix: u64, tag: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m256i {
@@ -156,12 +156,11 @@ fn keys(prefix: u64, tag: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m2
 }
 
 /// For each `(row, prefix, returns)` of `races`, `row` an index into `rows`, writes to
-/// `out` the options of the row
-/// that might win the race of taste clocks ([`choice::pick_keyed`]
-/// (crate::model::choice::pick_keyed)): a bit per option, set where the lower bound of its
-/// clock times its pace is not above the smallest upper bound. The bounds are
-/// [`rng::exponential_bounds`]'s, computed lane by lane with the same operations in the
-/// same order, so the set is the one `pick_keyed` finds; usually one option. The races are
+/// `out` the options of the row that might win the race of taste clocks: a bit per option,
+/// set where the lower bound of its clock times its pace is not above the smallest upper
+/// bound. The bounds are [`rng::exponential_bounds`]'s, computed lane by lane with the same
+/// operations in the same order, so the set is the one
+/// [`choice::contenders`](crate::model::choice::contenders) finds; usually one option. The races are
 /// independent, so the CPU overlaps them: one at a time, each would wait on its own chain.
 ///
 /// # Safety
