@@ -275,12 +275,12 @@ const KEYED_ROW: usize = 32;
 
 /// [`pick`] with the clocks `rng::exponential_of(key(end))`, giving the same option, but
 /// taking the logarithm only of clocks that might win: each clock is first bounded from
-/// its uniform's exponent and leading bits ([`rng::exponential_bounds`], within 0.004),
-/// and only the options whose lower bound is not above the smallest upper bound are raced
-/// exactly. Usually that is one option, and no logarithm is taken. (Multiplying by a
-/// positive finite pace and rounding keep the bounds' order, so an option ruled out by its
-/// bounds loses the exact race too; a row with a pace that is not finite, or a long row,
-/// is raced exactly.)
+/// its uniform's exponent and mantissa by a polynomial ([`rng::exponential_bounds`],
+/// within 0.0008), and only the options whose lower bound is not above the smallest upper
+/// bound are raced exactly. Usually that is one option, and no logarithm is taken.
+/// (Multiplying by a positive finite pace and rounding keep the bounds' order, so an option
+/// ruled out by its bounds loses the exact race too; a row with a pace that is not finite,
+/// or a long row, is raced exactly.)
 #[inline]
 pub fn pick_keyed(row: &[Choice], key: impl Fn(u16) -> u64) -> Option<u32> {
     match contenders(row, &key) {

@@ -69,7 +69,7 @@ pub(super) fn grant_seats(chunks: &mut [Chunk], day: &mut Tallies, v: &DayView) 
             if r == BUS {
                 day.add(p0, Metric::Bused);
             }
-            depart(a, to, &travel, v, day);
+            depart(a, to, &travel, v, day, rng::prefix(v.seed, u64::from(a.id)));
             day.moved(s0, p0, a.state, a.place);
         }
         i = end;

@@ -43,32 +43,40 @@ pub(super) struct DayView<'a> {
 
 /// Whether a person applies to the resettlement pathway today, from abroad (on the day
 /// they would have entered the US) or from where they wait in the US (instead of moving on).
-fn applies(a: &Agent, v: &DayView, abroad: bool) -> bool {
+fn applies(a: &Agent, v: &DayView, abroad: bool, prefix: u64) -> bool {
     match v.rules.quota {
         Some(q) if v.intake => {
             q.takes(abroad)
                 && q.eligible(a.nationality, a.flags)
-                && rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::QuotaApply) < q.apply_share
+                && rng::uniform_from(prefix, v.t, Purpose::QuotaApply) < q.apply_share
         }
         _ => false,
     }
 }
 
-fn travel_days(d: &Duration, seed: u64, id: u32, t: u32) -> u16 {
-    let u = rng::uniform(seed, u64::from(id), t, Purpose::Travel);
+fn travel_days(d: &Duration, prefix: u64, t: u32) -> u16 {
+    let u = rng::uniform_from(prefix, t, Purpose::Travel);
     let z = match d {
-        Duration::LogNormal { .. } => rng::normal(seed, u64::from(id), t, Purpose::TravelNormal),
+        Duration::LogNormal { .. } => rng::normal_from(prefix, t, Purpose::TravelNormal),
         _ => 0.0,
     };
     d.draw(u, z).min(u32::from(u16::MAX)) as u16
 }
 
-pub(super) fn depart(a: &mut Agent, to: u16, travel: &Duration, v: &DayView, acc: &mut Tallies) {
+/// `prefix` is [`rng::prefix`]`(seed, id)`, here and below.
+pub(super) fn depart(
+    a: &mut Agent,
+    to: u16,
+    travel: &Duration,
+    v: &DayView,
+    acc: &mut Tallies,
+    prefix: u64,
+) {
     acc.add(a.place, Metric::Departures);
     a.state = State::Travelling;
     a.place = to;
     a.since = v.t as u16;
-    a.until = (v.t as u16).saturating_add(travel_days(travel, v.seed, a.id, v.t));
+    a.until = (v.t as u16).saturating_add(travel_days(travel, prefix, v.t));
 }
 
 /// Sends a claimant back to the US side, or ends their journey after too many returns.
@@ -88,7 +96,7 @@ fn send_back(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
     }
 }
 
-fn arrive(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
+fn arrive(a: &mut Agent, v: &DayView, acc: &mut Tallies, prefix: u64) {
     let p = &v.sc.places[a.place as usize];
     acc.add(a.place, Metric::Arrivals);
     a.since = v.t as u16;
@@ -99,8 +107,7 @@ fn arrive(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
             let outcome = match kind {
                 CrossingKind::Port => rules::at_port(&v.rules, a.flags, p.stca),
                 CrossingKind::Irregular => {
-                    let intercepted =
-                        rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Detect) < p.detection;
+                    let intercepted = rng::uniform_from(prefix, v.t, Purpose::Detect) < p.detection;
                     if intercepted {
                         acc.add(a.place, Metric::Intercepted);
                     }
@@ -128,9 +135,9 @@ fn arrive(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
     }
 }
 
-fn evade(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
+fn evade(a: &mut Agent, v: &DayView, acc: &mut Tallies, prefix: u64) {
     let daily = v.rules.extension.map_or(0.0, |(_, d)| d[a.place as usize]);
-    let found = rng::uniform(v.seed, u64::from(a.id), v.t, Purpose::Evade) < daily;
+    let found = rng::uniform_from(prefix, v.t, Purpose::Evade) < daily;
     match rules::while_evading(a.flags, found) {
         Some(Outcome::Returned) => send_back(a, v, acc),
         Some(_) => {
@@ -149,9 +156,9 @@ fn evade(a: &mut Agent, v: &DayView, acc: &mut Tallies) {
 
 /// The first day: apply to the resettlement pathway from abroad (and enter the US only if
 /// refused, see `grants`), or arrive, and ask for a bus seat.
-fn enter(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
+fn enter(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies, prefix: u64) {
     let id = a.id;
-    if applies(a, v, true) {
+    if applies(a, v, true, prefix) {
         acc.add(a.place, Metric::Applied);
         acc.applicants.push((pos, true));
         return;
@@ -159,7 +166,7 @@ fn enter(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
     acc.add(a.place, Metric::Arrivals);
     if let Some(b) = v.rules.busing
         && b.from[a.place as usize]
-        && rng::uniform(v.seed, u64::from(id), v.t, Purpose::Bus) < b.share
+        && rng::uniform_from(prefix, v.t, Purpose::Bus) < b.share
     {
         acc.requests.push(Request {
             resource: BUS,
@@ -175,7 +182,7 @@ fn enter(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies) {
 /// [`choice::pick_keyed`]'s bounds must agree with; otherwise the race waits for the
 /// slice's other races ([`Chooser`], [`step_slice`]).
 fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies, prefix: u64, exact: bool) {
-    if applies(a, v, false) {
+    if applies(a, v, false, prefix) {
         acc.add(a.place, Metric::Applied);
         acc.applicants.push((pos, false));
         return;
@@ -193,7 +200,7 @@ fn choose_route(a: &mut Agent, pos: Pos, v: &DayView, acc: &mut Tallies, prefix:
     let picked = choice::pick(row, |end| {
         rng::exponential(v.seed, id, choice::taste_slot(end, returns), Purpose::Taste)
     });
-    take_route(a, pos, picked, v, acc);
+    take_route(a, pos, picked, v, acc, prefix);
 }
 
 /// An agent of the slice that moves on today and has yet to pick its route: its index in
@@ -212,7 +219,14 @@ fn wide_row(a: &Agent) -> u32 {
 }
 
 /// Departs on the picked route, or asks for a seat on it; `None` is waiting on.
-fn take_route(a: &mut Agent, pos: Pos, picked: Option<u32>, v: &DayView, acc: &mut Tallies) {
+fn take_route(
+    a: &mut Agent,
+    pos: Pos,
+    picked: Option<u32>,
+    v: &DayView,
+    acc: &mut Tallies,
+    prefix: u64,
+) {
     if let Some(r) = picked {
         let route = &v.sc.routes[r as usize];
         if route.capacity.is_some() {
@@ -222,7 +236,7 @@ fn take_route(a: &mut Agent, pos: Pos, picked: Option<u32>, v: &DayView, acc: &m
                 pos,
             });
         } else {
-            depart(a, route.to, &route.travel, v, acc);
+            depart(a, route.to, &route.travel, v, acc, prefix);
         }
     }
 }
@@ -277,13 +291,13 @@ fn step_with(
                 && a.since == a.entry
                 && a.returns == 0
             {
-                enter(a, pos, v, acc)
+                enter(a, pos, v, acc, prefix)
             } else {
                 decide(a, pos, v, acc, prefix)
             }
         }
-        State::Travelling if u32::from(a.until) <= t => arrive(a, v, acc),
-        State::Evading if t > u32::from(a.since) => evade(a, v, acc),
+        State::Travelling if u32::from(a.until) <= t => arrive(a, v, acc, prefix),
+        State::Evading if t > u32::from(a.since) => evade(a, v, acc, prefix),
         State::Approved if u32::from(a.until) <= t => {
             a.place = v.arrive_at.unwrap_or(a.place);
             a.state = State::Resettled;
@@ -390,7 +404,7 @@ pub(super) fn step_slice(
         };
         #[cfg(not(target_arch = "x86_64"))]
         let picked = choice::pick_keyed(row, key);
-        take_route(a, pos(i), picked, v, acc);
+        take_route(a, pos(i), picked, v, acc, c.prefix);
         dead += finish(a, i, s0, p0, c.prefix, acc);
     }
     #[cfg(target_arch = "x86_64")]

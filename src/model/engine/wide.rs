@@ -170,7 +170,6 @@ fn keys(prefix: u64, tag: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m2
 pub(super) unsafe fn contenders(rows: &[Row], races: &[(u32, u64, u8)], out: &mut Vec<u32>) {
     use std::arch::x86_64::*;
     let c = |x: u64| _mm256_set1_epi64x(x as i64);
-    let steps = rng::LN_STEPS.as_ptr().cast::<f64>();
     // Four lanes of bounds, scaled by their paces: (low, high).
     let half = |tag: __m256i, pace: __m256d, prefix: u64, returns: u8| {
         let z = keys(prefix, _mm256_or_si256(tag, c(u64::from(returns) << 48)));
@@ -180,27 +179,36 @@ pub(super) unsafe fn contenders(rows: &[Row], races: &[(u32, u64, u8)], out: &mu
             _mm256_add_pd(x, _mm256_set1_pd(0.5)),
             _mm256_set1_pd(1.0 / (1u64 << 53) as f64),
         );
-        // rng::exponential_bounds: u = 2^e (1 + f), the table at the 8 leading bits of f.
+        // rng::exponential_bounds: u = 2^e (1 + f), ln(1 + f) by the polynomial rng::LN1P.
         let bits = _mm256_castpd_si256(u);
         let e = _mm256_sub_pd(
             _mm256_cvtepi64_pd(_mm256_and_si256(_mm256_srli_epi64::<52>(bits), c(0x7ff))),
             _mm256_set1_pd(1023.0),
         );
+        let f = _mm256_sub_pd(
+            _mm256_castsi256_pd(_mm256_or_si256(
+                _mm256_and_si256(bits, c(rng::MANTISSA)),
+                c(rng::ONE),
+            )),
+            _mm256_set1_pd(1.0),
+        );
+        // Horner's rule, a multiplication then an addition (not fused), as the scalar code.
+        let k = |x: f64| _mm256_set1_pd(x);
+        let [c0, c1, c2, c3, c4] = rng::LN1P;
+        let p = _mm256_add_pd(_mm256_mul_pd(k(c4), f), k(c3));
+        let p = _mm256_add_pd(_mm256_mul_pd(p, f), k(c2));
+        let p = _mm256_add_pd(_mm256_mul_pd(p, f), k(c1));
+        let ln1p = _mm256_add_pd(_mm256_mul_pd(p, f), k(c0));
         // -e, by its sign bit, as the scalar negation.
         let minus_e = _mm256_castsi256_pd(_mm256_xor_si256(_mm256_castpd_si256(e), c(1 << 63)));
-        let base = _mm256_mul_pd(minus_e, _mm256_set1_pd(std::f64::consts::LN_2));
-        let j = _mm256_and_si256(_mm256_srli_epi64::<44>(bits), c(0xff));
-        // SAFETY: j is in 0..=255, so j and j + 1 index the 257 entries of LN_STEPS.
-        let (at, next) = unsafe {
-            (
-                _mm256_i64gather_pd::<8>(steps, j),
-                _mm256_i64gather_pd::<8>(steps, _mm256_add_epi64(j, c(1))),
-            )
-        };
-        let slack = _mm256_set1_pd(rng::LN_SLACK);
+        let mid = _mm256_sub_pd(
+            _mm256_mul_pd(minus_e, _mm256_set1_pd(std::f64::consts::LN_2)),
+            ln1p,
+        );
+        let margin = _mm256_set1_pd(rng::LN1P_MARGIN);
         (
-            _mm256_mul_pd(_mm256_sub_pd(_mm256_sub_pd(base, next), slack), pace),
-            _mm256_mul_pd(_mm256_add_pd(_mm256_sub_pd(base, at), slack), pace),
+            _mm256_mul_pd(_mm256_sub_pd(mid, margin), pace),
+            _mm256_mul_pd(_mm256_add_pd(mid, margin), pace),
         )
     };
     out.clear();
