@@ -78,13 +78,14 @@ pub fn uniform_from(prefix: u64, day: u32, purpose: Purpose) -> f64 {
     (key_from(prefix, day, purpose) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
-/// A standard exponential number, `-ln u` with `u` in (0, 1).
+/// A standard exponential number, `-ln u` with `u` in (0, 1].
 #[inline]
 pub fn exponential(seed: u64, subject: u64, slot: u32, purpose: Purpose) -> f64 {
     exponential_of(key(seed, subject, slot, purpose))
 }
 
-/// The `u` in (0, 1) behind the exponential number of a key.
+/// The `u` in (0, 1] behind the exponential number of a key (1 when the key's top 53 bits
+/// are all set: `2^53 - 0.5` rounds to `2^53`).
 #[inline(always)]
 fn exponential_u(key: u64) -> f64 {
     ((key >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)

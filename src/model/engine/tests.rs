@@ -311,3 +311,73 @@ fn evaders_undetected_for_the_window_claim_inland() {
     assert_eq!(res.total(roxham, Metric::Returned), 0);
     assert!(res.total(roxham, Metric::Evaded) > 0);
 }
+
+/// What a run gives is pinned, so that a change meant to keep every output (a refactor, a
+/// speed-up) cannot change a keyed draw unnoticed: the minimal scenario with 3,000 people a
+/// month and 30% of the crossers at Roxham Road intercepted (the quota; the extension, with
+/// evaders found day by day); and with seats on a bus whose travel time is lognormal
+/// (departures granted in `grants`), lognormal travel from the border and a shelter limit.
+/// Each on the wide loops and on the scalar code. A change meant to change the draws
+/// updates the pins and says why in its commit. Pinned on x86-64 Linux, where the project
+/// is built and its CI runs: the choice tables and beliefs call the C library's `exp`,
+/// which other platforms may round differently.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[test]
+fn a_runs_results_are_pinned() {
+    let seats = |s: String| {
+        s.replacen(
+            "{ dist = \"fixed\", days = 1 }  # overnight bus, arrives about 05:25\n",
+            "{ dist = \"lognormal\", median = 1, sigma = 0.5 }\ncapacity = 30\n",
+            1,
+        )
+        .replacen(
+            "{ dist = \"uniform\", min = 2, max = 5 }",
+            "{ dist = \"lognormal\", median = 3, sigma = 0.5 }",
+            1,
+        ) + "\n[policies.shelter_limit]\nenabled = true\nsteps = [{ start = 2023-02-01, max_stay_days = 20 }]\n"
+    };
+    let cases = [
+        (
+            "minimal, 70% not intercepted",
+            minimal_with(|s| {
+                s.replace("= 60,", "= 3000,")
+                    .replace("= 60 }", "= 3000 }")
+                    .replace("detection = 0.99 ", "detection = 0.3 ")
+            }),
+            0x033e_1923_3423_5681_u64,
+        ),
+        (
+            "seats, lognormal, shelter",
+            minimal_with(seats),
+            0x6910_1eae_8cd2_2f02_u64,
+        ),
+    ];
+    for (what, sc, pin) in &cases {
+        for scalar in [false, true] {
+            let res = run(
+                sc,
+                &RunOptions {
+                    threads: Some(2),
+                    scalar,
+                    ..RunOptions::default()
+                },
+                &mut |_, _, _| {},
+            );
+            let mut h = crate::util::rng::prefix(res.agents, res.agent_days);
+            let all = res.counts.iter().chain(&res.states).chain(&res.created);
+            for (i, &v) in all.chain([&res.quota_granted]).enumerate() {
+                h = crate::util::rng::key(h, v, i as u32, crate::util::rng::Purpose::Sweep);
+            }
+            let roxham = sc.place_id("Roxham Road").unwrap() as usize;
+            assert_eq!(
+                h,
+                *pin,
+                "{what} (scalar code: {scalar}): the results changed (Roxham Road: {} attempts, \
+                 {} evaded; {} agents); if that is meant, pin {h:#x} and say why in the commit",
+                res.total(roxham, Metric::Attempts),
+                res.total(roxham, Metric::Evaded),
+                res.agents,
+            );
+        }
+    }
+}
