@@ -359,6 +359,14 @@ pub(super) mod tests {
         assert!(seen_due > 1000, "{seen_due}");
     }
 
+    /// A keyed sequence of test inputs, from a start and two key parts.
+    fn draws(mut x: u64, subject: u64, slot: u32) -> impl FnMut() -> u64 {
+        move || {
+            x = rng::key(x, subject, slot, Purpose::Sweep);
+            x
+        }
+    }
+
     /// The wide bounds are the scalar bounds times the pace, bit for bit: every lane, over
     /// keys of every kind (a bound that differed but still held would race the same, so
     /// only this test keeps the code the same).
@@ -368,11 +376,7 @@ pub(super) mod tests {
         if skip() {
             return;
         }
-        let mut x = 5_u64;
-        let mut draw = || {
-            x = rng::key(x, 6, 9, Purpose::Sweep);
-            x
-        };
+        let mut draw = draws(5, 6, 9);
         for round in 0..50_000 {
             let (prefix, returns) = (draw(), (draw() % 4) as u8);
             let ends: [u64; 4] = std::array::from_fn(|_| draw() % 2000);
@@ -413,11 +417,7 @@ pub(super) mod tests {
         if skip() {
             return;
         }
-        let mut x = 11_u64;
-        let mut draw = || {
-            x = rng::key(x, 5, 8, Purpose::Sweep);
-            x
-        };
+        let mut draw = draws(11, 5, 8);
         let (mut several, mut waits) = (0, 0);
         for round in 0..20_000 {
             let n = 1 + (draw() % ROW_LANES as u64) as usize;
