@@ -356,6 +356,23 @@ fn effect<'c>(c: &'c Comparison, variant: &str, name: &str) -> Option<&'c Effect
         .filter(|e| e.mean.is_finite())
 }
 
+/// What the interaction of the two policies says: whether its interval includes 0, and
+/// when it is 0 from end to end, why that is no artefact (the variants share their random
+/// numbers, so an effect that is the same with and without the other policy cancels
+/// exactly, replicate by replicate).
+fn interaction_verdict(e: Estimate) -> &'static str {
+    if e.mean == 0.0 && e.p05 == 0.0 && e.p95 == 0.0 {
+        "exactly 0: the variants share their random numbers, so this says that the quota \
+         changed attempts there by as many with the extension in force as without it (the \
+         people it changes being people the extension does not change), replicate by replicate"
+    } else if e.p05 <= 0.0 && e.p95 >= 0.0 {
+        "an interval that includes 0: at this precision it is consistent with the two effects \
+         adding up there"
+    } else {
+        "an interval that excludes 0: together they do not simply add up there"
+    }
+}
+
 /// "lowers attempts at X by 1,234 [1,100 to 1,390]", "raises ...", or "changes ... by
 /// +12 [−30 to +50], an interval that includes 0", from the estimate's sign.
 fn change_phrase(what: &str, e: Estimate, unit_after: &str) -> String {
@@ -440,11 +457,7 @@ pub fn findings(c: &Comparison, ba: Option<&BeforeAfter>) -> Vec<String> {
     }
     if let Some(e) = effect(c, "both", "interaction_roxham") {
         let e = Estimate::from_effect(e);
-        let verdict = if e.p05 <= 0.0 && e.p95 >= 0.0 {
-            "an interval that includes 0: at this precision it is consistent with the two effects adding up there"
-        } else {
-            "an interval that excludes 0: together they do not simply add up there"
-        };
+        let verdict = interaction_verdict(e);
         out.push(format!(
             "The interaction of the two policies at {focus} (both \u{2212} extension_only \u{2212} quota_only + neither) is {}, {verdict}.",
             e.signed_text()
@@ -683,6 +696,15 @@ mod tests {
             err.contains("series.csv:") && err.contains("value: \"many\""),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_interaction_of_exactly_zero_says_why() {
+        let e = |mean, p05, p95| Estimate { mean, p05, p95 };
+        assert!(interaction_verdict(e(0.0, 0.0, 0.0)).starts_with("exactly 0: the variants share"));
+        assert!(interaction_verdict(e(0.5, 0.0, 0.0)).starts_with("an interval that includes 0"));
+        assert!(interaction_verdict(e(-3.0, -9.0, 4.0)).starts_with("an interval that includes 0"));
+        assert!(interaction_verdict(e(12.0, 3.0, 20.0)).starts_with("an interval that excludes 0"));
     }
 
     #[test]
