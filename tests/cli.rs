@@ -872,6 +872,31 @@ fn a_partial_folder_left_by_a_killed_run_is_cleaned_up() {
 // Determinism and conservation
 // ---------------------------------------------------------------------------------------
 
+/// `northbound run SCENARIO --out OUT --seed 42 --threads THREADS -q`, with `env` set.
+fn run_seed_42(
+    cwd: &Path,
+    scenario: &Path,
+    out: &Path,
+    threads: &str,
+    env: &[(&str, &str)],
+) -> Output {
+    northbound_with(
+        cwd,
+        [
+            OsStr::new("run"),
+            scenario.as_os_str(),
+            OsStr::new("--out"),
+            out.as_os_str(),
+            OsStr::new("--seed"),
+            OsStr::new("42"),
+            OsStr::new("--threads"),
+            OsStr::new(threads),
+            OsStr::new("-q"),
+        ],
+        env,
+    )
+}
+
 /// Runs `scenario` once per thread count into sibling folders and asserts that every CSV
 /// is byte-identical. Returns the folders.
 fn assert_same_for_threads(cwd: &Path, scenario: &Path, threads: &[u16]) -> Vec<PathBuf> {
@@ -880,19 +905,11 @@ fn assert_same_for_threads(cwd: &Path, scenario: &Path, threads: &[u16]) -> Vec<
         let out = cwd.join(format!("threads-{t}"));
         let t = t.to_string();
         // Every day on all the threads, however few agents are held.
-        let o = northbound_with(
+        let o = run_seed_42(
             cwd,
-            [
-                OsStr::new("run"),
-                scenario.as_os_str(),
-                OsStr::new("--out"),
-                out.as_os_str(),
-                OsStr::new("--seed"),
-                OsStr::new("42"),
-                OsStr::new("--threads"),
-                OsStr::new(&t),
-                OsStr::new("-q"),
-            ],
+            scenario,
+            &out,
+            &t,
             &[("NORTHBOUND_PARALLEL_FROM", "0")],
         );
         assert_ok(&o, &format!("run {} --threads {t}", scenario.display()));
@@ -965,21 +982,7 @@ fn results_do_not_depend_on_the_thread_count_across_chunks() {
     // Nor on whether the CPU runs the engine's wide loops (AVX-512, where it has them):
     // without them, the scalar code gives the same files.
     let scalar = cwd.path().join("scalar");
-    let o = northbound_with(
-        cwd.path(),
-        [
-            OsStr::new("run"),
-            sc.as_os_str(),
-            OsStr::new("--out"),
-            scalar.as_os_str(),
-            OsStr::new("--seed"),
-            OsStr::new("42"),
-            OsStr::new("--threads"),
-            OsStr::new("2"),
-            OsStr::new("-q"),
-        ],
-        &[("NORTHBOUND_SIMD", "off")],
-    );
+    let o = run_seed_42(cwd.path(), &sc, &scalar, "2", &[("NORTHBOUND_SIMD", "off")]);
     assert_ok(&o, "run with NORTHBOUND_SIMD=off");
     for f in entries(&dirs[0]).iter().filter(|n| n.ends_with(".csv")) {
         assert!(

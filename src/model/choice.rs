@@ -15,16 +15,15 @@
 //!
 //! An end's utility is its value less the cost of the cheapest way there (time, money and
 //! risk summed over the routes, each weighted), times the scale `choice.scale`, plus the
-//! person's own taste for it: a Gumbel draw keyed by the person, the end and the journey (it
-//! is drawn anew after each return to the US). The person goes for the end of the highest
-//! total and takes the first route of its cheapest way. (It is computed as the equivalent
-//! race of exponential clocks, `argmin -ln(u) / exp(utility)`, one logarithm per end.) Over
-//! people this is the multinomial logit; for one person it is consistent along the way: at the next waiting
-//! place the ends ahead have kept their order (the cheapest way from there is the rest of
-//! the same way), so a person changes their mind only when what they believe changes (the
-//! news of a rule, outcomes heard of), not by drawing again. A person who prefers to wait
-//! keeps waiting until the crossings look better, which is what makes the demand pent up by
-//! a closure come back when it reopens.
+//! person's own taste for it: a Gumbel draw keyed by the person, the end and the journey (it is
+//! drawn anew after each return to the US). The person goes for the end of the highest total and
+//! takes the first route of its cheapest way. (It is computed as the equivalent race of exponential
+//! clocks, `argmin -ln(u) / exp(utility)`, one logarithm per end.) Over people this is the
+//! multinomial logit; for one person it is consistent along the way: at the next waiting place the
+//! ends ahead have kept their order (the cheapest way from there is the rest of the same way), so a
+//! person changes their mind only when what they believe changes (the news of a rule, outcomes
+//! heard of), not by drawing again. A person who prefers to wait keeps waiting until the crossings
+//! look better, which is what makes the demand pent up by a closure come back when it reopens.
 //!
 //! Two artefacts of an earlier formulation are absent by construction. It valued a waiting
 //! place by the log-sum of its onward routes, iterated around the network, so a route back
@@ -321,8 +320,8 @@ pub fn contenders(row: &[Choice], key: impl Fn(u16) -> u64) -> Option<u32> {
 }
 
 /// The end of [`pick_keyed`]: the winner among the options whose bits are set in
-/// `contenders` (those whose bounds do not rule them out, the winner among them): the only
-/// one, or the exact race among them in row order.
+/// `contenders` (those the bounds do not rule out, the winner among them): the only one,
+/// or the exact race among them in row order.
 #[inline]
 pub fn pick_among(row: &[Choice], contenders: u32, key: impl Fn(u16) -> u64) -> Option<u32> {
     let only = if contenders.count_ones() == 1 {

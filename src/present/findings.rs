@@ -359,12 +359,12 @@ fn effect<'c>(c: &'c Comparison, variant: &str, name: &str) -> Option<&'c Effect
 /// What the interaction of the two policies says: whether its interval includes 0, and
 /// when it is 0 from end to end, why that is no artefact (the variants share their random
 /// numbers, so an effect that is the same with and without the other policy cancels
-/// exactly, replicate by replicate).
+/// exactly).
 fn interaction_verdict(e: Estimate) -> &'static str {
     if e.mean == 0.0 && e.p05 == 0.0 && e.p95 == 0.0 {
         "exactly 0: the variants share their random numbers, so this says that the quota \
          changed attempts there by as many with the extension in force as without it (the \
-         people it changes being people the extension does not change), replicate by replicate"
+         people it changes being people the extension does not change)"
     } else if e.p05 <= 0.0 && e.p95 >= 0.0 {
         "an interval that includes 0: at this precision it is consistent with the two effects \
          adding up there"

@@ -2,8 +2,9 @@
 //!
 //! Each day has three phases, which is what makes a run independent of the thread count:
 //!
-//! 1. **Decide** (parallel, or in a plain loop on one thread and on days with few agents):
-//!    agents are split into chunks; each agent reads the day's frozen
+//! 1. **Decide** (in parallel; in a one-thread pool and on days with few agents held, slice
+//!    after slice on the calling thread): agents are split into chunks; each agent reads
+//!    the day's frozen
 //!    view (rules, beliefs, route choice tables, move hazards) and draws only from keyed
 //!    streams (seed, agent, day, purpose). It updates itself and its thread's tallies. An
 //!    agent that wants a shared capacity (a bus seat, a seat on a route with a daily
@@ -373,8 +374,8 @@ impl<'a> Simulation<'a> {
         };
 
         // 1. Decide, in parallel, slice by slice; in a one-thread pool (such as each run of
-        // an ensemble has), or on a day with few agents held, in a plain loop with
-        // yesterday's tallies cleared: the same sums, without the parallel iterator's
+        // an ensemble has), or on a day with few agents held, slice after slice on this
+        // thread with yesterday's tallies cleared: the same sums, without the parallel iterator's
         // splitting, allocations and waking of threads.
         let plain = self.plain;
         let held: usize = self.chunks.iter().map(|c| c.agents.len()).sum();

@@ -362,9 +362,10 @@ pub(super) fn step_slice(
         let (s0, p0) = (a.state, a.place);
         // The seed-and-id part of every key the agent draws today.
         let prefix = rng::prefix(v.seed, u64::from(a.id));
-        let waiting = acc.scratch.choosers.len();
+        let choosers_before = acc.scratch.choosers.len();
         step_with(a, pos(i as usize), v, acc, decide_fast, prefix);
-        if acc.scratch.choosers.len() == waiting {
+        // A chooser's day is finished after its race, below.
+        if acc.scratch.choosers.len() == choosers_before {
             dead += finish(a, i as usize, s0, p0, prefix, acc);
         }
     }

@@ -32,13 +32,11 @@ pub(super) struct Tallies {
     pub(super) dead: Vec<(usize, usize)>,
 }
 
-/// Buffers a slice's step uses, clearing or overwriting them before it reads them: the
-/// agents with something to do
-/// today, those of them moving on (whose routes are raced together: the races' inputs and
-/// the options that might win each) and those waiting after their day (index, prefix),
+/// Buffers a slice's step uses, clearing or overwriting them before it reads them: the agents with
+/// something to do today, those of them moving on (whose routes are raced together: the races'
+/// inputs and the options that might win each) and those waiting after their day (index, prefix),
 /// whose next acts are drawn together. Each thread keeps its own from day to day
-/// ([`Scratch::lend`]), so that they are not allocated and grown again for every slice
-/// and day.
+/// ([`Scratch::lend`]), so that they are not allocated and grown again for every slice and day.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Scratch {
     pub(super) due: Vec<u32>,

@@ -214,8 +214,9 @@ fn bounds(
 /// set where the lower bound of its clock times its pace is not above the smallest upper
 /// bound. The bounds are [`rng::exponential_bounds`]'s, computed lane by lane with the same
 /// operations in the same order, so the set is the one
-/// [`choice::contenders`](crate::model::choice::contenders) finds; usually one option. The races are
-/// independent, so the CPU overlaps them: one at a time, each would wait on its own chain.
+/// [`choice::contenders`](crate::model::choice::contenders) finds; usually one option. The
+/// races are independent, so the CPU overlaps them: one at a time, each would wait on its
+/// own chain.
 ///
 /// # Safety
 ///
