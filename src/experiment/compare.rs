@@ -6,14 +6,17 @@
 //! posterior, if the runs are over one): replicate `r` of every variant runs with the same
 //! seed (common random numbers), and the same posterior particle, so differences between
 //! variants are not noise, and running a subset of variants or more threads changes
-//! nothing. Runs are processed in batches and written as they finish, in a fixed order;
-//! each run's daily results are dropped once its monthly values are taken.
+//! nothing. Runs go replicate by replicate, each run on one thread beside others; the
+//! variants of a replicate go on from one run of the scenario stopped where their rules
+//! start to differ ([`ensemble::Trunks`]), which does not change their results. Each run's
+//! daily results are dropped once its monthly values are taken; `series.csv` is written
+//! from those, in a fixed order.
 
 use crate::experiment::ensemble;
 use crate::experiment::posterior::{self, Posterior, Uncertainty};
 use crate::experiment::validation;
 use crate::model::agent::State;
-use crate::model::engine::Results;
+use crate::model::engine::{self, Results};
 use crate::output;
 use crate::scenario::{CrossingKind, Metric, PlaceKind, Scenario, metrics_for};
 use crate::util::error::{Error, Result};
@@ -473,43 +476,44 @@ pub fn compare_over(
     w.write_record(["variant", "replicate", "month", "place", "metric", "value"])
         .map_err(werr)?;
 
-    let batch = (rayon::current_num_threads() * 2).max(4);
-    let jobs: Vec<(usize, u32)> = (0..specs.len())
-        .flat_map(|v| (0..replicates).map(move |r| (v, r)))
+    // Each replicate's scenario before the variants' overrides, from which they go on.
+    let (trunks, _) = posterior::replicates(base, posterior, &[], "", replicates, seed)?;
+    let particles = trunks.len();
+    let flat: Vec<&Scenario> = scenarios.iter().flatten().collect();
+    let bases: Vec<&Scenario> = (0..flat.len()).map(|k| &trunks[k % particles]).collect();
+    let shared: Vec<u32> = (0..flat.len())
+        .map(|k| engine::shared_days(bases[k], flat[k]))
         .collect();
-    // Monthly values kept for the quantiles: [variant][cell][replicate].
+    // Monthly values kept for the quantiles and series.csv: [variant][cell][replicate].
     let mut values: Vec<Vec<Vec<f64>>> =
         vec![vec![Vec::with_capacity(replicates as usize); cells.len()]; specs.len()];
     let mut totals: Vec<Vec<Totals>> = vec![Vec::new(); specs.len()];
     let mut observed: Vec<Vec<Vec<Vec<f64>>>> = vec![Vec::new(); specs.len()];
     let mut observed_months: Vec<Vec<Vec<Vec<f64>>>> = vec![Vec::new(); specs.len()];
     let mut out = Comparison::default();
-    for chunk in jobs.chunks(batch) {
-        use rayon::prelude::*;
-        let reps: Vec<Replicate> = chunk
-            .par_iter()
-            .map(|&(v, r)| {
-                let sc = &scenarios[v][which[r as usize]];
-                let got = ensemble::map(sc, seed, &[r], |_, res| replicate(sc, res), &|| {});
-                done();
-                got.into_iter()
-                    .next()
-                    .expect("one replicate asked, one returned")
+    let batch = (rayon::current_num_threads() * 2).max(2) as u32;
+    for first in (0..replicates).step_by(batch as usize) {
+        // Replicate by replicate, and within one the variants that share fewer days first,
+        // so that a worker's kept run only ever goes further.
+        let jobs: Vec<(usize, u32)> = (first..(first + batch).min(replicates))
+            .flat_map(|r| {
+                let mut ks: Vec<usize> = (0..specs.len())
+                    .map(|v| v * particles + which[r as usize])
+                    .collect();
+                ks.sort_by_key(|&k| (shared[k], k));
+                ks.into_iter().map(move |k| (k, r))
             })
             .collect();
-        for (&(v, r), rep) in chunk.iter().zip(reps) {
-            let (name, rs) = (&specs[v].name, r.to_string());
-            for ((month, place, metric), value) in cells.iter().zip(&rep.monthly) {
-                w.write_record([
-                    output::cell(name).as_ref(),
-                    rs.as_str(),
-                    month,
-                    output::cell(place).as_ref(),
-                    metric,
-                    &output::fmt_value(*value),
-                ])
-                .map_err(werr)?;
-            }
+        let reps = ensemble::map_runs_from(
+            &flat,
+            Some(&bases),
+            &jobs,
+            seed,
+            |k, _, res| replicate(flat[k], res),
+            done,
+        );
+        for (&(k, _), rep) in jobs.iter().zip(reps) {
+            let v = k / particles;
             for (c, value) in rep.monthly.iter().enumerate() {
                 values[v][c].push(*value);
             }
@@ -518,6 +522,23 @@ pub fn compare_over(
             observed_months[v].push(rep.observed_months);
             out.agents += rep.agents;
             out.agent_days += rep.agent_days;
+        }
+    }
+    for (v, spec) in specs.iter().enumerate() {
+        let name = output::cell(&spec.name);
+        for r in 0..replicates {
+            let rs = r.to_string();
+            for ((month, place, metric), value) in cells.iter().zip(&values[v]) {
+                w.write_record([
+                    name.as_ref(),
+                    rs.as_str(),
+                    month,
+                    output::cell(place).as_ref(),
+                    metric,
+                    &output::fmt_value(value[r as usize]),
+                ])
+                .map_err(werr)?;
+            }
         }
     }
     w.flush().map_err(|e| Error::Output {

@@ -5,7 +5,7 @@
 //! parameters get the same replicate seeds, and hence share their random numbers (common
 //! random numbers): differences between them are not noise.
 
-use crate::model::engine::{self, Results, RunOptions};
+use crate::model::engine::{self, Results, RunOptions, Simulation};
 use crate::scenario::Scenario;
 use crate::util::rng::{self, Purpose};
 use rayon::prelude::*;
@@ -51,21 +51,37 @@ pub fn map_runs<T: Send>(
     f: impl Fn(usize, u32, &Results) -> T + Sync,
     done: &(dyn Fn() + Sync),
 ) -> Vec<T> {
+    map_runs_from(scenarios, None, jobs, seed, f, done)
+}
+
+/// [`map_runs`], where `bases[k]` is scenario `k` before its overrides (a comparison's
+/// variant): the days a scenario shares with its base ([`engine::shared_days`]) are run
+/// once per worker, base and replicate ([`Trunks`]), and each run goes on from there, as
+/// long as the jobs of one base and replicate come together, those sharing fewer days
+/// first (a worker keeps one beginning). The same results as [`map_runs`].
+pub fn map_runs_from<T: Send>(
+    scenarios: &[&Scenario],
+    bases: Option<&[&Scenario]>,
+    jobs: &[(usize, u32)],
+    seed: u64,
+    f: impl Fn(usize, u32, &Results) -> T + Sync,
+    done: &(dyn Fn() + Sync),
+) -> Vec<T> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let workers = rayon::current_num_threads().clamp(1, jobs.len().max(1));
     let next = AtomicUsize::new(0);
     let work = || {
         let mut got: Vec<(usize, T)> = Vec::new();
+        let mut trunks = Trunks::new(1);
         // The engine's own parallel loops run in this one-thread pool, on this thread.
         pool(Some(1)).install(|| {
             loop {
                 let j = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&(k, r)) = jobs.get(j) else { break };
-                let opts = RunOptions {
-                    seed: Some(replicate_seed(seed, r)),
-                    ..RunOptions::default()
+                let res = match bases {
+                    Some(bases) => trunks.simulate(bases[k], scenarios[k], seed, r),
+                    None => simulate(scenarios[k], seed, r),
                 };
-                let res = engine::simulate(scenarios[k], &opts);
                 got.push((j, f(k, r, &res)));
                 done();
             }
@@ -81,6 +97,72 @@ pub fn map_runs<T: Send>(
     });
     all.sort_by_key(|x| x.0);
     all.into_iter().map(|x| x.1).collect()
+}
+
+/// Replicate `r` of `sc`, from the first day.
+fn simulate(sc: &Scenario, seed: u64, r: u32) -> Results {
+    let opts = RunOptions {
+        seed: Some(replicate_seed(seed, r)),
+        ..RunOptions::default()
+    };
+    engine::simulate(sc, &opts)
+}
+
+/// The beginnings of runs that others go on from: one worker's, so that nothing is locked.
+/// A run of a base scenario is kept stopped on the last day a scenario derived from it
+/// shares ([`engine::shared_days`]); the next such run of the same base and replicate is a
+/// copy of it going on ([`Simulation::fork`]), stepped further first if it shares more
+/// days. A comparison's variants of the extension or the quota share the years before
+/// March 2023 with the scenario they vary, and so do a sweep's points over a policy's
+/// parameters. At most `keep` beginnings are kept (the least recently used is dropped).
+pub struct Trunks<'a> {
+    keep: usize,
+    /// (base scenario's address, replicate, the run stopped), least recently used first.
+    held: Vec<(usize, u32, Simulation<'a>)>,
+}
+
+impl<'a> Trunks<'a> {
+    pub fn new(keep: usize) -> Trunks<'a> {
+        Trunks {
+            keep: keep.max(1),
+            held: Vec::new(),
+        }
+    }
+
+    /// Replicate `r` of `sc`, whose scenario before its overrides is `base`: the results
+    /// of [`engine::simulate`] with [`replicate_seed`]`(seed, r)`.
+    pub fn simulate(&mut self, base: &'a Scenario, sc: &Scenario, seed: u64, r: u32) -> Results {
+        let shared = engine::shared_days(base, sc);
+        if shared == 0 {
+            return simulate(sc, seed, r);
+        }
+        let opts = RunOptions {
+            seed: Some(replicate_seed(seed, r)),
+            ..RunOptions::default()
+        };
+        let id = base as *const Scenario as usize;
+        let trunk = match self.held.iter().position(|h| h.0 == id && h.1 == r) {
+            Some(i) if self.held[i].2.day() <= shared => Some(self.held.remove(i).2),
+            _ => None,
+        };
+        let mut trunk = trunk.unwrap_or_else(|| Simulation::new(base, &opts));
+        while trunk.day() < shared {
+            trunk.step();
+        }
+        self.held.retain(|h| !(h.0 == id && h.1 == r));
+        self.held.push((id, r, trunk.clone()));
+        if self.held.len() > self.keep {
+            self.held.remove(0);
+        }
+        let mut sim = match trunk.fork(sc) {
+            Some(sim) => sim,
+            None => Simulation::new(sc, &opts),
+        };
+        while !sim.done() {
+            sim.step();
+        }
+        sim.finish()
+    }
 }
 
 /// A rayon pool of `threads` (default: one per core).
@@ -158,6 +240,76 @@ mod tests {
             "replicate 2 is the same run alone or with others"
         );
         assert_ne!(a[0].1, a[1].1);
+    }
+
+    #[test]
+    fn runs_that_go_on_from_a_kept_beginning_are_the_replicates_of_map() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let sc = Scenario::load(&path).unwrap();
+        let set = |path: &str, v: &str| {
+            let v: toml_edit::Value = v.parse().unwrap();
+            sc.with_overrides(&[(path.into(), v)], "test").unwrap()
+        };
+        let others = [
+            set("policies.stca_extension.window_days", "30"),
+            set("policies.stca_extension.start", "2023-02-01"),
+            set("policies.resettlement_quota.enabled", "false"),
+            set("places[\"Roxham Road\"].detection", "0.5"),
+        ];
+        let shared: Vec<u32> = others.iter().map(|o| engine::shared_days(&sc, o)).collect();
+        assert!(
+            shared[1] < shared[2] && shared[2] < shared[0] && shared[3] == 0,
+            "{shared:?}"
+        );
+        let key = |res: &Results| (res.seed, res.agents, res.counts.clone(), res.states.clone());
+        let want: Vec<_> = (0..2)
+            .map(|r| {
+                others
+                    .iter()
+                    .map(|o| map(o, 3, &[r], |_, res| key(res), &|| {}).remove(0))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        // Fewer shared days, then more (going further on), then fewer again (from the first
+        // day), none, and a replicate that drops the other's beginning from a one-place cache.
+        for keep in [1, 4] {
+            let mut trunks = Trunks::new(keep);
+            for (k, r) in [
+                (1, 0),
+                (2, 0),
+                (0, 0),
+                (2, 1),
+                (1, 0),
+                (3, 0),
+                (0, 1),
+                (0, 0),
+            ] {
+                let got = key(&trunks.simulate(&sc, &others[k], 3, r));
+                assert_eq!(
+                    got, want[r as usize][k],
+                    "keep {keep}: variant {k}, replicate {r}"
+                );
+            }
+        }
+        let bases = [&sc, &sc];
+        let jobs = [(0, 0), (1, 0), (0, 1), (1, 1)];
+        let got = pool(Some(2)).install(|| {
+            map_runs_from(
+                &[&others[0], &others[2]],
+                Some(&bases),
+                &jobs,
+                3,
+                |_, _, res| key(res),
+                &|| {},
+            )
+        });
+        for (&(k, r), got) in jobs.iter().zip(got) {
+            assert_eq!(
+                got,
+                want[r as usize][[0, 2][k]],
+                "map_runs_from: job ({k}, {r})"
+            );
+        }
     }
 
     #[test]

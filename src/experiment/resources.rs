@@ -25,7 +25,8 @@ pub enum Work {
         variants: usize,
         replicates: u32,
     },
-    /// A sweep: one run per worker side by side, each point's runs kept until it is done.
+    /// A sweep: one run per worker side by side, each point's runs kept until it is done,
+    /// and each worker's kept beginnings of runs (`sweep::TRUNKS`).
     Sweep {
         replicates: u32,
     },
@@ -59,7 +60,8 @@ pub fn estimate(sc: &Scenario, work: Work, threads: usize) -> u64 {
         // The run, then its monthly rows written and read back for the figures.
         Work::Run => run + 3 * rows,
         Work::Sweep { replicates } => {
-            threads as u64 * (run + u64::from(replicates) * cells * 8) + 2 * rows
+            let trunks = u64::from(replicates).min(crate::experiment::sweep::TRUNKS as u64);
+            threads as u64 * ((1 + trunks) * run + u64::from(replicates) * cells * 8) + 2 * rows
         }
         Work::Validate { replicates } | Work::Calibrate { replicates } => {
             run * u64::from(replicates).min(threads as u64) + rows
@@ -68,10 +70,16 @@ pub fn estimate(sc: &Scenario, work: Work, threads: usize) -> u64 {
             variants,
             replicates,
         } => {
-            let jobs = variants as u64 * u64::from(replicates);
-            let batch = (threads as u64 * 2).max(4).min(jobs.max(1));
+            // A run and the beginning it went on from per worker; a batch of replicates'
+            // monthly values; every replicate's values, for the quantiles and series.csv.
+            let batch = (threads as u64 * 2)
+                .max(2)
+                .min(u64::from(replicates).max(1));
             let kept = variants as u64 * cells * (24 + u64::from(replicates) * 8);
-            batch * (run + cells * 8 + rows) + kept + 3 * variants as u64 * rows
+            threads as u64 * 2 * run
+                + batch * variants as u64 * (cells * 8 + rows)
+                + kept
+                + 3 * variants as u64 * rows
         }
     };
     // The data files' bytes, kept by the scenario for the whole command.

@@ -25,7 +25,7 @@ use crate::experiment::design::{Design, Method};
 use crate::experiment::ensemble;
 use crate::experiment::sensitivity::{self, IndexRow};
 use crate::experiment::validation;
-use crate::model::engine::{self, Results, RunOptions};
+use crate::model::engine::Results;
 use crate::output;
 use crate::scenario::{CrossingKind, Metric, PlaceKind, Scenario};
 use crate::util::error::{Error, Result};
@@ -600,6 +600,11 @@ pub struct Work {
     pub agent_days: u64,
 }
 
+/// The replicates whose shared beginnings a worker keeps ([`ensemble::Trunks`]): each is
+/// about a run's memory. Past this, points that vary only policies still give the same
+/// results, only without sharing.
+pub const TRUNKS: usize = 8;
+
 /// Runs the points `todo` of `plan`, every replicate, `workers` runs side by side (each on
 /// one thread), and gives each point's record to `finished` as soon as its replicates are
 /// done (in the order they finish). Point `p` runs the scenario `plan.scenario(base, p)`;
@@ -640,17 +645,16 @@ pub fn run(
             let tx = tx.clone();
             let (next, stop, jobs, scenario) = (&next, &stop, &jobs, &scenario);
             s.spawn(move || {
+                // The days a point shares with the scenario are run once per replicate
+                // (and worker), as long as at most `TRUNKS` replicates are kept.
+                let mut trunks = ensemble::Trunks::new((reps as usize).min(TRUNKS));
                 // The engine's own parallel loops run in this one-thread pool, on this thread.
                 ensemble::pool(Some(1)).install(|| {
                     while !stop.load(Ordering::Relaxed) {
                         let j = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&(p, r)) = jobs.get(j) else { break };
                         let got = scenario(p).map(|sc| {
-                            let opts = RunOptions {
-                                seed: Some(ensemble::replicate_seed(plan.seed, r)),
-                                ..RunOptions::default()
-                            };
-                            let res = engine::simulate(&sc, &opts);
+                            let res = trunks.simulate(base, &sc, plan.seed, r);
                             (p, run_record(&sc, r, &res))
                         });
                         if tx.send(got).is_err() {
@@ -1051,6 +1055,7 @@ pub fn method(
 mod tests {
     use super::*;
     use crate::experiment::design::{self, Factor};
+    use crate::model::engine::{self, RunOptions};
 
     fn minimal() -> Scenario {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
@@ -1098,6 +1103,38 @@ mod tests {
         );
         assert_eq!(all[3].runs[1], run_record(&sc3, 1, &res));
         assert_ne!(all[0].runs[0].outcomes, all[0].runs[1].outcomes);
+    }
+
+    #[test]
+    fn points_that_vary_policies_are_the_runs_from_the_first_day() {
+        // Every point shares the months before the extension with the scenario, so its
+        // runs go on from one kept run of it (and a point sharing fewer days comes later).
+        let sc = minimal();
+        let mut fs = vec![
+            Factor::parse("policies.stca_extension.window_days=7..40", "--vary").unwrap(),
+            Factor::parse("policies.resettlement_quota.places=10..2000", "--vary").unwrap(),
+        ];
+        design::resolve(&sc, &mut fs).unwrap();
+        let d = design::design(Method::Lhs { points: 5 }, fs, 2).unwrap();
+        let plan = Plan::new(&sc, d, 2, 11, Series::Replicates);
+        for (p, rec) in collect(&plan, &sc, &[0, 1, 2, 3, 4], 1).iter().enumerate() {
+            let sp = plan.scenario(&sc, p).unwrap();
+            assert!(engine::shared_days(&sc, &sp) > 0, "point {p} shares days");
+            for r in 0..2 {
+                let res = engine::simulate(
+                    &sp,
+                    &RunOptions {
+                        seed: Some(ensemble::replicate_seed(11, r)),
+                        ..RunOptions::default()
+                    },
+                );
+                assert_eq!(
+                    rec.runs[r as usize],
+                    run_record(&sp, r, &res),
+                    "point {p}, replicate {r}"
+                );
+            }
+        }
     }
 
     #[test]

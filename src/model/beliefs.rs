@@ -113,6 +113,14 @@ impl Beliefs {
         }
     }
 
+    /// These beliefs carried into a run of `sc`, which has the same places and behaviour
+    /// but may have other policies: what has been learned so far is kept, and the news of
+    /// the days to come is what `sc`'s rules imply (see [`crate::model::engine::shared_days`]).
+    pub fn carried_into(self, sc: &Scenario) -> Beliefs {
+        let implied = Beliefs::new(sc, &Rules::on(&sc.policies, sc.start)).implied;
+        Beliefs { implied, ..self }
+    }
+
     /// Records day `t`'s outcomes and learns, for day `t + 1`'s decisions, from the day
     /// whose lag has then passed and from the news of the rules in force on day
     /// `t + 1 - news_lag`.

@@ -5,7 +5,7 @@ use crate::scenario::policy::{Busing, Policy, Quota, Rule, has_exception};
 use crate::util::date::Date;
 
 /// The rules in force on one day, looked up once per day by the engine.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Rules<'a> {
     pub stca_ports: bool,
     /// `(window_days, daily_detection by place)` when the extension is in force.

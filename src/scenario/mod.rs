@@ -103,7 +103,7 @@ pub struct Variant {
     pub set: Vec<(String, toml_edit::Value)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Place {
     pub name: String,
     pub kind: PlaceKind,
@@ -151,7 +151,7 @@ impl Duration {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Route {
     pub from: PlaceId,
     pub to: PlaceId,
@@ -171,7 +171,7 @@ impl Route {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Inflow {
     pub entry: PlaceId,
     /// Expected agents entering per month, for every month of the window, in order.
@@ -187,7 +187,7 @@ pub struct Inflow {
     pub first_day: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Behaviour {
     pub give_up_rate: f64,
     pub wait_growth: f64,

@@ -43,6 +43,8 @@
 //!
 //! * this file: the public API ([`RunOptions`], [`Results`], [`run`], [`simulate`],
 //!   [`Simulation`]) and the day's three phases in [`Simulation::step`];
+//! * `fork`: runs that share their beginning ([`shared_days`], [`Simulation::fork`]): a
+//!   run of one scenario going on as a run of another whose rules differ only later;
 //! * `inflows`: who enters when, drawn a month at a time ([`create_agents`]);
 //! * `hazards`: a waiting agent's daily hazards, tabulated, and the day it next acts;
 //! * `step`: one agent's day (the decisions) and the parallel stepping of a slice;
@@ -53,6 +55,7 @@
 //! * `wide`: the hot loops compiled for AVX-512, where the CPU has it;
 //! * `tests`: tests of the whole engine (the parts' own tests sit beside them).
 
+mod fork;
 mod grants;
 mod hazards;
 mod inflows;
@@ -63,6 +66,7 @@ mod tally;
 #[cfg(target_arch = "x86_64")]
 mod wide;
 
+pub use fork::shared_days;
 pub use inflows::create_agents;
 pub use memory::run_bytes;
 

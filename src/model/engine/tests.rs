@@ -381,3 +381,147 @@ fn a_runs_results_are_pinned() {
         }
     }
 }
+
+/// A run of the minimal scenario with news of the rules without delay (so that the news a
+/// shared day leaves is that of the day before the rules differ), enough agents to reach
+/// the crossings.
+fn with_news() -> Scenario {
+    minimal_with(|s| {
+        s.replace("= 60,", "= 3000,")
+            .replace("= 60 }", "= 3000 }")
+            .replace("detection = 0.99 ", "detection = 0.3 ")
+            .replace(
+                "noise_sd = 0.1 }",
+                "noise_sd = 0.1, news = 0.5, news_lag_days = 0 }",
+            )
+    })
+}
+
+fn set(sc: &Scenario, path: &str, value: &str) -> Scenario {
+    let value: toml_edit::Value = value.parse().unwrap();
+    sc.with_overrides(&[(path.into(), value)], "test").unwrap()
+}
+
+#[test]
+fn runs_share_only_the_days_before_their_rules_differ() {
+    let base = with_news();
+    let day = |s: &str| (Date::parse(s).unwrap().0 - base.start.0) as u32;
+    assert_eq!(shared_days(&base, &base), base.days() - 1);
+    let cases = [
+        (
+            "policies.stca_extension.window_days",
+            "30",
+            day("2023-03-25") - 1,
+        ),
+        (
+            "policies.stca_extension.enabled",
+            "false",
+            day("2023-03-25") - 1,
+        ),
+        (
+            "policies.stca_extension.start",
+            "2023-02-01",
+            day("2023-02-01") - 1,
+        ),
+        (
+            "policies.resettlement_quota.places",
+            "5",
+            day("2023-03-24") - 1,
+        ),
+        // Anything else may matter from the first day.
+        ("places[\"Roxham Road\"].detection", "0.5", 0),
+        ("behaviour.give_up_rate", "0.003", 0),
+        ("scenario.seed", "5", 0),
+        // A rule in force from the first day.
+        ("policies.stca_ports.enabled", "false", 0),
+    ];
+    for (path, value, want) in cases {
+        let other = set(&base, path, value);
+        assert_eq!(shared_days(&base, &other), want, "{path} = {value}");
+        assert_eq!(
+            shared_days(&other, &base),
+            want,
+            "{path} = {value}, the other way"
+        );
+    }
+    // A shelter limit changes the hazards from which next acts are drawn ahead: nothing.
+    let shelter = minimal_with(|s| {
+        s + "\n[policies.shelter_limit]\nenabled = true\nsteps = [{ start = 2023-06-01, max_stay_days = 20 }]\n"
+    });
+    assert_eq!(shared_days(&minimal_with(|s| s), &shelter), 0);
+}
+
+#[test]
+fn a_fork_goes_on_as_the_run_from_the_first_day() {
+    let base = with_news();
+    let opts = RunOptions {
+        seed: Some(11),
+        ..RunOptions::default()
+    };
+    let key = |r: &Results| {
+        (
+            r.counts.clone(),
+            r.states.clone(),
+            r.created.clone(),
+            r.agents,
+            r.agent_days,
+            r.quota_granted,
+        )
+    };
+    let variants = [
+        set(&base, "policies.stca_extension.window_days", "30"),
+        set(&base, "policies.stca_extension.enabled", "false"),
+        set(&base, "policies.stca_extension.start", "2023-02-01"),
+        set(&base, "policies.resettlement_quota.enabled", "false"),
+    ];
+    let roxham = base.place_id("Roxham Road").unwrap() as usize;
+    let stopped = |at: u32| {
+        let mut trunk = Simulation::new(&base, &opts);
+        while trunk.day() < at {
+            trunk.step();
+        }
+        trunk
+    };
+    let base_run = simulate(&base, &opts);
+    for v in &variants {
+        let shared = shared_days(&base, v);
+        let fresh = simulate(v, &opts);
+        assert_ne!(
+            key(&fresh),
+            key(&base_run),
+            "{}: the variant matters",
+            v.name
+        );
+        for at in [0, shared / 2, shared] {
+            let mut sim = stopped(at).fork(v).expect("a day shared");
+            // What it has learned is what a run of the variant has, to the last bit (a
+            // difference that flips no choice in so small a run would be missed below).
+            let mut alone = Simulation::new(v, &opts);
+            while alone.day() < at {
+                alone.step();
+            }
+            assert_eq!(
+                sim.beliefs.belief, alone.beliefs.belief,
+                "{}: after {at} days",
+                v.name
+            );
+            while !sim.done() {
+                sim.step();
+            }
+            let forked = sim.finish();
+            assert_eq!(
+                key(&forked),
+                key(&fresh),
+                "{}: forked after {at} of {shared} shared days (Roxham Road attempts {} against {})",
+                v.name,
+                forked.total(roxham, Metric::Attempts),
+                fresh.total(roxham, Metric::Attempts),
+            );
+        }
+        assert!(
+            stopped(shared + 1).fork(v).is_none(),
+            "{}: past the shared days",
+            v.name
+        );
+    }
+}
