@@ -340,6 +340,49 @@ fn inflow_files_resolve_against_the_scenario_folder() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+fn engine_settings_in_the_environment_are_checked() {
+    let cwd = tmp();
+    let out = cwd.path().join("out");
+    let m = minimal().display().to_string();
+    let args = ["run", m.as_str(), "--out", out.to_str().unwrap(), "-q"];
+    let cases = [
+        (
+            "NORTHBOUND_PARALLEL_FROM",
+            "lots",
+            "expected a whole number of agents",
+        ),
+        (
+            "NORTHBOUND_PARALLEL_FROM",
+            "-1",
+            "expected a whole number of agents",
+        ),
+        (
+            "NORTHBOUND_SIMD",
+            "OFF",
+            "expected \"off\" (the scalar code) or \"on\"",
+        ),
+    ];
+    for (name, value, expected) in cases {
+        let o = northbound_with(cwd.path(), args, &[(name, value)]);
+        assert_clean_failure(&o, &format!("{name}={value}"));
+        let err = stderr(&o);
+        assert!(
+            err.contains(name) && err.contains(expected),
+            "{name}={value}: {err}"
+        );
+        assert!(!out.exists(), "{name}={value}: nothing written");
+    }
+    for (name, value) in [
+        ("NORTHBOUND_PARALLEL_FROM", " 0 "),
+        ("NORTHBOUND_SIMD", "on"),
+    ] {
+        let o = northbound_with(cwd.path(), args, &[(name, value)]);
+        assert_ok(&o, &format!("{name}={value:?}"));
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
+#[test]
 fn command_line_errors_are_reported_without_a_panic() {
     let cwd = tmp();
     let m = minimal().display().to_string();

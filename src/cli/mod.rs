@@ -360,6 +360,10 @@ fn stamp(manifest: &mut Manifest) {
 pub fn main() -> ExitCode {
     STARTED.get_or_init(std::time::SystemTime::now);
     let cli = Cli::parse();
+    if let Err(e) = check_environment() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     on_interrupt();
     let result = match cli.command {
         Command::Run(a) => run::run(a),
@@ -380,6 +384,30 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The environment variables that tune the engine, checked before anything runs: a value
+/// the engine would not understand is refused rather than taken for the default.
+fn check_environment() -> Result<(), String> {
+    let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+    if let Some(v) = var("NORTHBOUND_PARALLEL_FROM")
+        && v.trim().parse::<usize>().is_err()
+    {
+        return Err(format!(
+            "environment variable NORTHBOUND_PARALLEL_FROM = {v:?}: expected a whole number of \
+             agents (a day with fewer agents held is stepped on one thread; unset, 65536)"
+        ));
+    }
+    if let Some(v) = var("NORTHBOUND_SIMD")
+        && v != "off"
+        && v != "on"
+    {
+        return Err(format!(
+            "environment variable NORTHBOUND_SIMD = {v:?}: expected \"off\" (the scalar code) or \
+             \"on\" (the default: the wide loops where the CPU has them)"
+        ));
+    }
+    Ok(())
 }
 
 /// On Ctrl-C (SIGINT) or SIGTERM: removes the result folder being written, says so in one

@@ -88,7 +88,8 @@ use tally::Tallies;
 /// other threads costs more than they save (on this project's machine, the default scenario
 /// holds at most about 41,000 and ran faster on one thread than on two). Results do not
 /// depend on it. `NORTHBOUND_PARALLEL_FROM` sets another number (tests set 0, so that small
-/// runs take the parallel path too); unit tests use 0.
+/// runs take the parallel path too; the binary refuses a value that is not a number before
+/// anything runs); unit tests use 0.
 fn parallel_from() -> usize {
     static FROM: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *FROM.get_or_init(|| {
