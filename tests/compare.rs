@@ -211,3 +211,70 @@ fn over_a_posterior_every_variant_has_the_particle_of_its_replicate() {
     assert_ne!(early(&plain_series), by, "the particles change the runs");
     assert!(plain.summary.iter().all(|r| r.uncertainty == "replicates"));
 }
+
+/// Over a posterior, replicate r of every variant is the run of the particle drawn r-th
+/// (whose variants go on from that particle's run), and series.csv's rows go variant by
+/// variant, replicate by replicate, in the order of `compare::cells`.
+#[test]
+fn over_a_posterior_the_rows_are_each_particles_runs_in_order() {
+    use northbound::experiment::posterior::Posterior;
+    let dir = tempfile::tempdir().unwrap();
+    let sc = minimal_with("", dir.path());
+    let file = dir.path().join("posterior.csv");
+    std::fs::write(
+        &file,
+        "particle,weight,\"places[\"\"New York City\"\"].move_rate\",distance\n\
+         0,1,0.01,0.1\n1,1,0.08,0.1\n2,2,0.2,0.1\n",
+    )
+    .unwrap();
+    let p = Posterior::read(&file).unwrap();
+    let specs = compare::design(&sc).unwrap();
+    let reps = 5;
+    let series = dir.path().join("post.csv");
+    ensemble::pool(Some(2))
+        .install(|| compare::compare_over(&sc, &specs, reps, sc.seed, Some(&p), &series, &|| {}))
+        .unwrap();
+    let got: Vec<String> = std::fs::read_to_string(&series)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(String::from)
+        .collect();
+    let draws = p.draws(reps, sc.seed);
+    assert!(draws.iter().any(|&d| d != draws[0]), "{draws:?}");
+    let cells = compare::cells(&sc);
+    let mut by_particle = std::collections::HashMap::new();
+    for &k in &draws {
+        by_particle.entry(k).or_insert_with(|| {
+            let psc = sc
+                .with_overrides(&p.overrides(&sc, k).unwrap(), "particle")
+                .unwrap();
+            let path = dir.path().join(format!("p{k}.csv"));
+            ensemble::pool(Some(2))
+                .install(|| compare::compare(&psc, &specs, reps, sc.seed, &path, &|| {}))
+                .unwrap();
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        });
+    }
+    let mut i = 0;
+    for (v, spec) in specs.iter().enumerate() {
+        for r in 0..reps as usize {
+            for (c, (month, place, metric)) in cells.iter().enumerate() {
+                let want = &by_particle[&draws[r]][(v * reps as usize + r) * cells.len() + c];
+                assert!(
+                    got[i].starts_with(&format!("{},{r},{month},{place},{metric},", spec.name)),
+                    "row {i}: {}",
+                    got[i]
+                );
+                assert_eq!(&got[i], want, "variant {}, replicate {r}", spec.name);
+                i += 1;
+            }
+        }
+    }
+    assert_eq!(i, got.len());
+}

@@ -6,9 +6,10 @@
 //! posterior, if the runs are over one): replicate `r` of every variant runs with the same
 //! seed (common random numbers), and the same posterior particle, so differences between
 //! variants are not noise, and running a subset of variants or more threads changes
-//! nothing. Runs go replicate by replicate, each run on one thread beside others; the
-//! variants of a replicate go on from one run of the scenario stopped where their rules
-//! start to differ ([`ensemble::Trunks`]), which does not change their results. Each run's
+//! nothing. Runs go replicate by replicate, each on one thread beside others (a worker
+//! takes a replicate's variants together where there are replicates enough for every
+//! worker); the variants of a replicate go on from one run of the scenario stopped where
+//! their rules start to differ ([`ensemble::Trunks`]), which does not change their results. Each run's
 //! daily results are dropped once its monthly values are taken; `series.csv` is written
 //! from those, in a fixed order.
 
@@ -399,7 +400,18 @@ pub struct PolicyRow {
     pub end: String,
 }
 
-/// What a comparison produced, beside `series.csv` (which is streamed to disk).
+/// What the runs of a comparison leave, `[variant][replicate]` (`values`:
+/// `[variant][cell][replicate]`), kept for the quantiles, the effects and `series.csv`.
+struct Kept {
+    values: Vec<Vec<Vec<f64>>>,
+    totals: Vec<Vec<Totals>>,
+    observed: Vec<Vec<Vec<Vec<f64>>>>,
+    observed_months: Vec<Vec<Vec<Vec<f64>>>>,
+    agents: u64,
+    agent_days: u64,
+}
+
+/// What a comparison produced, beside `series.csv` (written by [`compare`]).
 #[derive(Debug, Clone, Default)]
 pub struct Comparison {
     pub summary: Vec<SummaryRow>,
@@ -417,8 +429,8 @@ pub struct Comparison {
     pub agent_days: u64,
 }
 
-/// Runs the comparison, streaming `series.csv` into `series`, calling `done` after each
-/// run. Runs go in batches of (variant, replicate) pairs.
+/// Runs the comparison, writing `series.csv` into `series` (from the monthly values kept,
+/// once every run is done), calling `done` after each run.
 pub fn compare(
     base: &Scenario,
     specs: &[VariantSpec],
@@ -484,46 +496,60 @@ pub fn compare_over(
     let shared: Vec<u32> = (0..flat.len())
         .map(|k| engine::shared_days(bases[k], flat[k]))
         .collect();
-    // Monthly values kept for the quantiles and series.csv: [variant][cell][replicate].
-    let mut values: Vec<Vec<Vec<f64>>> =
-        vec![vec![Vec::with_capacity(replicates as usize); cells.len()]; specs.len()];
-    let mut totals: Vec<Vec<Totals>> = vec![Vec::new(); specs.len()];
-    let mut observed: Vec<Vec<Vec<Vec<f64>>>> = vec![Vec::new(); specs.len()];
-    let mut observed_months: Vec<Vec<Vec<Vec<f64>>>> = vec![Vec::new(); specs.len()];
-    let mut out = Comparison::default();
-    let batch = (rayon::current_num_threads() * 2).max(2) as u32;
-    for first in (0..replicates).step_by(batch as usize) {
-        // Replicate by replicate, and within one the variants that share fewer days first,
-        // so that a worker's kept run only ever goes further.
-        let jobs: Vec<(usize, u32)> = (first..(first + batch).min(replicates))
-            .flat_map(|r| {
-                let mut ks: Vec<usize> = (0..specs.len())
-                    .map(|v| v * particles + which[r as usize])
-                    .collect();
-                ks.sort_by_key(|&k| (shared[k], k));
-                ks.into_iter().map(move |k| (k, r))
-            })
-            .collect();
-        let reps = ensemble::map_runs_from(
-            &flat,
-            Some(&bases),
-            &jobs,
-            seed,
-            |k, _, res| replicate(flat[k], res),
-            done,
-        );
-        for (&(k, _), rep) in jobs.iter().zip(reps) {
-            let v = k / particles;
+    // Replicate by replicate, and within one the variants that share fewer days first,
+    // so that a worker's kept run only ever goes further.
+    let jobs: Vec<(usize, u32)> = (0..replicates)
+        .flat_map(|r| {
+            let mut ks: Vec<usize> = (0..specs.len())
+                .map(|v| v * particles + which[r as usize])
+                .collect();
+            ks.sort_by_key(|&k| (shared[k], k));
+            ks.into_iter().map(move |k| (k, r))
+        })
+        .collect();
+    // What each run leaves, by variant and replicate, filled in as runs finish.
+    let n = replicates as usize;
+    let kept = std::sync::Mutex::new(Kept {
+        values: vec![vec![vec![0.0; n]; cells.len()]; specs.len()],
+        totals: vec![vec![Totals::default(); n]; specs.len()],
+        observed: vec![vec![Vec::new(); n]; specs.len()],
+        observed_months: vec![vec![Vec::new(); n]; specs.len()],
+        agents: 0,
+        agent_days: 0,
+    });
+    ensemble::map_runs_from(
+        &flat,
+        Some(&bases),
+        &jobs,
+        seed,
+        |k, r, res| {
+            let rep = replicate(flat[k], res);
+            let (v, r) = (k / particles, r as usize);
+            let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
             for (c, value) in rep.monthly.iter().enumerate() {
-                values[v][c].push(*value);
+                kept.values[v][c][r] = *value;
             }
-            totals[v].push(rep.totals);
-            observed[v].push(rep.observed);
-            observed_months[v].push(rep.observed_months);
-            out.agents += rep.agents;
-            out.agent_days += rep.agent_days;
-        }
-    }
+            kept.totals[v][r] = rep.totals;
+            kept.observed[v][r] = rep.observed;
+            kept.observed_months[v][r] = rep.observed_months;
+            kept.agents += rep.agents;
+            kept.agent_days += rep.agent_days;
+        },
+        done,
+    );
+    let Kept {
+        values,
+        totals,
+        observed,
+        observed_months,
+        agents,
+        agent_days,
+    } = kept.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut out = Comparison {
+        agents,
+        agent_days,
+        ..Comparison::default()
+    };
     for (v, spec) in specs.iter().enumerate() {
         let name = output::cell(&spec.name);
         for r in 0..replicates {

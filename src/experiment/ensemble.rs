@@ -56,9 +56,11 @@ pub fn map_runs<T: Send>(
 
 /// [`map_runs`], where `bases[k]` is scenario `k` before its overrides (a comparison's
 /// variant): the days a scenario shares with its base ([`engine::shared_days`]) are run
-/// once per worker, base and replicate ([`Trunks`]), and each run goes on from there, as
-/// long as the jobs of one base and replicate come together, those sharing fewer days
-/// first (a worker keeps one beginning). The same results as [`map_runs`].
+/// once per worker, base and replicate ([`Trunks`]), and each run goes on from there. Jobs
+/// of one base and replicate that come together (those sharing fewer days first) go to one
+/// worker as a whole when there are at least as many such groups as workers; otherwise
+/// job by job, each worker running the shared days itself. The same results as
+/// [`map_runs`].
 pub fn map_runs_from<T: Send>(
     scenarios: &[&Scenario],
     bases: Option<&[&Scenario]>,
@@ -68,7 +70,22 @@ pub fn map_runs_from<T: Send>(
     done: &(dyn Fn() + Sync),
 ) -> Vec<T> {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let workers = rayon::current_num_threads().clamp(1, jobs.len().max(1));
+    // The units a worker takes: runs of jobs with one base and replicate, or single jobs.
+    let mut units: Vec<std::ops::Range<usize>> = Vec::new();
+    if let Some(bases) = bases {
+        let same =
+            |a: (usize, u32), b: (usize, u32)| a.1 == b.1 && std::ptr::eq(bases[a.0], bases[b.0]);
+        for (j, &job) in jobs.iter().enumerate() {
+            match units.last_mut() {
+                Some(u) if same(jobs[u.start], job) => u.end = j + 1,
+                _ => units.push(j..j + 1),
+            }
+        }
+    }
+    if units.len() < rayon::current_num_threads() {
+        units = (0..jobs.len()).map(|j| j..j + 1).collect();
+    }
+    let workers = rayon::current_num_threads().clamp(1, units.len().max(1));
     let next = AtomicUsize::new(0);
     let work = || {
         let mut got: Vec<(usize, T)> = Vec::new();
@@ -76,14 +93,17 @@ pub fn map_runs_from<T: Send>(
         // The engine's own parallel loops run in this one-thread pool, on this thread.
         pool(Some(1)).install(|| {
             loop {
-                let j = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(k, r)) = jobs.get(j) else { break };
-                let res = match bases {
-                    Some(bases) => trunks.simulate(bases[k], scenarios[k], seed, r),
-                    None => simulate(scenarios[k], seed, r),
-                };
-                got.push((j, f(k, r, &res)));
-                done();
+                let u = next.fetch_add(1, Ordering::Relaxed);
+                let Some(unit) = units.get(u) else { break };
+                for j in unit.clone() {
+                    let (k, r) = jobs[j];
+                    let res = match bases {
+                        Some(bases) => trunks.simulate(bases[k], scenarios[k], seed, r),
+                        None => simulate(scenarios[k], seed, r),
+                    };
+                    got.push((j, f(k, r, &res)));
+                    done();
+                }
             }
         });
         got
@@ -110,21 +130,24 @@ fn simulate(sc: &Scenario, seed: u64, r: u32) -> Results {
 
 /// The beginnings of runs that others go on from: one worker's, so that nothing is locked.
 /// A run of a base scenario is kept stopped on the last day a scenario derived from it
-/// shares ([`engine::shared_days`]); the next such run of the same base and replicate is a
-/// copy of it going on ([`Simulation::fork`]), stepped further first if it shares more
-/// days. A comparison's variants of the extension or the quota share the years before
-/// March 2023 with the scenario they vary, and so do a sweep's points over a policy's
-/// parameters. At most `keep` beginnings are kept (the least recently used is dropped).
+/// shares ([`engine::shared_days`]); the next such run of the same base, seed and replicate
+/// is a copy of it going on ([`Simulation::fork`]), stepped further first if it shares
+/// more days (and run again from the first day if it shares fewer). A comparison's
+/// variants of the extension or the quota share the years before March 2023 with the
+/// scenario they vary, and so do a sweep's points over a policy's parameters. At most
+/// `keep` beginnings are kept (the least recently used is dropped); with `keep` 0, every
+/// run goes from the first day.
 pub struct Trunks<'a> {
     keep: usize,
-    /// (base scenario's address, replicate, the run stopped), least recently used first.
-    held: Vec<(usize, u32, Simulation<'a>)>,
+    /// (base scenario's address, seed, replicate, the run stopped), least recently used
+    /// first.
+    held: Vec<(usize, u64, u32, Simulation<'a>)>,
 }
 
 impl<'a> Trunks<'a> {
     pub fn new(keep: usize) -> Trunks<'a> {
         Trunks {
-            keep: keep.max(1),
+            keep,
             held: Vec::new(),
         }
     }
@@ -133,27 +156,30 @@ impl<'a> Trunks<'a> {
     /// of [`engine::simulate`] with [`replicate_seed`]`(seed, r)`.
     pub fn simulate(&mut self, base: &'a Scenario, sc: &Scenario, seed: u64, r: u32) -> Results {
         let shared = engine::shared_days(base, sc);
-        if shared == 0 {
+        if shared == 0 || self.keep == 0 {
             return simulate(sc, seed, r);
         }
         let opts = RunOptions {
             seed: Some(replicate_seed(seed, r)),
             ..RunOptions::default()
         };
-        let id = base as *const Scenario as usize;
-        let trunk = match self.held.iter().position(|h| h.0 == id && h.1 == r) {
-            Some(i) if self.held[i].2.day() <= shared => Some(self.held.remove(i).2),
-            _ => None,
+        let id = (base as *const Scenario as usize, seed, r);
+        let trunk = match self.held.iter().position(|h| (h.0, h.1, h.2) == id) {
+            Some(i) if self.held[i].3.day() <= shared => Some(self.held.remove(i).3),
+            Some(i) => {
+                self.held.remove(i);
+                None
+            }
+            None => None,
         };
         let mut trunk = trunk.unwrap_or_else(|| Simulation::new(base, &opts));
         while trunk.day() < shared {
             trunk.step();
         }
-        self.held.retain(|h| !(h.0 == id && h.1 == r));
-        self.held.push((id, r, trunk.clone()));
-        if self.held.len() > self.keep {
+        if self.held.len() >= self.keep {
             self.held.remove(0);
         }
+        self.held.push((id.0, id.1, id.2, trunk.clone()));
         let mut sim = match trunk.fork(sc) {
             Some(sim) => sim,
             None => Simulation::new(sc, &opts),
@@ -291,6 +317,15 @@ mod tests {
                 );
             }
         }
+        // Another seed is another run, whatever is kept.
+        let mut trunks = Trunks::new(4);
+        let other_seed = map(&others[0], 4, &[0], |_, res| key(res), &|| {}).remove(0);
+        assert_eq!(key(&trunks.simulate(&sc, &others[0], 3, 0)), want[0][0]);
+        assert_eq!(
+            key(&trunks.simulate(&sc, &others[0], 4, 0)),
+            other_seed,
+            "seed 4"
+        );
         let bases = [&sc, &sc];
         let jobs = [(0, 0), (1, 0), (0, 1), (1, 1)];
         let got = pool(Some(2)).install(|| {

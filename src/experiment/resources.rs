@@ -60,7 +60,12 @@ pub fn estimate(sc: &Scenario, work: Work, threads: usize) -> u64 {
         // The run, then its monthly rows written and read back for the figures.
         Work::Run => run + 3 * rows,
         Work::Sweep { replicates } => {
-            let trunks = u64::from(replicates).min(crate::experiment::sweep::TRUNKS as u64);
+            let trunks = u64::from(replicates);
+            let trunks = if trunks <= crate::experiment::sweep::TRUNKS as u64 {
+                trunks
+            } else {
+                0
+            };
             threads as u64 * ((1 + trunks) * run + u64::from(replicates) * cells * 8) + 2 * rows
         }
         Work::Validate { replicates } | Work::Calibrate { replicates } => {
@@ -70,16 +75,10 @@ pub fn estimate(sc: &Scenario, work: Work, threads: usize) -> u64 {
             variants,
             replicates,
         } => {
-            // A run and the beginning it went on from per worker; a batch of replicates'
-            // monthly values; every replicate's values, for the quantiles and series.csv.
-            let batch = (threads as u64 * 2)
-                .max(2)
-                .min(u64::from(replicates).max(1));
+            // Per worker a run, the beginning it went on from and the run's monthly values;
+            // every replicate's values, for the quantiles and series.csv.
             let kept = variants as u64 * cells * (24 + u64::from(replicates) * 8);
-            threads as u64 * 2 * run
-                + batch * variants as u64 * (cells * 8 + rows)
-                + kept
-                + 3 * variants as u64 * rows
+            threads as u64 * (2 * run + cells * 8 + rows) + kept + 3 * variants as u64 * rows
         }
     };
     // The data files' bytes, kept by the scenario for the whole command.

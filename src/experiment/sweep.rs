@@ -601,8 +601,9 @@ pub struct Work {
 }
 
 /// The replicates whose shared beginnings a worker keeps ([`ensemble::Trunks`]): each is
-/// about a run's memory. Past this, points that vary only policies still give the same
-/// results, only without sharing.
+/// about a run's memory. A worker goes through a point's replicates in turn, so with more
+/// replicates than this none would be found again: then every run goes from the first day
+/// (the same results, without sharing).
 pub const TRUNKS: usize = 8;
 
 /// Runs the points `todo` of `plan`, every replicate, `workers` runs side by side (each on
@@ -646,8 +647,13 @@ pub fn run(
             let (next, stop, jobs, scenario) = (&next, &stop, &jobs, &scenario);
             s.spawn(move || {
                 // The days a point shares with the scenario are run once per replicate
-                // (and worker), as long as at most `TRUNKS` replicates are kept.
-                let mut trunks = ensemble::Trunks::new((reps as usize).min(TRUNKS));
+                // (and worker), with at most `TRUNKS` replicates.
+                let keep = if reps as usize <= TRUNKS {
+                    reps as usize
+                } else {
+                    0
+                };
+                let mut trunks = ensemble::Trunks::new(keep);
                 // The engine's own parallel loops run in this one-thread pool, on this thread.
                 ensemble::pool(Some(1)).install(|| {
                     while !stop.load(Ordering::Relaxed) {

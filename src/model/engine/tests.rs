@@ -432,6 +432,9 @@ fn runs_share_only_the_days_before_their_rules_differ() {
         ("places[\"Roxham Road\"].detection", "0.5", 0),
         ("behaviour.give_up_rate", "0.003", 0),
         ("scenario.seed", "5", 0),
+        ("routes[0].cost", "250", 0),
+        ("inflows[0].p_family_in_canada", "0.3", 0),
+        ("scenario.end", "2023-06-29", 0),
         // A rule in force from the first day.
         ("policies.stca_ports.enabled", "false", 0),
     ];
@@ -494,15 +497,20 @@ fn a_fork_goes_on_as_the_run_from_the_first_day() {
         );
         for at in [0, shared / 2, shared] {
             let mut sim = stopped(at).fork(v).expect("a day shared");
-            // What it has learned is what a run of the variant has, to the last bit (a
-            // difference that flips no choice in so small a run would be missed below).
+            // What it learns is what a run of the variant learns, to the last bit, past the
+            // news of the first day their rules differ (a difference that flipped no
+            // choice in so small a run would be missed below).
             let mut alone = Simulation::new(v, &opts);
-            while alone.day() < at {
+            let past = (shared + 2).min(v.days());
+            while alone.day() < past {
                 alone.step();
+            }
+            while sim.day() < past {
+                sim.step();
             }
             assert_eq!(
                 sim.beliefs.belief, alone.beliefs.belief,
-                "{}: after {at} days",
+                "{}: forked after {at} days",
                 v.name
             );
             while !sim.done() {
