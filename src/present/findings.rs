@@ -13,7 +13,7 @@ use crate::present::comparison::{Comparison, alternative_label};
 use crate::present::files::{CrossingClass, PlaceRecord, bad, parse_month};
 use crate::util::date::{Date, Month};
 use crate::util::error::{Error, Result};
-use crate::util::files::{DATA_LIMIT, open_regular};
+use crate::util::files::{STREAM_LIMIT, open_regular};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -165,7 +165,8 @@ type Attempts = BTreeMap<(String, u64), Vec<BTreeMap<Month, f64>>>;
 /// group, per month, the sum; and the number of the last line read. Streams the file (it
 /// can be large).
 fn read_attempts(path: &Path, groups: &[Group]) -> Result<(Attempts, u64)> {
-    let file = open_regular(path, DATA_LIMIT).map_err(|e| Error::Output {
+    // Streamed: a comparison of many replicates writes more than a data file's cap.
+    let file = open_regular(path, STREAM_LIMIT).map_err(|e| Error::Output {
         path: path.to_path_buf(),
         message: format!("cannot read: {e}"),
     })?;
