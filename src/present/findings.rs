@@ -560,12 +560,57 @@ pub fn findings(c: &Comparison, ba: Option<&BeforeAfter>) -> Vec<String> {
         let what = c
             .description(v)
             .map_or(String::new(), |d| format!(" ({d})"));
-        out.push(format!(
+        let mut s = format!(
             "The variant {v}{what}, against {REFERENCE}, {}.",
             join_and(&parts)
-        ));
+        );
+        // Equal figures look like a mistake; with shared random numbers they are not.
+        let why =
+            "which does not mean it was not applied (policies.csv lists each variant's rules)";
+        if let Some(o) = same_effects_as(c, v, None) {
+            s.push_str(&format!(
+                " Every effect of {v} (mean, median and 90% interval) is that of {o}: with their \
+                 random numbers shared, what {v} changes beyond {o} altered none of the totals \
+                 compared here in these runs, {why}."
+            ));
+        } else if let Some(o) = same_effects_as(c, v, Some("diff_roxham")) {
+            s.push_str(&format!(
+                " Its effect on attempts at {focus} is that of {o} to the figure (mean, median \
+                 and 90% interval): with their random numbers shared, what {v} changes beyond \
+                 {o} turned no attempt there in these runs, {why}; its other effects differ."
+            ));
+        }
+        out.push(s);
     }
     out
+}
+
+/// The first variant run before `v`, other than the reference, whose every effect (or the
+/// effect `only`) is `v`'s to the figure (mean, median and interval): two variants whose
+/// differences turned no total in these runs, which a reader may take for a mistake.
+fn same_effects_as<'c>(c: &'c Comparison, v: &str, only: Option<&str>) -> Option<&'c str> {
+    // Bit for bit, so that a figure missing in both (NaN) counts as the same.
+    let of = |x: &str| -> Vec<(&str, [u64; 4])> {
+        c.effects
+            .iter()
+            .filter(|e| e.variant == x && only.is_none_or(|k| e.effect == k))
+            .map(|e| {
+                (
+                    e.effect.as_str(),
+                    [e.mean, e.p05, e.p50, e.p95].map(f64::to_bits),
+                )
+            })
+            .collect()
+    };
+    let mine = of(v);
+    if mine.is_empty() {
+        return None;
+    }
+    c.order
+        .iter()
+        .take_while(|o| o.as_str() != v)
+        .find(|o| o.as_str() != REFERENCE && of(o) == mine)
+        .map(String::as_str)
 }
 
 fn lower_first(s: &str) -> String {
@@ -706,6 +751,58 @@ mod tests {
         assert!(interaction_verdict(e(0.5, 0.0, 0.0)).starts_with("an interval that includes 0"));
         assert!(interaction_verdict(e(-3.0, -9.0, 4.0)).starts_with("an interval that includes 0"));
         assert!(interaction_verdict(e(12.0, 3.0, 20.0)).starts_with("an interval that excludes 0"));
+    }
+
+    #[test]
+    fn a_variant_with_every_effect_of_another_says_so() {
+        let (_d, mut c) = crate::present::comparison::tests::tiny();
+        let both: Vec<EffectRow> = c
+            .effects
+            .iter()
+            .filter(|e| e.variant == "both")
+            .cloned()
+            .collect();
+        let roxham = both.iter().position(|e| e.effect == "diff_roxham").unwrap();
+        let as_variant = |name: &str, rows: &[EffectRow]| -> Vec<EffectRow> {
+            rows.iter()
+                .cloned()
+                .map(|mut e| {
+                    e.variant = name.into();
+                    e
+                })
+                .collect()
+        };
+        // w30 has every effect of both; w60 differs in one figure of another effect than
+        // the Roxham Road attempts; w90 in those too.
+        let mut rows = both.clone();
+        c.effects.extend(as_variant("w30", &rows));
+        let other = (roxham + 1) % rows.len();
+        rows[other].p95 += 1.0;
+        c.effects.extend(as_variant("w60", &rows));
+        rows[roxham].p50 += 1.0;
+        c.effects.extend(as_variant("w90", &rows));
+        c.order.extend(["w30", "w60", "w90"].map(String::from));
+        let f = findings(&c, None);
+        let of = |v: &str| {
+            f.iter()
+                .find(|s| s.starts_with(&format!("The variant {v},")))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let every = "is that of both: with their random numbers shared";
+        let roxham_only = "Its effect on attempts at Roxham Road is that of both to the figure";
+        assert!(
+            of("w30").contains(every) && !of("w30").contains(roxham_only),
+            "{f:#?}"
+        );
+        assert!(
+            !of("w60").contains(every) && of("w60").contains(roxham_only),
+            "{f:#?}"
+        );
+        assert!(
+            !of("w90").contains(every) && !of("w90").contains(roxham_only),
+            "{f:#?}"
+        );
     }
 
     #[test]
