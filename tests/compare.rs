@@ -2,6 +2,7 @@
 //! on neither the thread count nor the subset of variants run.
 
 use northbound::Scenario;
+use northbound::experiment::posterior::Posterior;
 use northbound::experiment::{compare, ensemble};
 use std::path::{Path, PathBuf};
 
@@ -148,12 +149,14 @@ fn variant_overrides_apply_and_an_unknown_path_is_an_error() {
     assert!(e.contains("no variant \"nope\""), "{e}");
 }
 
-/// Over a posterior, replicate r of every variant runs with the same particle: months
-/// before any policy differs are then identical across variants, replicate by replicate,
-/// and the results still do not depend on the threads.
-#[test]
-fn over_a_posterior_every_variant_has_the_particle_of_its_replicate() {
-    use northbound::experiment::posterior::Posterior;
+/// The minimal scenario in a temporary folder, a posterior of three particles over New York
+/// City's move rate, and the comparison's variants.
+fn with_posterior() -> (
+    tempfile::TempDir,
+    Scenario,
+    Posterior,
+    Vec<compare::VariantSpec>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let sc = minimal_with("", dir.path());
     let file = dir.path().join("posterior.csv");
@@ -165,6 +168,15 @@ fn over_a_posterior_every_variant_has_the_particle_of_its_replicate() {
     .unwrap();
     let p = Posterior::read(&file).unwrap();
     let specs = compare::design(&sc).unwrap();
+    (dir, sc, p, specs)
+}
+
+/// Over a posterior, replicate r of every variant runs with the same particle: months
+/// before any policy differs are then identical across variants, replicate by replicate,
+/// and the results still do not depend on the threads.
+#[test]
+fn over_a_posterior_every_variant_has_the_particle_of_its_replicate() {
+    let (dir, sc, p, specs) = with_posterior();
     let over = |threads: usize, posterior: Option<&Posterior>| {
         let series = dir
             .path()
@@ -217,18 +229,7 @@ fn over_a_posterior_every_variant_has_the_particle_of_its_replicate() {
 /// variant, replicate by replicate, in the order of `compare::cells`.
 #[test]
 fn over_a_posterior_the_rows_are_each_particles_runs_in_order() {
-    use northbound::experiment::posterior::Posterior;
-    let dir = tempfile::tempdir().unwrap();
-    let sc = minimal_with("", dir.path());
-    let file = dir.path().join("posterior.csv");
-    std::fs::write(
-        &file,
-        "particle,weight,\"places[\"\"New York City\"\"].move_rate\",distance\n\
-         0,1,0.01,0.1\n1,1,0.08,0.1\n2,2,0.2,0.1\n",
-    )
-    .unwrap();
-    let p = Posterior::read(&file).unwrap();
-    let specs = compare::design(&sc).unwrap();
+    let (dir, sc, p, specs) = with_posterior();
     let reps = 5;
     let series = dir.path().join("post.csv");
     ensemble::pool(Some(2))
