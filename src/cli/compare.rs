@@ -3,7 +3,7 @@
 
 use super::{Common, PosteriorArg, Progress, print_out, record_uncertainty, timed};
 use clap::Args;
-use northbound::experiment::compare::{self, Comparison};
+use northbound::experiment::compare::{self, Comparison, EffectRow};
 use northbound::experiment::ensemble;
 use northbound::experiment::resources::Work;
 use northbound::output::Manifest;
@@ -87,13 +87,29 @@ fn summary(
         "{}: {} variants x {} replicates in {:.1} s (intervals over {over})\n",
         sc.name, variants, replicates, wall
     );
-    let rows = || cmp.effects.iter().filter(|e| e.effect == "diff_roxham");
+    let rows: Vec<_> = cmp
+        .effects
+        .iter()
+        .filter(|e| e.effect == "diff_roxham")
+        .collect();
     // One column for the names, as wide as the longest.
-    let width = rows().map(|e| e.variant.chars().count()).max().unwrap_or(0);
-    for e in rows() {
+    let width = rows
+        .iter()
+        .map(|e| e.variant.chars().count())
+        .max()
+        .unwrap_or(0);
+    // Figures equal to an earlier variant's say so: a reader takes them for a mistake.
+    let figures = |e: &EffectRow| [e.mean, e.p05, e.p50, e.p95].map(f64::to_bits);
+    for (i, e) in rows.iter().enumerate() {
+        let same = rows[..i]
+            .iter()
+            .find(|o| figures(o) == figures(e))
+            .map_or(String::new(), |o| {
+                format!(", the same as {} (the report says why)", o.variant)
+            });
         let _ = writeln!(
             text,
-            "  {:<width$} Roxham Road attempts vs neither: {} (90% interval {} to {})",
+            "  {:<width$} Roxham Road attempts vs neither: {} (90% interval {} to {}){same}",
             e.variant,
             signed_whole(e.mean),
             signed_whole(e.p05),
@@ -126,7 +142,44 @@ fn signed_whole(x: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::signed_whole;
+    use super::*;
+
+    #[test]
+    fn equal_figures_in_the_summary_say_so() {
+        let row = |variant: &str, p95: f64| EffectRow {
+            variant: variant.into(),
+            effect: "diff_roxham".into(),
+            unit: "attempts".into(),
+            mean: -100.0,
+            p05: -120.0,
+            p50: -101.0,
+            p95,
+            uncertainty: "replicates".into(),
+        };
+        let cmp = Comparison {
+            effects: vec![
+                row("both", -80.0),
+                row("window30", -80.0),
+                row("later", -79.0),
+            ],
+            ..Comparison::default()
+        };
+        let sc = Scenario::bundled_default().unwrap();
+        let text = summary(&sc, 3, 2, &cmp, 1.0, Path::new("out"));
+        let line = |v: &str| {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(v))
+                .unwrap()
+        };
+        assert!(
+            line("window30").ends_with(", the same as both (the report says why)"),
+            "{text}"
+        );
+        assert!(
+            line("both").ends_with("to -80)") && line("later").ends_with("to -79)"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn nothing_is_plus_zero() {
