@@ -3,7 +3,7 @@
 
 use super::{Common, PosteriorArg, Progress, print_out, record_uncertainty, timed};
 use clap::Args;
-use northbound::experiment::compare::{self, Comparison, EffectRow};
+use northbound::experiment::compare::{self, Comparison};
 use northbound::experiment::ensemble;
 use northbound::experiment::resources::Work;
 use northbound::output::Manifest;
@@ -99,11 +99,10 @@ fn summary(
         .max()
         .unwrap_or(0);
     // Figures equal to an earlier variant's say so: a reader takes them for a mistake.
-    let figures = |e: &EffectRow| [e.mean, e.p05, e.p50, e.p95].map(f64::to_bits);
     for (i, e) in rows.iter().enumerate() {
         let same = rows[..i]
             .iter()
-            .find(|o| figures(o) == figures(e))
+            .find(|o| o.figures() == e.figures())
             .map_or(String::new(), |o| {
                 format!(", the same as {} (the report says why)", o.variant)
             });
@@ -143,6 +142,7 @@ fn signed_whole(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use northbound::experiment::compare::EffectRow;
 
     #[test]
     fn equal_figures_in_the_summary_say_so() {

@@ -7,15 +7,14 @@
 //! rejection step on a space-filling design: a Latin hypercube of prior draws, of which the
 //! `particles` nearest are kept; its tolerance is the largest distance kept. Each later
 //! generation lowers the tolerance to the `alpha` quantile of the previous population's
-//! distances and proposes parameter sets by drawing a parent by weight and moving it with
-//! a Gaussian kernel (diagonal, with twice the weighted variance of the previous
-//! population); a proposal outside the box is drawn again, parent and all. Proposals are
-//! evaluated side by side in batches and accepted in the order they were drawn until
-//! `particles` are, so the result does not
-//! depend on the batches or the threads. A proposal's weight is the prior over the
-//! proposal density, 1 / sum_j w_j K(theta | theta_j) (the prior is flat, and redrawing the
-//! parent as well keeps the density of an accepted proposal the mixture's restricted to
-//! the box, up to a constant).
+//! distances and proposes parameter sets by drawing a parent by weight and moving it with a
+//! Gaussian kernel (diagonal, with twice the weighted variance of the previous population);
+//! a proposal outside the box is drawn again, parent and all. Proposals are evaluated side
+//! by side in batches and accepted in the order they were drawn until `particles` are, so
+//! the result does not depend on the batches or the threads. A proposal's weight is the
+//! prior over the proposal density, 1 / sum_j w_j K(theta | theta_j) (the prior is flat,
+//! and redrawing the parent as well keeps the density of an accepted proposal the mixture's
+//! restricted to the box, up to a constant).
 //!
 //! Every draw is keyed by (seed, proposal, generation, purpose), so the same command gives
 //! the same posterior whatever the number of threads.

@@ -9,9 +9,9 @@
 //! nothing. Runs go replicate by replicate, each on one thread beside others (a worker
 //! takes a replicate's variants together where there are replicates enough for every
 //! worker); the variants of a replicate go on from one run of the scenario stopped where
-//! their rules start to differ ([`ensemble::Trunks`]), which does not change their results. Each run's
-//! daily results are dropped once its monthly values are taken; `series.csv` is written
-//! from those, in a fixed order.
+//! their rules start to differ ([`ensemble::Trunks`]), which does not change their
+//! results. Each run's daily results are dropped once its monthly values are taken;
+//! `series.csv` is written from those, in a fixed order.
 
 use crate::experiment::ensemble;
 use crate::experiment::posterior::{self, Posterior, Uncertainty};
@@ -312,6 +312,12 @@ pub struct EffectRow {
 }
 
 impl EffectRow {
+    /// Its figures (mean, median and interval) bit for bit, to tell rows with the same
+    /// figures (a figure missing in both, NaN, counts as the same).
+    pub fn figures(&self) -> [u64; 4] {
+        [self.mean, self.p05, self.p50, self.p95].map(f64::to_bits)
+    }
+
     /// The header of `effects.csv`, written even when there is no row.
     pub const HEADER: [&'static str; 8] = [
         "variant",
@@ -398,17 +404,6 @@ pub struct PolicyRow {
     pub enabled: bool,
     pub start: String,
     pub end: String,
-}
-
-/// What the runs of a comparison leave, `[variant][replicate]` (`values`:
-/// `[variant][cell][replicate]`), kept for the quantiles, the effects and `series.csv`.
-struct Kept {
-    values: Vec<Vec<Vec<f64>>>,
-    totals: Vec<Vec<Totals>>,
-    observed: Vec<Vec<Vec<Vec<f64>>>>,
-    observed_months: Vec<Vec<Vec<Vec<f64>>>>,
-    agents: u64,
-    agent_days: u64,
 }
 
 /// What a comparison produced, beside `series.csv` (written by [`compare`]).
@@ -507,61 +502,42 @@ pub fn compare_over(
             ks.into_iter().map(move |k| (k, r))
         })
         .collect();
-    // What each run leaves, by variant and replicate, filled in as runs finish.
-    let n = replicates as usize;
-    let kept = std::sync::Mutex::new(Kept {
-        values: vec![vec![vec![0.0; n]; cells.len()]; specs.len()],
-        totals: vec![vec![Totals::default(); n]; specs.len()],
-        observed: vec![vec![Vec::new(); n]; specs.len()],
-        observed_months: vec![vec![Vec::new(); n]; specs.len()],
-        agents: 0,
-        agent_days: 0,
-    });
-    ensemble::map_runs_from(
+    let runs = ensemble::map_runs_from(
         &flat,
         Some(&bases),
         &jobs,
         seed,
-        |k, r, res| {
-            let rep = replicate(flat[k], res);
-            let (v, r) = (k / particles, r as usize);
-            let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
-            for (c, value) in rep.monthly.iter().enumerate() {
-                kept.values[v][c][r] = *value;
-            }
-            kept.totals[v][r] = rep.totals;
-            kept.observed[v][r] = rep.observed;
-            kept.observed_months[v][r] = rep.observed_months;
-            kept.agents += rep.agents;
-            kept.agent_days += rep.agent_days;
-        },
+        |k, _, res| replicate(flat[k], res),
         done,
     );
-    let Kept {
-        values,
-        totals,
-        observed,
-        observed_months,
-        agents,
-        agent_days,
-    } = kept.into_inner().unwrap_or_else(|e| e.into_inner());
+    // By variant, in replicate order (the jobs go replicate by replicate).
+    let mut reps: Vec<Vec<Replicate>> = (0..specs.len())
+        .map(|_| Vec::with_capacity(replicates as usize))
+        .collect();
+    for (&(k, _), rep) in jobs.iter().zip(runs) {
+        reps[k / particles].push(rep);
+    }
+    let totals: Vec<Vec<Totals>> = reps
+        .iter()
+        .map(|rs| rs.iter().map(|r| r.totals).collect())
+        .collect();
     let mut out = Comparison {
-        agents,
-        agent_days,
+        agents: reps.iter().flatten().map(|r| r.agents).sum(),
+        agent_days: reps.iter().flatten().map(|r| r.agent_days).sum(),
         ..Comparison::default()
     };
     for (v, spec) in specs.iter().enumerate() {
         let name = output::cell(&spec.name);
-        for r in 0..replicates {
+        for (r, rep) in reps[v].iter().enumerate() {
             let rs = r.to_string();
-            for ((month, place, metric), value) in cells.iter().zip(&values[v]) {
+            for ((month, place, metric), value) in cells.iter().zip(&rep.monthly) {
                 w.write_record([
                     name.as_ref(),
                     rs.as_str(),
                     month,
                     output::cell(place).as_ref(),
                     metric,
-                    &output::fmt_value(value[r as usize]),
+                    &output::fmt_value(*value),
                 ])
                 .map_err(werr)?;
             }
@@ -574,8 +550,8 @@ pub fn compare_over(
 
     for (v, spec) in specs.iter().enumerate() {
         for (c, (month, place, metric)) in cells.iter().enumerate() {
-            let [mean, p05, p50, p95] =
-                ensemble::summary(&values[v][c]).map(|x| output::round(x, 4));
+            let values: Vec<f64> = reps[v].iter().map(|rep| rep.monthly[c]).collect();
+            let [mean, p05, p50, p95] = ensemble::summary(&values).map(|x| output::round(x, 4));
             out.summary.push(SummaryRow {
                 variant: spec.name.clone(),
                 month: month.clone(),
@@ -590,9 +566,9 @@ pub fn compare_over(
         }
         for (k, s) in base.observed.iter().enumerate() {
             for (j, o) in s.points.iter().enumerate() {
-                let sims: Vec<f64> = observed[v]
+                let sims: Vec<f64> = reps[v]
                     .iter()
-                    .map(|r| r[k][j])
+                    .map(|r| r.observed[k][j])
                     .filter(|x| x.is_finite())
                     .collect();
                 let [mean, p05, p50, p95] = ensemble::summary(&sims).map(|x| output::round(x, 4));
@@ -611,7 +587,7 @@ pub fn compare_over(
                 });
             }
         }
-        let months: Vec<&Vec<Vec<f64>>> = observed_months[v].iter().collect();
+        let months: Vec<&Vec<Vec<f64>>> = reps[v].iter().map(|r| &r.observed_months).collect();
         out.overlay_months.extend(validation::month_rows(
             base,
             Some(&spec.name),

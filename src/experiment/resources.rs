@@ -26,7 +26,7 @@ pub enum Work {
         replicates: u32,
     },
     /// A sweep: one run per worker side by side, each point's runs kept until it is done,
-    /// and each worker's kept beginnings of runs (`sweep::TRUNKS`).
+    /// and each worker's kept beginnings of runs (`sweep::trunks_kept`).
     Sweep {
         replicates: u32,
     },
@@ -60,12 +60,7 @@ pub fn estimate(sc: &Scenario, work: Work, threads: usize) -> u64 {
         // The run, then its monthly rows written and read back for the figures.
         Work::Run => run + 3 * rows,
         Work::Sweep { replicates } => {
-            let trunks = u64::from(replicates);
-            let trunks = if trunks <= crate::experiment::sweep::TRUNKS as u64 {
-                trunks
-            } else {
-                0
-            };
+            let trunks = crate::experiment::sweep::trunks_kept(replicates) as u64;
             threads as u64 * ((1 + trunks) * run + u64::from(replicates) * cells * 8) + 2 * rows
         }
         Work::Validate { replicates } | Work::Calibrate { replicates } => {

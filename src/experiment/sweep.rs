@@ -600,11 +600,15 @@ pub struct Work {
     pub agent_days: u64,
 }
 
-/// The replicates whose shared beginnings a worker keeps ([`ensemble::Trunks`]): each is
-/// about a run's memory. A worker goes through a point's replicates in turn, so with more
-/// replicates than this none would be found again: then every run goes from the first day
-/// (the same results, without sharing).
-pub const TRUNKS: usize = 8;
+/// The shared beginnings of runs a worker keeps ([`ensemble::Trunks`]) with `replicates`
+/// a point: one per replicate, each about a run's memory, up to 8. A worker goes through a
+/// point's replicates in turn, so with more than that none would be found again: then it
+/// keeps none and every run goes from the first day (the same results, without sharing).
+pub fn trunks_kept(replicates: u32) -> usize {
+    const MOST: usize = 8;
+    let r = replicates as usize;
+    if r <= MOST { r } else { 0 }
+}
 
 /// Runs the points `todo` of `plan`, every replicate, `workers` runs side by side (each on
 /// one thread), and gives each point's record to `finished` as soon as its replicates are
@@ -647,13 +651,8 @@ pub fn run(
             let (next, stop, jobs, scenario) = (&next, &stop, &jobs, &scenario);
             s.spawn(move || {
                 // The days a point shares with the scenario are run once per replicate
-                // (and worker), with at most `TRUNKS` replicates.
-                let keep = if reps as usize <= TRUNKS {
-                    reps as usize
-                } else {
-                    0
-                };
-                let mut trunks = ensemble::Trunks::new(keep);
+                // (and worker).
+                let mut trunks = ensemble::Trunks::new(trunks_kept(reps));
                 // The engine's own parallel loops run in this one-thread pool, on this thread.
                 ensemble::pool(Some(1)).install(|| {
                     while !stop.load(Ordering::Relaxed) {

@@ -589,17 +589,11 @@ pub fn findings(c: &Comparison, ba: Option<&BeforeAfter>) -> Vec<String> {
 /// effect `only`) is `v`'s to the figure (mean, median and interval): two variants whose
 /// differences turned no total in these runs, which a reader may take for a mistake.
 fn same_effects_as<'c>(c: &'c Comparison, v: &str, only: Option<&str>) -> Option<&'c str> {
-    // Bit for bit, so that a figure missing in both (NaN) counts as the same.
     let of = |x: &str| -> Vec<(&str, [u64; 4])> {
         c.effects
             .iter()
             .filter(|e| e.variant == x && only.is_none_or(|k| e.effect == k))
-            .map(|e| {
-                (
-                    e.effect.as_str(),
-                    [e.mean, e.p05, e.p50, e.p95].map(f64::to_bits),
-                )
-            })
+            .map(|e| (e.effect.as_str(), e.figures()))
             .collect()
     };
     let mine = of(v);

@@ -4,11 +4,10 @@
 //!
 //! 1. **Decide** (in parallel; in a one-thread pool and on days with few agents held, slice
 //!    after slice on the calling thread): agents are split into chunks; each agent reads
-//!    the day's frozen
-//!    view (rules, beliefs, route choice tables, move hazards) and draws only from keyed
-//!    streams (seed, agent, day, purpose). It updates itself and its thread's tallies. An
-//!    agent that wants a shared capacity (a bus seat, a seat on a route with a daily
-//!    capacity) files a request instead of moving.
+//!    the day's frozen view (rules, beliefs, route choice tables, move hazards) and draws
+//!    only from keyed streams (seed, agent, day, purpose). It updates itself and its
+//!    thread's tallies. An agent that wants a shared capacity (a bus seat, a seat on a
+//!    route with a daily capacity) files a request instead of moving.
 //! 2. **Grant** (sequential, fixed order): requests are sorted by resource and a keyed
 //!    lottery number and granted up to capacity; quota places go to applicants in the
 //!    order they applied (ties by lottery), up to the places released that day.
@@ -380,8 +379,8 @@ impl<'a> Simulation<'a> {
 
         // 1. Decide, in parallel, slice by slice; in a one-thread pool (such as each run of
         // an ensemble has), or on a day with few agents held, slice after slice on this
-        // thread with yesterday's tallies cleared: the same sums, without the parallel iterator's
-        // splitting, allocations and waking of threads.
+        // thread with yesterday's tallies cleared: the same sums, without the parallel
+        // iterator's splitting, allocations and waking of threads.
         let plain = self.plain;
         let held: usize = self.chunks.iter().map(|c| c.agents.len()).sum();
         let mut day = if rayon::current_num_threads() == 1 || held < parallel_from() {
