@@ -394,8 +394,14 @@ fn a_stopped_sweep_resumes_and_ends_as_one_never_stopped() {
     }
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     let text = ok(&nb(d.path(), &a, &[]));
+    // The manifest counts this process's runs, and those it resumed apart.
+    let m: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.path().join("sw/manifest.json")).unwrap()).unwrap();
+    let (runs, resumed) = (m["runs"].as_u64().unwrap(), m["runs_resumed"].as_u64());
+    assert_eq!(runs + resumed.unwrap_or(0), 150, "{m}");
     if stopped > 0 {
         assert!(text.contains("resuming: "), "{text}");
+        assert!(resumed.is_some_and(|r| r > 0), "{m}");
     }
     same_tables(&d.path().join("plain"), &d.path().join("sw"));
     assert!(!work.exists());

@@ -190,7 +190,11 @@ pub fn sweep(a: SweepArgs) -> Result<(), Error> {
     let mut manifest = Manifest::new("sweep", &sc, seed, threads);
     manifest.replicates = Some(replicates);
     manifest.method = Some(plan.design.method.name().into());
-    manifest.runs = Some(mine.len() as u64 * u64::from(replicates));
+    // The counts and the rate are this process's; runs of points finished before a resume
+    // are counted apart.
+    manifest.runs = Some(done.runs);
+    let earlier = (mine.len() - todo.len()) as u64 * u64::from(replicates);
+    manifest.runs_resumed = (earlier > 0).then_some(earlier);
     manifest.runs_per_second = Some(done.runs as f64 / wall.max(1e-9));
     manifest.timed(done.agents, done.agent_days, wall);
     let mut rows = Vec::new();

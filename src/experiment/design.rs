@@ -115,16 +115,39 @@ impl Factor {
         !self.values.is_empty()
     }
 
-    /// The value at `u` in [0, 1): a range's point (rounded for an integer), or the list's
-    /// value in the `u`-th of as many equal strata as it has values.
+    /// The value at `u` in [0, 1): a range's point, or the list's value in the `u`-th of as
+    /// many equal strata as it has values. A range of whole numbers (an integer or a
+    /// boolean) is a list of them: each takes an equal share of [0, 1), where rounding the
+    /// range's point would give its two ends half a share each.
     pub fn at(&self, u: f64) -> f64 {
         let u = u.clamp(0.0, 1.0);
         if self.is_list() {
             let n = self.values.len();
-            self.values[((u * n as f64) as usize).min(n - 1)]
-        } else {
-            self.round(self.lo + u * (self.hi - self.lo))
+            return self.values[((u * n as f64) as usize).min(n - 1)];
         }
+        match self.kind {
+            Kind::Float => self.lo + u * (self.hi - self.lo),
+            Kind::Integer | Kind::Bool => {
+                let (a, b) = (self.lo.round(), self.hi.round());
+                (a + (u * (b - a + 1.0)).floor()).min(b)
+            }
+        }
+    }
+
+    /// How far a move from `from` to `to` goes, as a share of the parameter's range (its
+    /// lowest to its highest value): Morris's elementary effects are divided by it. For a
+    /// range of real numbers that is the design's step in the unit box, `step`; for whole
+    /// numbers and lists the values actually taken differ from it.
+    pub fn moved(&self, from: f64, to: f64, step: f64) -> f64 {
+        if !self.is_list() && self.kind == Kind::Float {
+            return step;
+        }
+        let (lo, hi) = if self.is_list() {
+            (self.lo, self.hi)
+        } else {
+            (self.lo.round(), self.hi.round())
+        };
+        (to - from) / (hi - lo)
     }
 
     fn round(&self, v: f64) -> f64 {
@@ -144,7 +167,7 @@ impl Factor {
         let mut out: Vec<f64> = (0..n)
             .map(|i| {
                 if i + 1 == n {
-                    self.hi
+                    self.round(self.hi)
                 } else {
                     self.round(self.lo + (self.hi - self.lo) * i as f64 / (n - 1) as f64)
                 }
@@ -229,6 +252,18 @@ pub fn resolve(sc: &Scenario, factors: &mut [Factor]) -> Result<()> {
         if f.kind == Kind::Integer {
             for v in &mut f.values {
                 *v = v.round();
+            }
+            if f.is_list() {
+                f.lo = f.values.iter().copied().fold(f64::INFINITY, f64::min);
+                f.hi = f.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            } else if f.lo.round() >= f.hi.round() {
+                problems.push(format!(
+                    "--vary {}: the scenario holds a whole number there, and {}..{} rounds to the one value {}: give a range that holds two whole numbers or more",
+                    f.name(),
+                    crate::output::fmt_value(f.lo),
+                    crate::output::fmt_value(f.hi),
+                    crate::output::fmt_value(f.lo.round())
+                ));
             }
         }
     }
@@ -345,8 +380,10 @@ pub fn design(
                     "--design sobol takes at most {SOBOL_MAX_FACTORS} parameters ({k} given): use morris to screen them first"
                 ));
             }
-            let seq = sobol(2 * k, base);
-            for row in &seq {
+            // The sequence's first point is the origin: A and B would be the same corner,
+            // rows that add nothing to the estimates. It is skipped, as SciPy advises.
+            let seq = sobol(2 * k, base + 1);
+            for row in &seq[1..] {
                 let (a, b) = row.split_at(k);
                 d.points.push(at(&d, a));
                 for i in 0..k {
@@ -574,10 +611,38 @@ mod tests {
             range("scenario.name", 0.0, 1.0),
             range("polices.x", 0.0, 1.0),
         ];
+        bad.push(range("policies.stca_extension.window_days", 7.2, 7.4));
         let e = resolve(&sc, &mut bad).unwrap_err().to_string();
+        assert!(e.contains("rounds to the one value 7"), "{e}");
         assert!(e.contains("give true,false"), "{e}");
         assert!(e.contains("not a number or a boolean"), "{e}");
         assert!(e.contains("no `polices` here"), "{e}");
+    }
+
+    #[test]
+    fn whole_numbers_are_drawn_evenly_and_their_levels_rounded() {
+        // Rounding a point of 7..10 gave 7 and 10 half the draws of 8 and 9 (a review).
+        let mut f = range("a", 7.0, 10.0);
+        f.kind = Kind::Integer;
+        let d = design(Method::Lhs { points: 4000 }, vec![f.clone()], 3).unwrap();
+        for v in [7.0, 8.0, 9.0, 10.0] {
+            assert_eq!(d.points.iter().filter(|p| p[0] == v).count(), 1000, "{v}");
+        }
+        let mut g = range("a", 7.0, 10.6);
+        g.kind = Kind::Integer;
+        assert_eq!(g.levels(3), [7.0, 9.0, 11.0], "the last level rounded too");
+        assert_eq!((g.at(0.0), g.at(0.999), g.at(1.0)), (7.0, 11.0, 11.0));
+    }
+
+    #[test]
+    fn a_saltelli_design_skips_the_sequences_origin() {
+        let d = design(Method::Sobol { base: 4 }, vec![range("a", 0.0, 1.0)], 1).unwrap();
+        // Rows of A, A_B, B: none is the corner where A and B would coincide.
+        assert_eq!(d.points.len(), 12);
+        assert_eq!(d.points[..3], [[0.5], [0.5], [0.5]]);
+        for row in d.points.chunks(3) {
+            assert_ne!(row[0], [0.0], "{:?}", d.points);
+        }
     }
 
     #[test]
@@ -656,8 +721,9 @@ mod tests {
         let fs = vec![range("a", 0.0, 1.0), range("b", 10.0, 20.0)];
         let d = design(Method::Sobol { base: 4 }, fs, 1).unwrap();
         assert_eq!(d.points.len(), 4 * (2 + 2));
-        let seq = sobol(4, 4);
-        for (j, row) in seq.iter().enumerate() {
+        // The sequence from its second point (the first is the origin).
+        let seq = sobol(4, 5);
+        for (j, row) in seq[1..].iter().enumerate() {
             let block = &d.points[j * 4..j * 4 + 4];
             let a = [row[0], 10.0 + 10.0 * row[1]];
             let b = [row[2], 10.0 + 10.0 * row[3]];

@@ -11,18 +11,21 @@
 //!   expectation, but keeps an outcome of a large mean and a small spread, such as attempts
 //!   in the thousands that vary by a few, from swamping the estimate with noise, as SALib
 //!   normalises its outputs for the same reason);
-//! * Morris (`design::Method::Morris`): the elementary effects `(f(x + Δ e_i) - f(x)) / Δ`
-//!   in the unit box (a parameter moved by `Δ` of its range), their mean `mu`, the mean of
-//!   their absolute values `mu_star` (Campolongo et al. 2007) and their standard deviation
-//!   `sigma` (n - 1);
+//! * Morris (`design::Method::Morris`): the elementary effects `(f(x') - f(x)) / d`, where
+//!   a step moves one parameter from `x` to `x'` and `d` is how far, as a share of its
+//!   range (`Δ` in the unit box for a range of real numbers; for whole numbers and lists,
+//!   the values the runs actually took): the change of the outcome over the parameter's
+//!   whole range, if it were linear. Their mean `mu`, the mean of their absolute values
+//!   `mu_star` (Campolongo et al. 2007) and their standard deviation `sigma` (n - 1);
 //! * any other design (grid, Latin hypercube, points from a file): Spearman's rank
-//!   correlation `rho` between each parameter and the outcome over the points.
+//!   correlation `rho` between each parameter and the outcome over the points (over points
+//!   from a posterior, weighted by the particles' weights).
 //!
 //! Intervals are the 5% and 95% quantiles of the estimate over bootstrap resamples of the
 //! design's blocks (Sobol's rows, Morris's trajectories, the points), each resample keyed
 //! by the seed, so they are the same on every machine.
 
-use crate::experiment::design::{Design, Method};
+use crate::experiment::design::{Design, Method, Step};
 use crate::experiment::ensemble::quantile;
 use crate::experiment::identification;
 use crate::util::rng::{self, Purpose};
@@ -144,7 +147,11 @@ pub fn morris(y: &[f64], steps: &[Vec<(usize, f64)>], k: usize, seed: u64) -> Ve
             let pts = &y[t * (k + 1)..(t + 1) * (k + 1)];
             let mut ee = vec![f64::NAN; k];
             for (m, &(i, step)) in st.iter().enumerate() {
-                ee[i] = (pts[m + 1] - pts[m]) / step;
+                // A move that changed nothing (whole numbers rounded alike) has no effect
+                // to measure.
+                if step != 0.0 {
+                    ee[i] = (pts[m + 1] - pts[m]) / step;
+                }
             }
             ee
         })
@@ -172,19 +179,69 @@ pub fn morris(y: &[f64], steps: &[Vec<(usize, f64)>], k: usize, seed: u64) -> Ve
 }
 
 /// Spearman's rank correlation of each factor's values `x[i]` with the outputs `y`, over the
-/// points where `y` is a number.
-pub fn spearman(x: &[Vec<f64>], y: &[f64], seed: u64) -> Vec<Est> {
+/// points where `y` is a number. With `weights` (points from a posterior, a particle's
+/// weight each), the weighted rank correlation: each value's rank is its mid-point in the
+/// weighted distribution of its column, and the correlation of the ranks is weighted, so
+/// that the posterior, not the list of its particles, is what is described.
+pub fn spearman(x: &[Vec<f64>], y: &[f64], weights: Option<&[f64]>, seed: u64) -> Vec<Est> {
     let keep: Vec<usize> = (0..y.len()).filter(|&j| y[j].is_finite()).collect();
     let est = |rows: &[usize]| -> Vec<f64> {
         let yy: Vec<f64> = rows.iter().map(|&j| y[keep[j]]).collect();
+        let ww: Option<Vec<f64>> = weights.map(|w| rows.iter().map(|&j| w[keep[j]]).collect());
         x.iter()
             .map(|xi| {
                 let xx: Vec<f64> = rows.iter().map(|&j| xi[keep[j]]).collect();
-                identification::spearman(&xx, &yy).unwrap_or(f64::NAN)
+                match &ww {
+                    None => identification::spearman(&xx, &yy),
+                    Some(w) => {
+                        weighted_pearson(&weighted_ranks(&xx, w), &weighted_ranks(&yy, w), w)
+                    }
+                }
+                .unwrap_or(f64::NAN)
             })
             .collect()
     };
     bootstrap(keep.len(), seed, &est)
+}
+
+/// Each value's mid-rank in the distribution that puts weight `w[j]` on `x[j]`: the weight
+/// below it plus half the weight of the values equal to it.
+fn weighted_ranks(x: &[f64], w: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..x.len()).collect();
+    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+    let mut ranks = vec![0.0; x.len()];
+    let (mut below, mut i) = (0.0, 0);
+    while i < order.len() {
+        let mut j = i;
+        let mut tied = 0.0;
+        while j < order.len() && x[order[j]] == x[order[i]] {
+            tied += w[order[j]];
+            j += 1;
+        }
+        for &k in &order[i..j] {
+            ranks[k] = below + tied / 2.0;
+        }
+        below += tied;
+        i = j;
+    }
+    ranks
+}
+
+/// Pearson's correlation of `a` and `b` under weights `w`; `None` if either is constant.
+fn weighted_pearson(a: &[f64], b: &[f64], w: &[f64]) -> Option<f64> {
+    let total: f64 = w.iter().sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let mean = |v: &[f64]| v.iter().zip(w).map(|(x, w)| x * w).sum::<f64>() / total;
+    let (ma, mb) = (mean(a), mean(b));
+    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+    for ((x, y), w) in a.iter().zip(b).zip(w) {
+        ab += w * (x - ma) * (y - mb);
+        aa += w * (x - ma) * (x - ma);
+        bb += w * (y - mb) * (y - mb);
+    }
+    (aa > 0.0 && bb > 0.0).then(|| ab / (aa * bb).sqrt())
 }
 
 /// The rows of `sensitivity.csv` for one outcome, its per-point means `y`, under `design`.
@@ -211,8 +268,23 @@ pub fn indices(design: &Design, outcome: &str, y: &[f64], seed: u64) -> Vec<Inde
             }
         }
         Method::Morris { .. } => {
-            for (i, [star, mu, sigma]) in morris(y, &design.steps, k, seed).into_iter().enumerate()
-            {
+            // Each step as far as the values it ran moved, as a share of the range.
+            let moved: Vec<Vec<Step>> = design
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(t, steps)| {
+                    let pts = &design.points[t * (k + 1)..];
+                    steps
+                        .iter()
+                        .enumerate()
+                        .map(|(m, &(i, step))| {
+                            (i, design.factors[i].moved(pts[m][i], pts[m + 1][i], step))
+                        })
+                        .collect()
+                })
+                .collect();
+            for (i, [star, mu, sigma]) in morris(y, &moved, k, seed).into_iter().enumerate() {
                 push(i, "morris", "mu_star", star);
                 push(i, "morris", "mu", mu);
                 push(i, "morris", "sigma", sigma);
@@ -222,7 +294,8 @@ pub fn indices(design: &Design, outcome: &str, y: &[f64], seed: u64) -> Vec<Inde
             let x: Vec<Vec<f64>> = (0..k)
                 .map(|i| design.points.iter().map(|p| p[i]).collect())
                 .collect();
-            for (i, rho) in spearman(&x, y, seed).into_iter().enumerate() {
+            let weights = (!design.weights.is_empty()).then_some(&design.weights[..]);
+            for (i, rho) in spearman(&x, y, weights, seed).into_iter().enumerate() {
                 push(i, "spearman", "rho", rho);
             }
         }
@@ -342,6 +415,75 @@ mod tests {
                 .value
         };
         assert!(get("mu_star") > 0.4 && get("sigma") > 0.4, "{rows:?}");
+    }
+
+    /// A factor of `kind` over `spec` (`LO..HI` or a list), as `resolve` would leave it.
+    fn typed(spec: &str, kind: design::Kind) -> Factor {
+        let mut f = Factor::parse(&format!("a={spec}"), "--vary").unwrap();
+        f.kind = kind;
+        f
+    }
+
+    #[test]
+    fn morris_effects_of_whole_numbers_and_lists_are_over_the_values_run() {
+        use design::Kind;
+        // y = the parameter's value: its effect over the range is the range, everywhere,
+        // whichever values a step lands on (found by a review: dividing by the planned
+        // step gave 1.5 for a switch and 29.25 with sigma 5.3 for the list 7,14,30).
+        for (f, range) in [
+            (typed("0,1", Kind::Bool), 1.0),
+            (typed("1,0", Kind::Bool), 1.0),
+            (typed("7,14,30", Kind::Integer), 23.0),
+            (typed("1..3", Kind::Integer), 2.0),
+            (typed("7..30", Kind::Integer), 23.0),
+            (typed("0.5..2", Kind::Float), 1.5),
+        ] {
+            for levels in [4, 6] {
+                let d = design::design(
+                    design::Method::Morris {
+                        trajectories: 50,
+                        levels,
+                    },
+                    vec![f.clone(), unit("b")],
+                    2,
+                )
+                .unwrap();
+                let y: Vec<f64> = d.points.iter().map(|p| p[0]).collect();
+                let rows = indices(&d, "y", &y, 5);
+                let get = |i: &str| {
+                    rows.iter()
+                        .find(|r| r.parameter == "a" && r.index == i)
+                        .unwrap()
+                        .value
+                };
+                let what = format!("{:?} {:?}, {levels} levels: {rows:?}", f.kind, f.values);
+                assert!((get("mu_star") - range).abs() < 1e-9, "{what}");
+                assert!((get("mu") - range).abs() < 1e-9, "{what}");
+                assert!(get("sigma").abs() < 1e-9, "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn weighted_rank_correlation_describes_the_weighted_points() {
+        let x = vec![vec![1.0, 2.0, 3.0, 4.0, 5.0, 3.0]];
+        let y = [2.0, 1.0, 4.0, 3.0, 6.0, 4.5];
+        // Equal weights: Spearman's rho.
+        let plain = spearman(&x, &y, None, 9)[0].0;
+        let even = spearman(&x, &y, Some(&[0.5; 6]), 9)[0].0;
+        assert!((plain - even).abs() < 1e-12, "{plain} {even}");
+        // A weight of 2 is the point counted twice.
+        let w = [1.0, 2.0, 1.0, 1.0, 1.0, 1.0];
+        let twice = spearman(
+            &[vec![1.0, 2.0, 2.0, 3.0, 4.0, 5.0, 3.0]],
+            &[2.0, 1.0, 1.0, 4.0, 3.0, 6.0, 4.5],
+            None,
+            9,
+        )[0]
+        .0;
+        let weighted = spearman(&x, &y, Some(&w), 9)[0].0;
+        assert!((twice - weighted).abs() < 1e-12, "{twice} {weighted}");
+        assert!((plain - weighted).abs() > 1e-3, "the weights change rho");
     }
 
     #[test]

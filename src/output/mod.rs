@@ -237,9 +237,13 @@ pub struct Manifest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_because: Option<String>,
     /// calibrate and sweep: simulation runs (parameter sets x replicates) and their rate
-    /// (sweep: the runs this process made, over its wall time).
+    /// (sweep: the runs this process made, over its wall time; `agents` and `agent_days`
+    /// count the same runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runs: Option<u64>,
+    /// sweep: the runs of points finished by an earlier, interrupted process and kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_resumed: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runs_per_second: Option<f64>,
     /// validate and compare: what the intervals cover, `replicates` or `parameters and
@@ -307,6 +311,7 @@ impl Manifest {
             stopped: None,
             stopped_because: None,
             runs: None,
+            runs_resumed: None,
             runs_per_second: None,
             uncertainty: None,
             posterior: None,

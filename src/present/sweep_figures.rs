@@ -158,7 +158,7 @@ pub fn sweep_figures(dir: &Path) -> Result<Vec<Drawn>> {
                 "Sobol indices: the share of the outcome's variance due to each parameter alone (S1) and with its interactions (ST)"
             }
             "morris" => {
-                "Morris elementary effects: how much the outcome moves when a parameter moves by Δ of its range (mu*), and how much that depends on the others (sigma)"
+                "Morris elementary effects: how much the outcome moves over a parameter's whole range, a step's change divided by how far it moved the parameter (mu*), and how much that depends on the others (sigma)"
             }
             _ => "Spearman rank correlation of each parameter with the outcome over the points",
         };

@@ -123,8 +123,8 @@ pub fn render(
     h.push_str("<section id=\"sensitivity\">\n<h2>Sensitivity</h2>\n<p>Over the means of each point's replicates; in brackets the 90% bootstrap interval. ");
     h.push_str(match method {
         "sobol" => "S1: the share of the outcome's variance the parameter explains alone; ST: with its interactions (Saltelli 2010, Jansen 1999).",
-        "morris" => "mu*: the mean absolute change of the outcome when the parameter moves by Δ of its range; sigma: how much that change varies (interactions, non-linearity).",
-        _ => "rho: Spearman's rank correlation of the parameter with the outcome.",
+        "morris" => "mu*: the mean absolute elementary effect, the change of the outcome over the parameter's whole range (a step's change divided by how far it moved the parameter, as a share of its range); sigma: how much that effect varies (interactions, non-linearity).",
+        _ => "rho: Spearman's rank correlation of the parameter with the outcome (over points from a posterior, weighted by the particles' weights).",
     });
     h.push_str("</p>\n<table>\n<thead><tr><th>outcome</th><th>parameter</th><th>index</th><th class=\"num\">value</th><th class=\"num\">90% interval</th></tr></thead>\n<tbody>\n");
     for r in sens
