@@ -597,7 +597,10 @@ fn run_writes_every_file_with_the_documented_headers() {
         ("daily.csv", "date,place,metric,value"),
         ("monthly.csv", "month,place,metric,value"),
         ("summary.csv", "place,metric,value"),
-        ("places.csv", "place,kind,crossing,country,province"),
+        (
+            "places.csv",
+            "place,kind,crossing,country,province,stca,focus",
+        ),
         ("states.csv", "date,state,value"),
         ("policies.csv", "policy,enabled,start,end"),
     ] {

@@ -49,8 +49,8 @@ fn results_depend_neither_on_threads_nor_on_the_subset_of_variants() {
     assert_eq!(all1.variants.len(), 4);
     assert_eq!(
         all1.effects.len(),
-        3 * 13 + 7,
-        "three variants against neither, 13 effects each, and both's 7 interactions"
+        3 * 15 + 8,
+        "three variants against neither, 15 effects each, and both's 8 interactions"
     );
     assert_eq!(all1.by_replicate, all2.by_replicate);
     assert_eq!(all1.totals, all2.totals);

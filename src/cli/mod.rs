@@ -128,7 +128,7 @@ Examples:
     Compare(compare::CompareArgs),
     /// Forecast the months from the STCA extension on, over replicates and a posterior.
     #[command(
-        after_help = "Runs R replicates of the whole window and reports the months from --from on (by default the month the scenario's [policies.stca_extension] starts, 2023-03 in the bundled scenarios, which are fitted to data up to 2023-02 only: a blind forecast). Replicate r uses the seed the other commands give it and, with --posterior, the parameter set drawn r-th from the posterior (systematic resampling by weight, keyed by the seed); the results are the same whatever --threads.
+        after_help = "Runs R replicates of the whole window and reports the months from --from on (by default the month the scenario's [policies.stca_extension] starts, 2023-03 in the bundled scenarios, which are fitted to data up to 2023-02 only: a blind forecast, conditional on the southern-border inflows the scenario reads; --from 2023-04 leaves out March's days before the extension). Replicate r uses the seed the other commands give it and, with --posterior, the parameter set drawn r-th from the posterior (systematic resampling by weight, keyed by the seed); the results are the same whatever --threads.
 
 Writes into output/<scenario name>-forecast/ (or --out):
   forecast.csv        month,place,metric,mean,p05,p50,p95: every month from --from, every crossing and the aggregates \"All irregular crossings\" and \"All land ports\" (ports where the STCA applies), metrics attempts, intercepted, claims, returned; quantiles over the replicates (type 7)

@@ -138,6 +138,10 @@ pub struct Totals {
     pub stayed_in_us: f64,
     /// People resettled through the quota (at the end of the window).
     pub resettled: f64,
+    /// People still on their way at the end of the window: waiting or travelling in the
+    /// US, returned to it, hiding in Canada within the extension's window, or approved by
+    /// the quota and not yet arrived (every state that is not an end).
+    pub on_the_way: f64,
 }
 
 /// A total's name, what it counts, and how to read it from [`Totals`].
@@ -147,7 +151,7 @@ impl Totals {
     /// Each total: the name its effects take (`diff_<name>`, the focus as `roxham`), what
     /// it counts (crossing attempts, where a person returned may try again, or people),
     /// and its value. The one list the names, units and values are read from.
-    const COLUMNS: [Column; 7] = [
+    const COLUMNS: [Column; 8] = [
         ("roxham", "attempts", |t| t.focus),
         ("official_ports", "attempts", |t| t.official_ports),
         ("other_irregular", "attempts", |t| t.other_irregular),
@@ -155,11 +159,12 @@ impl Totals {
         ("airports", "attempts", |t| t.airports),
         ("stayed_in_us", "people", |t| t.stayed_in_us),
         ("resettled", "people", |t| t.resettled),
+        ("still_on_the_way", "people", |t| t.on_the_way),
     ];
 
     /// The totals' names, in [`Totals::COLUMNS`]' order.
-    pub const NAMES: [&'static str; 7] = {
-        let mut names = [""; 7];
+    pub const NAMES: [&'static str; 8] = {
+        let mut names = [""; 8];
         let mut i = 0;
         while i < names.len() {
             names[i] = Totals::COLUMNS[i].0;
@@ -182,20 +187,9 @@ impl Totals {
     }
 }
 
-/// The crossing whose displaced demand is tracked: "Roxham Road" if there is one, else the
-/// irregular crossing with the highest detection.
+/// The crossing whose displaced demand is tracked ([`Scenario::focus_crossing`]).
 pub fn focus(sc: &Scenario) -> Option<usize> {
-    sc.places
-        .iter()
-        .position(|p| p.name == "Roxham Road")
-        .or_else(|| {
-            sc.places
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.crossing == Some(CrossingKind::Irregular))
-                .max_by(|a, b| a.1.detection.total_cmp(&b.1.detection))
-                .map(|(i, _)| i)
-        })
+    sc.focus_crossing()
 }
 
 pub fn totals(sc: &Scenario, res: &Results) -> Totals {
@@ -219,6 +213,12 @@ pub fn totals(sc: &Scenario, res: &Results) -> Totals {
         as f64
         * sc.scale;
     t.resettled = res.state_count(last, State::Resettled) as f64 * sc.scale;
+    t.on_the_way = State::ALL
+        .iter()
+        .filter(|s| !s.is_terminal())
+        .map(|&s| res.state_count(last, s))
+        .sum::<u64>() as f64
+        * sc.scale;
     t
 }
 
@@ -854,6 +854,26 @@ mod tests {
         assert_eq!(d.unit, "attempts");
         assert_eq!(get("diff_stayed_in_us").unit, "people");
         assert_eq!(s.unit, "ratio");
+    }
+
+    #[test]
+    fn everyone_is_at_an_end_or_still_on_the_way_when_the_window_closes() {
+        // A review found the shares of displaced demand a quarter short: the people still
+        // waiting when the window closes were in no total.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let sc = Scenario::load(&path).unwrap();
+        let res = engine::simulate(&sc, &engine::RunOptions::default());
+        let t = totals(&sc, &res);
+        let last = res.days - 1;
+        let ends: u64 = State::ALL
+            .iter()
+            .filter(|s| s.is_terminal())
+            .map(|&s| res.state_count(last, s))
+            .sum();
+        let everyone: u64 = State::ALL.iter().map(|&s| res.state_count(last, s)).sum();
+        assert!(t.on_the_way > 0.0, "{t:?}");
+        assert_eq!(t.on_the_way, (everyone - ends) as f64 * sc.scale);
+        assert_eq!(everyone, res.agents, "every agent entered is in one state");
     }
 
     #[test]

@@ -218,7 +218,12 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 pub fn summary(values: &[f64]) -> [f64; 4] {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
-    let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+    // No values (a share where no replicate displaced anything): no mean either.
+    let mean = if v.is_empty() {
+        f64::NAN
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    };
     [
         mean,
         quantile(&v, 0.05),

@@ -11,7 +11,8 @@
 //! crossings and all land ports (ports where the STCA applies; airports are ports without
 //! it). The last [`CONTEXT_MONTHS`] months of the run-in are summarised too, to be shown
 //! beside the observed months before `from` as the context of the forecast. Nothing here
-//! reads an observed value from `from` on: the forecast is blind to them.
+//! reads an observed value from `from` on: the forecast is blind to them. (The inflows are
+//! inputs, read as the scenario gives them, observed encounters included.)
 
 use crate::experiment::compare;
 use crate::experiment::ensemble;

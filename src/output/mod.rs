@@ -44,6 +44,11 @@ pub struct PlaceRow<'a> {
     pub crossing: &'static str,
     pub country: &'a str,
     pub province: &'a str,
+    /// A port: whether the STCA applies there (a land port) or not (an airport); empty
+    /// for other places.
+    pub stca: Option<bool>,
+    /// Whether this is the crossing a comparison tracks ([`Scenario::focus_crossing`]).
+    pub focus: bool,
 }
 
 /// The scenario's policies with their dates, as run.
@@ -63,14 +68,18 @@ pub fn policy_rows(sc: &Scenario) -> Vec<PolicyRecord> {
 }
 
 pub fn place_rows(sc: &Scenario) -> Vec<PlaceRow<'_>> {
+    let focus = sc.focus_crossing();
     sc.places
         .iter()
-        .map(|p| PlaceRow {
+        .enumerate()
+        .map(|(i, p)| PlaceRow {
             place: &p.name,
             kind: kind_name(p.kind),
             crossing: crossing_name(p.crossing),
             country: &p.country,
             province: &p.region,
+            stca: (p.crossing == Some(crate::scenario::CrossingKind::Port)).then_some(p.stca),
+            focus: focus == Some(i),
         })
         .collect()
 }

@@ -42,7 +42,13 @@ pub struct Comparison {
     pub order: Vec<String>,
     /// The months of the window, in order.
     pub months: Vec<Month>,
+    /// `effects_by_replicate.csv` by variant and effect, read when first asked for
+    /// ([`Comparison::replicate_values`]; `None` if the folder has no readable file).
+    by_replicate: std::cell::OnceCell<Option<ByReplicate>>,
 }
+
+/// Every replicate's value, by variant and effect.
+type ByReplicate = BTreeMap<(String, String), Vec<f64>>;
 
 /// A text file of a result folder: a regular file, within the cap on data files.
 pub fn read_text(path: &Path) -> Result<String> {
@@ -146,6 +152,7 @@ impl Comparison {
             policies,
             order,
             months,
+            by_replicate: std::cell::OnceCell::new(),
         })
     }
 
@@ -307,8 +314,33 @@ impl Comparison {
         }
     }
 
-    /// The crossing whose displaced demand the effects track (see `compare::focus`).
+    /// Every replicate's value of `effect` for `variant`, to full precision, from
+    /// `effects_by_replicate.csv` (`effects.csv` is rounded: one replicate of -1 among 25
+    /// rounds to a mean and an interval of 0). `None` where the folder has no such rows
+    /// (written before the file) or they cannot be read.
+    pub fn replicate_values(&self, variant: &str, effect: &str) -> Option<&[f64]> {
+        let all = self.by_replicate.get_or_init(|| {
+            let rows = read_csv::<crate::experiment::compare::ReplicateEffect>(
+                &self.dir.join("effects_by_replicate.csv"),
+            )
+            .ok()?;
+            let mut by = ByReplicate::new();
+            for (_, r) in rows {
+                by.entry((r.variant, r.effect)).or_default().push(r.value);
+            }
+            Some(by)
+        });
+        all.as_ref()?
+            .get(&(variant.to_string(), effect.to_string()))
+            .map(Vec::as_slice)
+    }
+
+    /// The crossing whose displaced demand the effects track, as `places.csv` marks it (in
+    /// a folder written before that column, Roxham Road or the first irregular crossing).
     pub fn focus_name(&self) -> String {
+        if let Some(p) = self.places.iter().find(|p| p.focus == Some(true)) {
+            return p.place.clone();
+        }
         let crossings = self.crossings();
         if crossings.iter().any(|p| p.place == "Roxham Road") {
             "Roxham Road".into()
@@ -386,13 +418,14 @@ pub fn variant_color(order: &[String], variant: &str) -> RGBColor {
 }
 
 /// The alternatives of `share_to_*`, with their names in the figures and the report.
-pub const ALTERNATIVES: [(&str, &str); 6] = [
+pub const ALTERNATIVES: [(&str, &str); 7] = [
     ("official_ports", "land ports (STCA applies)"),
     ("other_irregular", "other irregular crossings"),
     ("evasions", "evaded, then claimed inland"),
     ("airports", "airports (no STCA)"),
     ("stayed_in_us", "stayed in the US"),
     ("resettled", "resettled through the quota"),
+    ("still_on_the_way", "still on the way at the end"),
 ];
 
 pub fn alternative_label(name: &str) -> String {
@@ -546,6 +579,62 @@ pub(crate) mod tests {
         let unclear = with("both,diff_roxham,-100,-160,-100,3").unwrap();
         assert!(unclear.contains("not clearly a drop"), "{unclear}");
         assert!(with("both,diff_official_ports,1,1,1,1").is_some());
+    }
+
+    #[test]
+    fn places_csv_says_which_ports_are_airports_and_which_crossing_is_tracked() {
+        // A review found the report guessing both from names: an airport not called one was
+        // a land port, and without "Roxham Road" the first irregular crossing was the focus
+        // where compare tracked the most watched one.
+        let d = tempfile::tempdir().unwrap();
+        tiny_folder(d.path());
+        std::fs::write(
+            d.path().join("places.csv"),
+            "place,kind,crossing,country,province,stca,focus\n\
+             Border,entry,,US,TX,,false\n\
+             Woods,crossing,irregular,CA,QC,,false\n\
+             Chemin Roxham,crossing,irregular,CA,QC,,true\n\
+             Lacolle,crossing,port,CA,QC,true,false\n\
+             Montreal-Trudeau (YUL),crossing,port,CA,QC,false,false\n",
+        )
+        .unwrap();
+        let c = Comparison::load(d.path()).unwrap();
+        assert_eq!(c.focus_name(), "Chemin Roxham");
+        let class = |name: &str| c.places.iter().find(|p| p.place == name).unwrap().class();
+        assert_eq!(
+            class("Montreal-Trudeau (YUL)"),
+            Some(CrossingClass::Airport)
+        );
+        assert_eq!(class("Lacolle"), Some(CrossingClass::LandPort));
+        // A folder written before the columns: the names, as before.
+        tiny_folder(d.path());
+        let c = Comparison::load(d.path()).unwrap();
+        assert_eq!(c.focus_name(), "Roxham Road");
+        let class = |name: &str| c.places.iter().find(|p| p.place == name).unwrap().class();
+        assert_eq!(class("Montreal airport"), Some(CrossingClass::Airport));
+    }
+
+    #[test]
+    fn an_effect_is_exactly_zero_only_if_every_replicate_says_so() {
+        let d = tempfile::tempdir().unwrap();
+        tiny_folder(d.path());
+        let zero = |c: &Comparison, e: &str| {
+            c.replicate_values("both", e)
+                .map(|v| v.iter().all(|&x| x == 0.0))
+        };
+        let c = Comparison::load(d.path()).unwrap();
+        assert_eq!(zero(&c, "interaction_roxham"), None, "no file");
+        let mut rows = String::from("variant,replicate,effect,unit,value\n");
+        for r in 0..25 {
+            let v = if r == 7 { -1 } else { 0 };
+            rows.push_str(&format!("both,{r},interaction_roxham,attempts,{v}\n"));
+            rows.push_str(&format!("both,{r},interaction_evasions,people,0\n"));
+        }
+        std::fs::write(d.path().join("effects_by_replicate.csv"), rows).unwrap();
+        let c = Comparison::load(d.path()).unwrap();
+        assert_eq!(zero(&c, "interaction_roxham"), Some(false));
+        assert_eq!(zero(&c, "interaction_evasions"), Some(true));
+        assert_eq!(zero(&c, "interaction_airports"), None);
     }
 
     #[test]

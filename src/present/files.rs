@@ -120,10 +120,17 @@ pub struct PlaceRecord {
     pub crossing: String,
     pub country: String,
     pub province: String,
+    /// Whether the STCA applies at a port (folders written before the column: none).
+    #[serde(default)]
+    pub stca: Option<bool>,
+    /// The crossing a comparison tracks (folders written before the column: none marked).
+    #[serde(default)]
+    pub focus: Option<bool>,
 }
 
-/// What kind of crossing point a place is. `places.csv` says `irregular` or `port`; a port
-/// whose name says "airport" is an airport (the STCA does not apply there).
+/// What kind of crossing point a place is. `places.csv` says `irregular` or `port`, and for
+/// a port whether the STCA applies (a land port) or not (an airport); in a folder written
+/// before that column, a port whose name says "airport" is an airport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CrossingClass {
     Irregular,
@@ -135,7 +142,10 @@ impl PlaceRecord {
     pub fn class(&self) -> Option<CrossingClass> {
         match self.crossing.as_str() {
             "irregular" => Some(CrossingClass::Irregular),
-            "port" if self.place.to_lowercase().contains("airport") => Some(CrossingClass::Airport),
+            "port" if self.stca == Some(false) => Some(CrossingClass::Airport),
+            "port" if self.stca.is_none() && self.place.to_lowercase().contains("airport") => {
+                Some(CrossingClass::Airport)
+            }
             "port" => Some(CrossingClass::LandPort),
             _ => None,
         }

@@ -183,13 +183,21 @@ fn findings_section(h: &mut String, c: &Comparison, ba: Option<&BeforeAfter>) {
     let _ = writeln!(
         h,
         "<p>Written from this folder's <code>effects.csv</code> and <code>series.csv</code>, \
-         not by hand: each number is the mean over {} and, in brackets, its 90% interval (the \
-         5th to 95th percentile), which covers {} (see <a href=\"#intervals\">What the \
-         intervals cover</a>). A change is called a rise or a fall only when its whole interval \
-         is above or below 0. These are the model's answers under the scenario's assumptions \
-         (<a href=\"#assumptions\">listed below</a>), not measurements.</p>",
+         not by hand: each number is the mean over {} and, in brackets, its 90% interval: the \
+         5th to 95th percentile of the replicates' values, how far runs spread (not a \
+         confidence interval of the mean), which covers {} (see <a href=\"#intervals\">What \
+         the intervals cover</a>). A change is called a rise or a fall only when its whole \
+         interval is above or below 0.{} These are the model's answers under the scenario's \
+         assumptions (<a href=\"#assumptions\">listed below</a>), not measurements.</p>",
         esc(&c.replicates_text()),
-        esc(&c.uncertainty_text())
+        esc(&c.uncertainty_text()),
+        match c.replicates() {
+            Some(r) if r < 20 => format!(
+                " With {r} replicates these percentiles are the smallest and largest of the {r} \
+                 values, or nearly so: read them as the range of the runs."
+            ),
+            _ => String::new(),
+        }
     );
     h.push_str("<ul class=\"findings\">\n");
     for f in findings(c, ba) {
@@ -753,6 +761,9 @@ pub fn effect_label(effect: &str, focus: &str) -> String {
         Some("airports") => "attempts at airports (no STCA)".into(),
         Some("stayed_in_us") => "stayed in the US (settled or gave up)".into(),
         Some("resettled") => "resettled through the quota".into(),
+        Some("still_on_the_way") => {
+            "still on the way at the end (waiting, travelling, returned, hiding or approved)".into()
+        }
         Some(other) => other.replace('_', " "),
         None => effect.replace('_', " "),
     }
@@ -769,9 +780,12 @@ fn effects(h: &mut String, c: &Comparison) {
          <code>diff_X</code> is the variant's total of X over the window minus \
          <code>{REFERENCE}</code>'s (negative: fewer), in crossing attempts for the crossings \
          (a person returned to the US may try again) and in people for the others. <code>share_to_X</code> is \
-         the change in X per person of {f} demand displaced, that is <code>diff_X</code> \
-         divided by the drop in attempts at {f}; +25% means a quarter of the displaced \
-         demand went to X. A share is undefined (n/a) where a variant does not reduce \
+         the change in X per attempt at {f} displaced, that is <code>diff_X</code> \
+         divided by the drop in attempts at {f}; +25% means that X grew by a quarter of the \
+         attempts displaced. The shares need not add up to 100%: the crossings count \
+         attempts, the others people (a person turned back may try again, or try nowhere \
+         else), and people still on their way when the window ends are a share of their \
+         own (<code>still_on_the_way</code>). A share is undefined (n/a) where a variant does not reduce \
          attempts at {f}, and large where it barely reduces them. For <code>both</code>, \
          <code>interaction_X</code> is its effect less the effects of the extension alone and \
          of the quota alone, replicate by replicate: how far the two policies together differ \

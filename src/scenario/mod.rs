@@ -379,6 +379,23 @@ impl Scenario {
             .map(|i| i as PlaceId)
     }
 
+    /// The crossing whose displaced demand a comparison tracks: "Roxham Road" if there is
+    /// one, else the irregular crossing with the highest detection (the first of equals).
+    /// `places.csv` marks it, so that a result folder's report names the same one.
+    pub fn focus_crossing(&self) -> Option<usize> {
+        self.places
+            .iter()
+            .position(|p| p.name == "Roxham Road")
+            .or_else(|| {
+                self.places
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.crossing == Some(CrossingKind::Irregular))
+                    .max_by(|a, b| a.1.detection.total_cmp(&b.1.detection))
+                    .map(|(i, _)| i)
+            })
+    }
+
     /// Number of days in the window.
     pub fn days(&self) -> u32 {
         (self.end.0 - self.start.0 + 1) as u32
