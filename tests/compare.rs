@@ -53,6 +53,10 @@ fn results_depend_neither_on_threads_nor_on_the_subset_of_variants() {
         "three variants against neither, 15 effects each, and both's 8 interactions"
     );
     assert_eq!(all1.by_replicate, all2.by_replicate);
+    // Each variant's first day apart from neither: none for neither itself.
+    for v in &all1.variants {
+        assert_eq!(v.differs_from.is_empty(), v.variant == "neither", "{v:?}");
+    }
     assert_eq!(all1.totals, all2.totals);
 
     // `neither` run alone gives the same rows as within the full design.

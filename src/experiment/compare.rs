@@ -394,6 +394,13 @@ pub struct VariantRow {
     pub description: String,
     /// `path = value` pairs, separated by `; `.
     pub overrides: String,
+    /// The first day on which a run of the variant can differ from the same run of
+    /// `neither` ([`engine::shared_days`]): the start of the window where the variant
+    /// changes something acting from the first day (a place's detection, say), so that its
+    /// effects include the years before any policy differs. Empty for `neither` itself, or
+    /// where `neither` was not run (and in folders written before the column).
+    #[serde(default)]
+    pub differs_from: String,
 }
 
 /// A row of `policies.csv`: each variant's policies with their dates.
@@ -594,6 +601,14 @@ pub fn compare_over(
             &months,
             Uncertainty::of(posterior),
         ));
+        let reference = specs.iter().position(|s| s.name == REFERENCE);
+        let differs_from = match reference {
+            Some(r) if r != v => {
+                let day = engine::shared_days(&scenarios[r][0], &scenarios[v][0]);
+                base.start.add_days(day as i32).to_string()
+            }
+            _ => String::new(),
+        };
         out.variants.push(VariantRow {
             variant: spec.name.clone(),
             description: spec.description.clone(),
@@ -603,6 +618,7 @@ pub fn compare_over(
                 .map(|(p, x)| format!("{p} = {}", x.to_string().trim()))
                 .collect::<Vec<_>>()
                 .join("; "),
+            differs_from,
         });
         for p in &scenarios[v][0].policies {
             let (s, e) = p.rule.dates();

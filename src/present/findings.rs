@@ -636,6 +636,21 @@ pub fn findings(c: &Comparison, ba: Option<&BeforeAfter>) -> Vec<String> {
                  {o} turned no attempt there in these runs, {why}; its other effects differ."
             ));
         }
+        // A variant that changes something acting from the first day (a place's
+        // detection, say) differs before any policy does: its effects include those years.
+        let start = c.manifest["start"].as_str().unwrap_or("");
+        if let Some(row) = c
+            .variants
+            .iter()
+            .find(|r| r.variant == *v && !start.is_empty() && r.differs_from == start)
+        {
+            s.push_str(&format!(
+                " It differs from {REFERENCE} from the window's first day ({}): what it changes \
+                 acts from the start, so its effects include the years before any policy \
+                 differs, not only the response to one.",
+                row.differs_from
+            ));
+        }
         out.push(s);
     }
     out
@@ -689,6 +704,7 @@ fn join_and(parts: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::compare::VariantRow;
 
     #[test]
     fn an_estimate_is_the_mean_and_the_type_7_quantiles() {
@@ -904,6 +920,31 @@ mod tests {
             !of("w90").contains(every) && !of("w90").contains(roxham_only),
             "{f:#?}"
         );
+        // A variant that differs from the window's first day says its effects include the
+        // years before (a review: high_detection changes a place's detection from 2017).
+        let first_day = "It differs from neither from the window's first day";
+        assert!(!of("w30").contains(first_day), "{f:#?}");
+        c.manifest["start"] = "2023-01-01".into();
+        for (v, from) in [("w30", "2023-01-01"), ("w60", "2023-02-14")] {
+            c.variants.push(VariantRow {
+                variant: v.into(),
+                description: String::new(),
+                overrides: String::new(),
+                differs_from: from.into(),
+            });
+        }
+        let f = findings(&c, None);
+        let of = |v: &str| {
+            f.iter()
+                .find(|s| s.starts_with(&format!("The variant {v}")))
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert!(
+            of("w30").contains(&format!("{first_day} (2023-01-01)")),
+            "{f:#?}"
+        );
+        assert!(!of("w60").contains(first_day), "{f:#?}");
     }
 
     #[test]
