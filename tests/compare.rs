@@ -192,6 +192,16 @@ fn over_a_posterior_every_variant_has_the_particle_of_its_replicate() {
     };
     let (cmp, series) = over(1, Some(&p));
     assert_eq!(series, over(2, Some(&p)).1, "the same at 1 and 2 threads");
+    // replicates.csv: each replicate's seed and the id of its particle, as drawn.
+    let draws = p.draws(4, sc.seed);
+    assert_eq!(cmp.replicates.len(), 4);
+    for (r, row) in cmp.replicates.iter().enumerate() {
+        assert_eq!(row.replicate, r as u32);
+        assert_eq!(row.seed, ensemble::replicate_seed(sc.seed, r as u32));
+        assert_eq!(row.particle, Some(p.particles[draws[r]].id), "{row:?}");
+    }
+    let plain = over(1, None).0;
+    assert!(plain.replicates.iter().all(|r| r.particle.is_none()));
     let over_both = "parameters and replicates";
     assert!(cmp.summary.iter().all(|r| r.uncertainty == over_both));
     assert!(cmp.effects.iter().all(|e| e.uncertainty == over_both));

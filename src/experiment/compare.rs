@@ -427,8 +427,22 @@ pub struct Comparison {
     pub overlay_months: Vec<validation::MonthRow>,
     pub variants: Vec<VariantRow>,
     pub policies: Vec<PolicyRow>,
+    /// Each replicate's seed and, over a posterior, its particle (the same in every
+    /// variant): what it takes to run one replicate again.
+    pub replicates: Vec<ReplicateRow>,
     pub agents: u64,
     pub agent_days: u64,
+}
+
+/// A row of a comparison's `replicates.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicateRow {
+    pub replicate: u32,
+    /// The seed every variant of the replicate runs with (`northbound run --seed`).
+    pub seed: u64,
+    /// Over a posterior, the `id` of the particle of `posterior.csv` the replicate runs
+    /// with; empty without one.
+    pub particle: Option<u64>,
 }
 
 /// Runs the comparison, writing `series.csv` into `series` (from the monthly values kept,
@@ -528,9 +542,19 @@ pub fn compare_over(
         .iter()
         .map(|rs| rs.iter().map(|r| r.totals).collect())
         .collect();
+    let draws = posterior.map(|p| p.draws(replicates, seed));
     let mut out = Comparison {
         agents: reps.iter().flatten().map(|r| r.agents).sum(),
         agent_days: reps.iter().flatten().map(|r| r.agent_days).sum(),
+        replicates: (0..replicates)
+            .map(|r| ReplicateRow {
+                replicate: r,
+                seed: ensemble::replicate_seed(seed, r),
+                particle: posterior
+                    .zip(draws.as_ref())
+                    .map(|(p, d)| p.particles[d[r as usize]].id),
+            })
+            .collect(),
         ..Comparison::default()
     };
     for (v, spec) in specs.iter().enumerate() {
@@ -688,7 +712,7 @@ pub fn compare_over(
 /// Writes a comparison's tables into `dir`, beside its `series.csv`: `summary.csv`,
 /// `effects.csv` (its header even without a row), `effects_by_replicate.csv`, `totals.csv`,
 /// `overlay.csv`, `overlay_months.csv` (the simulated line of monthly series on every month),
-/// `observed_crossings.csv` (observations at one crossing, for the crossing panels), `variants.csv`, `policies.csv`, `places.csv`, and the
+/// `observed_crossings.csv` (observations at one crossing, for the crossing panels), `variants.csv`, `replicates.csv` (seeds and particles), `policies.csv`, `places.csv`, and the
 /// scenario as `scenario.toml` with its data files under `data/` (paths rewritten to them):
 /// everything its figures and report are drawn from, and what it takes to run it again.
 pub fn write(dir: &Path, sc: &Scenario, cmp: &Comparison) -> Result<()> {
@@ -712,6 +736,11 @@ pub fn write(dir: &Path, sc: &Scenario, cmp: &Comparison) -> Result<()> {
         &validation::MONTH_HEADER,
     )?;
     output::write_csv(&dir.join("variants.csv"), &cmp.variants)?;
+    output::write_csv_or_header(
+        &dir.join("replicates.csv"),
+        &cmp.replicates,
+        &["replicate", "seed", "particle"],
+    )?;
     output::write_csv(&dir.join("policies.csv"), &cmp.policies)?;
     output::write_csv(&dir.join("places.csv"), &output::place_rows(sc))?;
     output::bundle::write_scenario(dir, "scenario.toml", sc).map(|_| ())
