@@ -192,7 +192,7 @@ fn over_a_posterior_every_variant_has_the_particle_of_its_replicate() {
     };
     let (cmp, series) = over(1, Some(&p));
     assert_eq!(series, over(2, Some(&p)).1, "the same at 1 and 2 threads");
-    // replicates.csv: each replicate's seed and the id of its particle, as drawn.
+    // replicate_seeds.csv: each replicate's seed and the id of its particle, as drawn.
     let draws = p.draws(4, sc.seed);
     assert_eq!(cmp.replicates.len(), 4);
     for (r, row) in cmp.replicates.iter().enumerate() {

@@ -394,8 +394,9 @@ pub struct VariantRow {
     pub description: String,
     /// `path = value` pairs, separated by `; `.
     pub overrides: String,
-    /// The first day on which a run of the variant can differ from the same run of
-    /// `neither` ([`engine::shared_days`]): the start of the window where the variant
+    /// The first day whose figures a run of the variant may differ on from the same run of
+    /// `neither` ([`engine::shared_days`]; the first day its rules differ, or a day before
+    /// it where news of the rules travels early): the start of the window where the variant
     /// changes something acting from the first day (a place's detection, say), so that its
     /// effects include the years before any policy differs. Empty for `neither` itself, or
     /// where `neither` was not run (and in folders written before the column).
@@ -434,7 +435,7 @@ pub struct Comparison {
     pub agent_days: u64,
 }
 
-/// A row of a comparison's `replicates.csv`.
+/// A row of a comparison's `replicate_seeds.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplicateRow {
     pub replicate: u32,
@@ -628,8 +629,11 @@ pub fn compare_over(
         let reference = specs.iter().position(|s| s.name == REFERENCE);
         let differs_from = match reference {
             Some(r) if r != v => {
+                // Runs share `day` days, and the day after them still gives the same
+                // figures: its state differs only by the news of the next day's rules.
                 let day = engine::shared_days(&scenarios[r][0], &scenarios[v][0]);
-                base.start.add_days(day as i32).to_string()
+                let first = if day == 0 { 0 } else { day + 1 };
+                base.start.add_days(first as i32).to_string()
             }
             _ => String::new(),
         };
@@ -712,7 +716,7 @@ pub fn compare_over(
 /// Writes a comparison's tables into `dir`, beside its `series.csv`: `summary.csv`,
 /// `effects.csv` (its header even without a row), `effects_by_replicate.csv`, `totals.csv`,
 /// `overlay.csv`, `overlay_months.csv` (the simulated line of monthly series on every month),
-/// `observed_crossings.csv` (observations at one crossing, for the crossing panels), `variants.csv`, `replicates.csv` (seeds and particles), `policies.csv`, `places.csv`, and the
+/// `observed_crossings.csv` (observations at one crossing, for the crossing panels), `variants.csv`, `replicate_seeds.csv` (seeds and particles), `policies.csv`, `places.csv`, and the
 /// scenario as `scenario.toml` with its data files under `data/` (paths rewritten to them):
 /// everything its figures and report are drawn from, and what it takes to run it again.
 pub fn write(dir: &Path, sc: &Scenario, cmp: &Comparison) -> Result<()> {
@@ -737,7 +741,7 @@ pub fn write(dir: &Path, sc: &Scenario, cmp: &Comparison) -> Result<()> {
     )?;
     output::write_csv(&dir.join("variants.csv"), &cmp.variants)?;
     output::write_csv_or_header(
-        &dir.join("replicates.csv"),
+        &dir.join("replicate_seeds.csv"),
         &cmp.replicates,
         &["replicate", "seed", "particle"],
     )?;

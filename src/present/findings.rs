@@ -545,10 +545,9 @@ pub fn findings(c: &Comparison, ba: Option<&BeforeAfter>) -> Vec<String> {
             .iter()
             .map(|(label, e)| format!("{label} {}", e.percent_text()))
             .collect();
-        if !zero.is_empty() {
-            let labels: Vec<String> = zero.into_iter().map(|(label, _)| label).collect();
-            parts.push(format!("{} 0.0%", join_and(&labels)));
-        }
+        // Each alternative with its own figure: labels hold commas ("evaded, then claimed
+        // inland"), so that two run together would read as one.
+        parts.extend(zero.into_iter().map(|(label, _)| format!("{label} 0.0%")));
         out.push(format!(
             "For each attempt {} displaced from {focus} ({v}), the change elsewhere, as a share of the displaced attempts: {}.",
             lower_first(name),
@@ -631,7 +630,7 @@ pub fn findings(c: &Comparison, ba: Option<&BeforeAfter>) -> Vec<String> {
             ));
         } else if let Some(o) = same_effects_as(c, v, Some("diff_roxham")) {
             s.push_str(&format!(
-                " Its effect on attempts at {focus} is that of {o} to the figure (mean, median \
+                " Its effect on attempts at {focus} is exactly that of {o} (mean, median \
                  and 90% interval): with their random numbers shared, what {v} changes beyond \
                  {o} turned no attempt there in these runs, {why}; its other effects differ."
             ));
@@ -899,15 +898,16 @@ mod tests {
         rows[roxham].p50 += 1.0;
         c.effects.extend(as_variant("w90", &rows));
         c.order.extend(["w30", "w60", "w90"].map(String::from));
-        let f = findings(&c, None);
-        let of = |v: &str| {
+        let variant_in = |f: &[String], v: &str| {
             f.iter()
                 .find(|s| s.starts_with(&format!("The variant {v},")))
                 .cloned()
                 .unwrap_or_default()
         };
+        let f = findings(&c, None);
+        let of = |v: &str| variant_in(&f, v);
         let every = "is that of both: with their random numbers shared";
-        let roxham_only = "Its effect on attempts at Roxham Road is that of both to the figure";
+        let roxham_only = "Its effect on attempts at Roxham Road is exactly that of both";
         assert!(
             of("w30").contains(every) && !of("w30").contains(roxham_only),
             "{f:#?}"
@@ -934,12 +934,7 @@ mod tests {
             });
         }
         let f = findings(&c, None);
-        let of = |v: &str| {
-            f.iter()
-                .find(|s| s.starts_with(&format!("The variant {v}")))
-                .cloned()
-                .unwrap_or_default()
-        };
+        let of = |v: &str| variant_in(&f, v);
         assert!(
             of("w30").contains(&format!("{first_day} (2023-01-01)")),
             "{f:#?}"
