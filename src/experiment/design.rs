@@ -88,9 +88,9 @@ impl Factor {
                 };
                 f.values.push(x);
             }
-            if f.values.len() < 2 {
+            if f.values.len() < 2 || f.values.iter().all(|v| *v == f.values[0]) {
                 return Err(format!(
-                    "{flag} \"{spec}\": a list needs two values or more (to fix a value, edit the scenario)"
+                    "{flag} \"{spec}\": a list needs two different values or more (to fix a value, edit the scenario)"
                 ));
             }
             f.lo = f.values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -128,7 +128,7 @@ impl Factor {
         match self.kind {
             Kind::Float => self.lo + u * (self.hi - self.lo),
             Kind::Integer | Kind::Bool => {
-                let (a, b) = (self.lo.round(), self.hi.round());
+                let (a, b) = self.whole_ends();
                 (a + (u * (b - a + 1.0)).floor()).min(b)
             }
         }
@@ -145,9 +145,14 @@ impl Factor {
         let (lo, hi) = if self.is_list() {
             (self.lo, self.hi)
         } else {
-            (self.lo.round(), self.hi.round())
+            self.whole_ends()
         };
         (to - from) / (hi - lo)
+    }
+
+    /// A range's lowest and highest whole numbers.
+    fn whole_ends(&self) -> (f64, f64) {
+        (self.lo.ceil(), self.hi.floor())
     }
 
     fn round(&self, v: f64) -> f64 {
@@ -164,12 +169,16 @@ impl Factor {
             return self.values.clone();
         }
         let n = n.max(2);
+        let (lo, hi) = match self.kind {
+            Kind::Float => (self.lo, self.hi),
+            Kind::Integer | Kind::Bool => self.whole_ends(),
+        };
         let mut out: Vec<f64> = (0..n)
             .map(|i| {
                 if i + 1 == n {
-                    self.round(self.hi)
+                    hi
                 } else {
-                    self.round(self.lo + (self.hi - self.lo) * i as f64 / (n - 1) as f64)
+                    self.round(lo + (hi - lo) * i as f64 / (n - 1) as f64)
                 }
             })
             .collect();
@@ -253,16 +262,36 @@ pub fn resolve(sc: &Scenario, factors: &mut [Factor]) -> Result<()> {
             for v in &mut f.values {
                 *v = v.round();
             }
-            if f.is_list() {
+            let what = if f.is_list() {
                 f.lo = f.values.iter().copied().fold(f64::INFINITY, f64::min);
                 f.hi = f.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            } else if f.lo.round() >= f.hi.round() {
+                "a list that holds two different whole numbers or more"
+            } else {
+                "a range that holds two whole numbers or more"
+            };
+            let (a, b) = if f.is_list() {
+                (f.lo, f.hi)
+            } else {
+                f.whole_ends()
+            };
+            if a >= b {
                 problems.push(format!(
-                    "--vary {}: the scenario holds a whole number there, and {}..{} rounds to the one value {}: give a range that holds two whole numbers or more",
+                    "--vary {}: the scenario holds a whole number there, and {}: give {what}",
                     f.name(),
-                    crate::output::fmt_value(f.lo),
-                    crate::output::fmt_value(f.hi),
-                    crate::output::fmt_value(f.lo.round())
+                    if f.is_list() {
+                        "the list's values round to one".to_string()
+                    } else {
+                        format!(
+                            "{}..{} holds {}",
+                            crate::output::fmt_value(f.lo),
+                            crate::output::fmt_value(f.hi),
+                            if a == b {
+                                format!("only {}", crate::output::fmt_value(a))
+                            } else {
+                                "none".into()
+                            }
+                        )
+                    }
                 ));
             }
         }
@@ -380,10 +409,14 @@ pub fn design(
                     "--design sobol takes at most {SOBOL_MAX_FACTORS} parameters ({k} given): use morris to screen them first"
                 ));
             }
-            // The sequence's first point is the origin: A and B would be the same corner,
-            // rows that add nothing to the estimates. It is skipped, as SciPy advises.
-            let seq = sobol(2 * k, base + 1);
-            for row in &seq[1..] {
+            // The sequence's first point is the origin, where A and B would be the same
+            // corner, rows that add nothing to the estimates. Skipping it alone would break
+            // the balance of a power of two of rows; skipping the first power of two at least
+            // as large as N keeps it (each block of 2^m points from a multiple of 2^m is
+            // balanced), as SALib does.
+            let skip = base.next_power_of_two();
+            let seq = sobol(2 * k, skip + base);
+            for row in &seq[skip..] {
                 let (a, b) = row.split_at(k);
                 d.points.push(at(&d, a));
                 for i in 0..k {
@@ -587,7 +620,7 @@ mod tests {
             assert!(Factor::parse(bad, "--vary").is_err(), "{bad}");
         }
         let e = Factor::parse("a.b=3", "--vary").unwrap_err();
-        assert!(e.contains("two values or more"), "{e}");
+        assert!(e.contains("two different values or more"), "{e}");
     }
 
     #[test]
@@ -612,8 +645,12 @@ mod tests {
             range("polices.x", 0.0, 1.0),
         ];
         bad.push(range("policies.stca_extension.window_days", 7.2, 7.4));
+        bad.push(range("policies.stca_extension.window_days", 7.0, 7.9));
+        bad.push(Factor::parse("policies.stca_extension.window_days=7.2,7.4", "--vary").unwrap());
         let e = resolve(&sc, &mut bad).unwrap_err().to_string();
-        assert!(e.contains("rounds to the one value 7"), "{e}");
+        assert!(e.contains("7.2..7.4 holds none: give a range"), "{e}");
+        assert!(e.contains("7..7.9 holds only 7: give a range"), "{e}");
+        assert!(e.contains("the list's values round to one"), "{e}");
         assert!(e.contains("give true,false"), "{e}");
         assert!(e.contains("not a number or a boolean"), "{e}");
         assert!(e.contains("no `polices` here"), "{e}");
@@ -628,20 +665,35 @@ mod tests {
         for v in [7.0, 8.0, 9.0, 10.0] {
             assert_eq!(d.points.iter().filter(|p| p[0] == v).count(), 1000, "{v}");
         }
-        let mut g = range("a", 7.0, 10.6);
+        // The whole numbers within the range: 6.5..10.6 is 7 to 10 (rounding gave 11, past
+        // the range's end, as the grid's last level).
+        let mut g = range("a", 6.5, 10.6);
         g.kind = Kind::Integer;
-        assert_eq!(g.levels(3), [7.0, 9.0, 11.0], "the last level rounded too");
-        assert_eq!((g.at(0.0), g.at(0.999), g.at(1.0)), (7.0, 11.0, 11.0));
+        assert_eq!(g.levels(3), [7.0, 9.0, 10.0]);
+        assert_eq!(g.levels(9), [7.0, 8.0, 9.0, 10.0]);
+        assert_eq!((g.at(0.0), g.at(0.999), g.at(1.0)), (7.0, 10.0, 10.0));
     }
 
     #[test]
-    fn a_saltelli_design_skips_the_sequences_origin() {
-        let d = design(Method::Sobol { base: 4 }, vec![range("a", 0.0, 1.0)], 1).unwrap();
-        // Rows of A, A_B, B: none is the corner where A and B would coincide.
-        assert_eq!(d.points.len(), 12);
-        assert_eq!(d.points[..3], [[0.5], [0.5], [0.5]]);
-        for row in d.points.chunks(3) {
-            assert_ne!(row[0], [0.0], "{:?}", d.points);
+    fn a_saltelli_design_skips_the_origin_and_keeps_its_balance() {
+        for base in [4, 8, 16] {
+            let fs = vec![range("a", 0.0, 1.0), range("b", 0.0, 1.0)];
+            let d = design(Method::Sobol { base }, fs, 1).unwrap();
+            assert_eq!(d.points.len(), base * 4);
+            // Rows of A, A_B^a, A_B^b, B: A is never the corner where it would equal B, and
+            // each column of A and of B has one point in each of `base` equal strata (a
+            // review: skipping the origin alone left the first stratum empty).
+            let a: Vec<&Vec<f64>> = d.points.iter().step_by(4).collect();
+            let b: Vec<&Vec<f64>> = d.points.iter().skip(3).step_by(4).collect();
+            for rows in [&a, &b] {
+                for j in 0..2 {
+                    let mut strata: Vec<usize> =
+                        rows.iter().map(|p| (p[j] * base as f64) as usize).collect();
+                    strata.sort_unstable();
+                    assert_eq!(strata, (0..base).collect::<Vec<_>>(), "{base} {j}");
+                }
+            }
+            assert!(a.iter().all(|p| **p != [0.0, 0.0]));
         }
     }
 
@@ -721,9 +773,9 @@ mod tests {
         let fs = vec![range("a", 0.0, 1.0), range("b", 10.0, 20.0)];
         let d = design(Method::Sobol { base: 4 }, fs, 1).unwrap();
         assert_eq!(d.points.len(), 4 * (2 + 2));
-        // The sequence from its second point (the first is the origin).
-        let seq = sobol(4, 5);
-        for (j, row) in seq[1..].iter().enumerate() {
+        // The sequence from point 4 (the first power of two of points is skipped).
+        let seq = sobol(4, 8);
+        for (j, row) in seq[4..].iter().enumerate() {
             let block = &d.points[j * 4..j * 4 + 4];
             let a = [row[0], 10.0 + 10.0 * row[1]];
             let b = [row[2], 10.0 + 10.0 * row[3]];

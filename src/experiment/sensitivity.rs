@@ -230,7 +230,10 @@ fn weighted_ranks(x: &[f64], w: &[f64]) -> Vec<f64> {
 /// Pearson's correlation of `a` and `b` under weights `w`; `None` if either is constant.
 fn weighted_pearson(a: &[f64], b: &[f64], w: &[f64]) -> Option<f64> {
     let total: f64 = w.iter().sum();
-    if total <= 0.0 {
+    // Constant ranks (every value tied) are equal exactly; their spread in floating point
+    // would not be 0.
+    let constant = |v: &[f64]| v.iter().all(|x| *x == v[0]);
+    if total <= 0.0 || a.is_empty() || constant(a) || constant(b) {
         return None;
     }
     let mean = |v: &[f64]| v.iter().zip(w).map(|(x, w)| x * w).sum::<f64>() / total;
@@ -408,13 +411,16 @@ mod tests {
         // A parameter whose effect changes sign has mu near 0 but mu_star and sigma large.
         let y: Vec<f64> = d.points.iter().map(|p| (p[0] - 0.5).abs()).collect();
         let rows = indices(&d, "v", &y, 5);
-        let get = |i: &str| {
-            rows.iter()
-                .find(|r| r.parameter == "a" && r.index == i)
-                .unwrap()
-                .value
-        };
+        let get = |i: &str| value_of(&rows, "a", i);
         assert!(get("mu_star") > 0.4 && get("sigma") > 0.4, "{rows:?}");
+    }
+
+    /// The value of `index` for `parameter` among `rows`.
+    fn value_of(rows: &[IndexRow], parameter: &str, index: &str) -> f64 {
+        rows.iter()
+            .find(|r| r.parameter == parameter && r.index == index)
+            .unwrap()
+            .value
     }
 
     /// A factor of `kind` over `spec` (`LO..HI` or a list), as `resolve` would leave it.
@@ -450,12 +456,7 @@ mod tests {
                 .unwrap();
                 let y: Vec<f64> = d.points.iter().map(|p| p[0]).collect();
                 let rows = indices(&d, "y", &y, 5);
-                let get = |i: &str| {
-                    rows.iter()
-                        .find(|r| r.parameter == "a" && r.index == i)
-                        .unwrap()
-                        .value
-                };
+                let get = |i: &str| value_of(&rows, "a", i);
                 let what = format!("{:?} {:?}, {levels} levels: {rows:?}", f.kind, f.values);
                 assert!((get("mu_star") - range).abs() < 1e-9, "{what}");
                 assert!((get("mu") - range).abs() < 1e-9, "{what}");
@@ -484,6 +485,12 @@ mod tests {
         let weighted = spearman(&x, &y, Some(&w), 9)[0].0;
         assert!((twice - weighted).abs() < 1e-12, "{twice} {weighted}");
         assert!((plain - weighted).abs() > 1e-3, "the weights change rho");
+        // A constant outcome has no correlation, nor an interval (a review: ±5e-16).
+        let flat = spearman(&x, &[0.0; 6], Some(&w), 9)[0];
+        assert!(
+            flat.0.is_nan() && flat.1.is_nan() && flat.2.is_nan(),
+            "{flat:?}"
+        );
     }
 
     #[test]

@@ -70,12 +70,24 @@ fn hsl(hue: f64, s: f64, l: f64) -> RGBColor {
 
 /// A change as people read it: `+1,096`, `−109.1%` (a true minus sign), `0` without a
 /// sign; `share` writes a fraction as a percentage to one decimal.
+/// A share as a percentage to a tenth, or to two significant figures below 0.1% (so that
+/// 0.012% does not read as 0.0%).
+pub fn percent(x: f64) -> String {
+    let p = 100.0 * x;
+    if p.abs() >= 0.1 || p == 0.0 || !p.is_finite() {
+        format!("{p:.1}%")
+    } else {
+        let digits = (1 - p.abs().log10().floor() as i32).max(0) as usize;
+        format!("{p:.digits$}%")
+    }
+}
+
 pub fn signed(v: f64, share: bool) -> String {
     if !v.is_finite() {
         return "n/a".into();
     }
     let body = if share {
-        format!("{:.1}%", (v * 100.0).abs())
+        percent(v.abs())
     } else {
         fmt_number(v.abs(), 1e3)
     };

@@ -384,7 +384,7 @@ impl Comparison {
         if base > 0.0 && -d.mean < MIN_DROP * base {
             return Some(format!(
                 "{drop} is {} of the {} attempts there without either policy, under {:.0}%: too small to divide by",
-                small_percent(-d.mean / base),
+                crate::present::chart::percent(-d.mean / base),
                 fmt_number(base, 1e3),
                 100.0 * MIN_DROP
             ));
@@ -415,18 +415,6 @@ pub fn variant_color(order: &[String], variant: &str) -> RGBColor {
         .position(|v| v == variant)
         .unwrap_or(0);
     series_color(CELLS.len() + k)
-}
-
-/// A share as a percentage to a tenth, or to two significant figures below 0.1% (so that
-/// 0.012% does not read as 0.0%).
-fn small_percent(x: f64) -> String {
-    let p = 100.0 * x;
-    if p.abs() >= 0.1 || p == 0.0 {
-        format!("{p:.1}%")
-    } else {
-        let digits = (1 - p.abs().log10().floor() as i32).max(0) as usize;
-        format!("{p:.digits$}%")
-    }
 }
 
 /// The alternatives of `share_to_*`, with their names in the figures and the report.

@@ -78,11 +78,9 @@ impl Estimate {
         )
     }
 
-    /// Whether every number of it rounds to 0.0%.
+    /// Whether every number of it is 0 (a share of 0.02% is written as one).
     fn zero_percent(&self) -> bool {
-        [self.mean, self.p05, self.p95]
-            .iter()
-            .all(|v| (1000.0 * v).round() == 0.0)
+        [self.mean, self.p05, self.p95].iter().all(|&v| v == 0.0)
     }
 }
 
@@ -370,7 +368,8 @@ fn interaction_verdict(e: Estimate, values: Option<&[f64]>) -> String {
         Some(v) => v.iter().all(|&x| x == 0.0),
         None => e.mean == 0.0 && e.p05 == 0.0 && e.p95 == 0.0,
     };
-    if let Some(v) = values.filter(|_| !exact) {
+    let includes_zero = e.p05 <= 0.0 && e.p95 >= 0.0;
+    if let Some(v) = values.filter(|_| !exact && includes_zero) {
         let below = v.iter().filter(|&&x| x < 0.0).count();
         let above = v.iter().filter(|&&x| x > 0.0).count();
         let n = v.len();
@@ -848,8 +847,13 @@ mod tests {
             "below 0 in 1 of the 25 replicates and never on the other side",
         );
         starts(
-            interaction_verdict(e(2.0, 1.0, 3.0), Some(&[1.0, 3.0])),
-            "above 0 in 2 of the 2",
+            interaction_verdict(e(0.4, 0.0, 1.0), Some(&[0.0, 1.0])),
+            "above 0 in 1 of the 2",
+        );
+        // A large one-sided interaction is one whose interval excludes 0 (a review).
+        starts(
+            interaction_verdict(e(-595.0, -681.0, -510.0), Some(&[-500.0, -690.0])),
+            "an interval that excludes 0",
         );
         starts(
             interaction_verdict(e(-3.0, -9.0, 4.0), Some(&[-9.0, 0.0, 4.0])),

@@ -182,8 +182,9 @@ fn findings_section(h: &mut String, c: &Comparison, ba: Option<&BeforeAfter>) {
     section_open(h, "findings");
     let _ = writeln!(
         h,
-        "<p>Written from this folder's <code>effects.csv</code> and <code>series.csv</code>, \
-         not by hand: each number is the mean over {} and, in brackets, its 90% interval: the \
+        "<p>Written from this folder's files (<code>effects.csv</code>, \
+         <code>effects_by_replicate.csv</code>, <code>series.csv</code>, \
+         <code>variants.csv</code>, <code>places.csv</code>), not by hand: each number is the mean over {} and, in brackets, its 90% interval: the \
          5th to 95th percentile of the replicates' values, how far runs spread (not a \
          confidence interval of the mean), which covers {} (see <a href=\"#intervals\">What \
          the intervals cover</a>). A change is called a rise or a fall only when its whole \

@@ -20,16 +20,7 @@ use crate::scenario::Scenario;
 /// different shelter limit on any day, since a waiting agent's next act is drawn ahead
 /// from the hazards of the days to come.
 pub fn shared_days(a: &Scenario, b: &Scenario) -> u32 {
-    let same = a.start == b.start
-        && a.end == b.end
-        && a.seed == b.seed
-        && a.scale == b.scale
-        && a.places == b.places
-        && a.routes == b.routes
-        && a.nationalities == b.nationalities
-        && a.inflows == b.inflows
-        && a.behaviour == b.behaviour;
-    if !same {
+    if !same_but_policies(a, b) {
         return 0;
     }
     let days = a.days();
@@ -45,6 +36,33 @@ pub fn shared_days(a: &Scenario, b: &Scenario) -> u32 {
         }
     }
     first.saturating_sub(1)
+}
+
+/// The first day whose figures runs of `a` and `b` with one seed may differ on: the first
+/// day the rules in force differ (a day's decisions read that day's rules and news of
+/// rules no later), or day 0 if anything but the policies differs; `None` if they are the
+/// same run. Unlike [`shared_days`], a different shelter limit counts from its own day.
+pub fn first_difference(a: &Scenario, b: &Scenario) -> Option<u32> {
+    if !same_but_policies(a, b) {
+        return Some(0);
+    }
+    (0..a.days()).find(|&d| {
+        let date = a.start.add_days(d as i32);
+        Rules::on(&a.policies, date) != Rules::on(&b.policies, date)
+    })
+}
+
+/// Whether everything but the policies is the same.
+fn same_but_policies(a: &Scenario, b: &Scenario) -> bool {
+    a.start == b.start
+        && a.end == b.end
+        && a.seed == b.seed
+        && a.scale == b.scale
+        && a.places == b.places
+        && a.routes == b.routes
+        && a.nationalities == b.nationalities
+        && a.inflows == b.inflows
+        && a.behaviour == b.behaviour
 }
 
 impl<'a> Simulation<'a> {

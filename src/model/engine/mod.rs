@@ -65,7 +65,7 @@ mod tally;
 #[cfg(target_arch = "x86_64")]
 mod wide;
 
-pub use fork::shared_days;
+pub use fork::{first_difference, shared_days};
 pub use inflows::create_agents;
 pub use memory::run_bytes;
 
