@@ -89,7 +89,7 @@ fn people(v: f64) -> String {
 /// The first six months at the focus crossing and the land ports, the totals, and with a
 /// posterior the parameter that drives each outcome most.
 fn summary(sc: &Scenario, s: &Setup, f: &Forecast, wall: f64, dir: &Path) -> String {
-    let focus = northbound::experiment::compare::focus(sc).map(|i| sc.places[i].name.clone());
+    let focus = sc.focus_crossing().map(|i| sc.places[i].name.clone());
     let mut text = format!(
         "{}: forecast from {} to {}, {} replicates (uncertainty covered: {}) in {:.1} s\n",
         sc.name,

@@ -187,13 +187,8 @@ impl Totals {
     }
 }
 
-/// The crossing whose displaced demand is tracked ([`Scenario::focus_crossing`]).
-pub fn focus(sc: &Scenario) -> Option<usize> {
-    sc.focus_crossing()
-}
-
 pub fn totals(sc: &Scenario, res: &Results) -> Totals {
-    let f = focus(sc);
+    let f = sc.focus_crossing();
     let mut t = Totals::default();
     for (i, p) in sc.places.iter().enumerate() {
         let attempts = res.total(i, Metric::Attempts) as f64 * sc.scale;
@@ -396,11 +391,10 @@ pub struct VariantRow {
     pub overrides: String,
     /// The first day whose figures a run of the variant may differ on from the same run of
     /// `neither` ([`engine::first_difference`]: the first day their rules differ): the start
-    /// of the window where the variant
-    /// changes something acting from the first day (a place's detection, say), so that its
-    /// effects include the years before any policy differs. Empty for `neither` itself, a
-    /// variant that is the same run, or where `neither` was not run (and in folders written
-    /// before the column).
+    /// of the window where the variant changes something acting from the first day (a
+    /// place's detection, say), so that its effects include the years before any policy
+    /// differs. Empty for `neither` itself, a variant that is the same run, or where
+    /// `neither` was not run (and in folders written before the column).
     #[serde(default)]
     pub differs_from: String,
 }
@@ -910,29 +904,18 @@ mod tests {
         let res = engine::simulate(&sc, &engine::RunOptions::default());
         let t = totals(&sc, &res);
         let last = res.days - 1;
-        let count =
-            |states: &[State]| -> u64 { states.iter().map(|&s| res.state_count(last, s)).sum() };
-        let on_the_way = count(&[
-            State::Waiting,
-            State::Travelling,
-            State::Evading,
-            State::Approved,
-            State::Returned,
-        ]);
-        let ends = count(&[
-            State::ClaimedIrregular,
-            State::ClaimedPort,
-            State::Evaded,
-            State::Resettled,
-            State::Settled,
-            State::GaveUp,
-        ]);
+        // Everyone entered is on the way, stayed in the US, resettled, or claimed asylum in
+        // Canada (at a port, between ports, or inland after evading): the totals and the
+        // claims add up to the agents, none counted twice or left out.
+        let claimed: u64 = [State::ClaimedIrregular, State::ClaimedPort, State::Evaded]
+            .iter()
+            .map(|&s| res.state_count(last, s))
+            .sum();
         assert!(t.on_the_way > 0.0, "{t:?}");
-        assert_eq!(t.on_the_way, on_the_way as f64 * sc.scale);
         assert_eq!(
-            on_the_way + ends,
-            res.agents,
-            "every agent is on the way or at an end"
+            t.on_the_way + t.stayed_in_us + t.resettled + claimed as f64 * sc.scale,
+            res.agents as f64 * sc.scale,
+            "{t:?}"
         );
     }
 

@@ -128,7 +128,7 @@ impl Factor {
         match self.kind {
             Kind::Float => self.lo + u * (self.hi - self.lo),
             Kind::Integer | Kind::Bool => {
-                let (a, b) = self.whole_ends();
+                let (a, b) = self.ends();
                 (a + (u * (b - a + 1.0)).floor()).min(b)
             }
         }
@@ -142,17 +142,17 @@ impl Factor {
         if !self.is_list() && self.kind == Kind::Float {
             return step;
         }
-        let (lo, hi) = if self.is_list() {
-            (self.lo, self.hi)
-        } else {
-            self.whole_ends()
-        };
+        let (lo, hi) = self.ends();
         (to - from) / (hi - lo)
     }
 
-    /// A range's lowest and highest whole numbers.
-    fn whole_ends(&self) -> (f64, f64) {
-        (self.lo.ceil(), self.hi.floor())
+    /// The lowest and highest values it takes: a list's, a range's ends, or for a range of
+    /// whole numbers the lowest and highest whole numbers within it.
+    fn ends(&self) -> (f64, f64) {
+        match self.kind {
+            Kind::Integer | Kind::Bool if !self.is_list() => (self.lo.ceil(), self.hi.floor()),
+            _ => (self.lo, self.hi),
+        }
     }
 
     fn round(&self, v: f64) -> f64 {
@@ -169,10 +169,7 @@ impl Factor {
             return self.values.clone();
         }
         let n = n.max(2);
-        let (lo, hi) = match self.kind {
-            Kind::Float => (self.lo, self.hi),
-            Kind::Integer | Kind::Bool => self.whole_ends(),
-        };
+        let (lo, hi) = self.ends();
         let mut out: Vec<f64> = (0..n)
             .map(|i| {
                 if i + 1 == n {
@@ -262,36 +259,28 @@ pub fn resolve(sc: &Scenario, factors: &mut [Factor]) -> Result<()> {
             for v in &mut f.values {
                 *v = v.round();
             }
-            let what = if f.is_list() {
+            if f.is_list() {
                 f.lo = f.values.iter().copied().fold(f64::INFINITY, f64::min);
                 f.hi = f.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                "a list that holds two different whole numbers or more"
-            } else {
-                "a range that holds two whole numbers or more"
+            }
+            let (a, b) = f.ends();
+            let fmt = crate::output::fmt_value;
+            let holds = match (f.is_list(), a == b) {
+                _ if a < b => None,
+                (true, _) => Some(format!("the list's values round to one, {}", fmt(a))),
+                (false, true) => Some(format!(
+                    "{}..{} holds only {}",
+                    fmt(f.lo),
+                    fmt(f.hi),
+                    fmt(a)
+                )),
+                (false, false) => Some(format!("{}..{} holds none", fmt(f.lo), fmt(f.hi))),
             };
-            let (a, b) = if f.is_list() {
-                (f.lo, f.hi)
-            } else {
-                f.whole_ends()
-            };
-            if a >= b {
+            if let Some(holds) = holds {
                 problems.push(format!(
-                    "--vary {}: the scenario holds a whole number there, and {}: give {what}",
-                    f.name(),
-                    if f.is_list() {
-                        "the list's values round to one".to_string()
-                    } else {
-                        format!(
-                            "{}..{} holds {}",
-                            crate::output::fmt_value(f.lo),
-                            crate::output::fmt_value(f.hi),
-                            if a == b {
-                                format!("only {}", crate::output::fmt_value(a))
-                            } else {
-                                "none".into()
-                            }
-                        )
-                    }
+                    "--vary {}: the scenario holds a whole number there, and {holds}: give two \
+                     different whole numbers or more",
+                    f.name()
                 ));
             }
         }
@@ -648,9 +637,15 @@ mod tests {
         bad.push(range("policies.stca_extension.window_days", 7.0, 7.9));
         bad.push(Factor::parse("policies.stca_extension.window_days=7.2,7.4", "--vary").unwrap());
         let e = resolve(&sc, &mut bad).unwrap_err().to_string();
-        assert!(e.contains("7.2..7.4 holds none: give a range"), "{e}");
-        assert!(e.contains("7..7.9 holds only 7: give a range"), "{e}");
-        assert!(e.contains("the list's values round to one"), "{e}");
+        assert!(
+            e.contains("7.2..7.4 holds none: give two different whole"),
+            "{e}"
+        );
+        assert!(e.contains("7..7.9 holds only 7: give two"), "{e}");
+        assert!(
+            e.contains("the list's values round to one, 7: give two"),
+            "{e}"
+        );
         assert!(e.contains("give true,false"), "{e}");
         assert!(e.contains("not a number or a boolean"), "{e}");
         assert!(e.contains("no `polices` here"), "{e}");

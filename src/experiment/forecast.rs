@@ -14,7 +14,6 @@
 //! reads an observed value from `from` on: the forecast is blind to them. (The inflows are
 //! inputs, read as the scenario gives them, observed encounters included.)
 
-use crate::experiment::compare;
 use crate::experiment::ensemble;
 use crate::experiment::identification::Design;
 use crate::experiment::posterior::Posterior;
@@ -498,7 +497,10 @@ pub fn outcomes(s: &Setup, runs: &[&[f64]]) -> Vec<Outcome> {
             .collect()
     };
     let mut out = Vec::new();
-    let focus = compare::focus(s.base).map(|i| s.base.places[i].name.clone());
+    let focus = s
+        .base
+        .focus_crossing()
+        .map(|i| s.base.places[i].name.clone());
     if let Some(name) = focus.as_ref()
         && let Some(a) = s.area(name)
     {

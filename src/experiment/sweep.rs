@@ -536,7 +536,7 @@ fn list(dir: &Path) -> Result<Vec<String>> {
 /// One run's outcomes, in [`Plan::outcomes`]'s order.
 pub fn outcomes(sc: &Scenario, res: &Results) -> Vec<Option<f64>> {
     let t = compare::totals(sc, res);
-    let focus = compare::focus(sc);
+    let focus = sc.focus_crossing();
     let split = sc
         .policies
         .iter()

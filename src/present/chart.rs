@@ -68,8 +68,6 @@ fn hsl(hue: f64, s: f64, l: f64) -> RGBColor {
     RGBColor(to(r), to(g), to(b))
 }
 
-/// A change as people read it: `+1,096`, `−109.1%` (a true minus sign), `0` without a
-/// sign; `share` writes a fraction as a percentage to one decimal.
 /// A share as a percentage to a tenth, or to two significant figures below 0.1% (so that
 /// 0.012% does not read as 0.0%).
 pub fn percent(x: f64) -> String {
@@ -82,6 +80,8 @@ pub fn percent(x: f64) -> String {
     }
 }
 
+/// A change as people read it: `+1,096`, `−109.1%` (a true minus sign), `0` without a
+/// sign; `share` writes a fraction as a percentage ([`percent`]).
 pub fn signed(v: f64, share: bool) -> String {
     if !v.is_finite() {
         return "n/a".into();

@@ -369,29 +369,23 @@ fn interaction_verdict(e: Estimate, values: Option<&[f64]>) -> String {
         None => e.mean == 0.0 && e.p05 == 0.0 && e.p95 == 0.0,
     };
     let includes_zero = e.p05 <= 0.0 && e.p95 >= 0.0;
-    if let Some(v) = values.filter(|_| !exact && includes_zero) {
-        let below = v.iter().filter(|&&x| x < 0.0).count();
-        let above = v.iter().filter(|&&x| x > 0.0).count();
-        let n = v.len();
-        if above == 0 || below == 0 {
-            let (k, sign, more) = if above == 0 {
-                (below, "below", "fewer")
-            } else {
-                (above, "above", "more")
-            };
-            return format!(
-                "{sign} 0 in {k} of the {n} replicates and never on the other side: with \
-                 their random numbers shared, the two policies together give {more} attempts \
-                 there than the sum of their effects alone, if only by a little"
-            );
-        }
+    if let Some((k, n, sign)) = values
+        .filter(|_| !exact && includes_zero)
+        .and_then(one_side)
+    {
+        let more = if sign == "below" { "fewer" } else { "more" };
+        return format!(
+            "{sign} 0 in {k} of the {n} replicates and never on the other side: with their \
+             random numbers shared, the two policies together give {more} attempts there than \
+             the sum of their effects alone, if only by a little"
+        );
     }
     if exact {
         "exactly 0: the variants share their random numbers, so this says that the quota \
          changed attempts there by as many with the extension in force as without it (the \
          people it changes being people the extension does not change)"
             .into()
-    } else if e.p05 <= 0.0 && e.p95 >= 0.0 {
+    } else if includes_zero {
         "an interval that includes 0: at this precision it is consistent with the two effects \
          adding up there"
             .into()
@@ -400,21 +394,29 @@ fn interaction_verdict(e: Estimate, values: Option<&[f64]>) -> String {
     }
 }
 
-/// A change whose interval includes 0 but that no replicate makes on the other side of
-/// 0 (`values`, every replicate's, where the folder has them): with shared random numbers,
-/// small but systematic. ", below 0 in 7 of the 20 replicates and above it in none".
-fn one_sided(values: Option<&[f64]>) -> String {
-    let Some(v) = values else {
-        return String::new();
-    };
+/// Whether every replicate's value that is not 0 lies on one side of 0, and some do: how
+/// many, out of how many, and the side (`below` or `above`). With shared random numbers,
+/// a change that small is still systematic.
+fn one_side(v: &[f64]) -> Option<(usize, usize, &'static str)> {
     let below = v.iter().filter(|&&x| x < 0.0).count();
     let above = v.iter().filter(|&&x| x > 0.0).count();
-    let n = v.len();
     match (below, above) {
-        (0, 0) => String::new(),
-        (k, 0) => format!(", but below 0 in {k} of the {n} replicates and above it in none"),
-        (0, k) => format!(", but above 0 in {k} of the {n} replicates and below it in none"),
-        _ => String::new(),
+        (0, 0) => None,
+        (k, 0) => Some((k, v.len(), "below")),
+        (0, k) => Some((k, v.len(), "above")),
+        _ => None,
+    }
+}
+
+/// ", but below 0 in 7 of the 20 replicates and above it in none" ([`one_side`], from every
+/// replicate's value where the folder has them), or nothing.
+fn one_sided(values: Option<&[f64]>) -> String {
+    match values.and_then(one_side) {
+        Some((k, n, sign)) => {
+            let other = if sign == "below" { "above" } else { "below" };
+            format!(", but {sign} 0 in {k} of the {n} replicates and {other} it in none")
+        }
+        None => String::new(),
     }
 }
 

@@ -380,7 +380,7 @@ impl Scenario {
     }
 
     /// The crossing whose displaced demand a comparison tracks: "Roxham Road" if there is
-    /// one, else the irregular crossing with the highest detection (the first of equals).
+    /// one, else the irregular crossing with the highest detection (the last of equals).
     /// `places.csv` marks it, so that a result folder's report names the same one.
     pub fn focus_crossing(&self) -> Option<usize> {
         self.places
