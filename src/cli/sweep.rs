@@ -120,8 +120,14 @@ pub fn sweep(a: SweepArgs) -> Result<(), Error> {
         Some(s) => Some(Shard::parse(s).map_err(|e| invalid(vec![e]))?),
         None => Shard::from_slurm(&|k| std::env::var(k).ok()).map_err(|e| invalid(vec![e]))?,
     };
-    c.memory
-        .ensure(&sc, Work::Sweep { replicates }, c.threads())?;
+    c.memory.ensure(
+        &sc,
+        Work::Sweep {
+            replicates,
+            stems: plan.stems(),
+        },
+        c.threads(),
+    )?;
     let (mut target, replace) = c.target(&format!("{}-sweep", sc.name));
     if let Some(s) = shard {
         let mut name = target.as_os_str().to_os_string();

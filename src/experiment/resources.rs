@@ -26,9 +26,11 @@ pub enum Work {
         replicates: u32,
     },
     /// A sweep: one run per worker side by side, each point's runs kept until it is done,
-    /// and each worker's kept beginnings of runs (`sweep::trunks_kept`).
+    /// each worker's kept beginnings of runs (`sweep::trunks_kept`), and the scenarios they
+    /// begin from (`stems`, `sweep::Plan::stems`).
     Sweep {
         replicates: u32,
+        stems: usize,
     },
 }
 
@@ -59,9 +61,14 @@ pub fn estimate(sc: &Scenario, work: Work, threads: usize) -> u64 {
     let total = match work {
         // The run, then its monthly rows written and read back for the figures.
         Work::Run => run + 3 * rows,
-        Work::Sweep { replicates } => {
+        Work::Sweep { replicates, stems } => {
             let trunks = crate::experiment::sweep::trunks_kept(replicates) as u64;
-            threads as u64 * ((1 + trunks) * run + u64::from(replicates) * cells * 8) + 2 * rows
+            // A scenario in memory: 44 KiB for the default's 27 KB of text and data files
+            // (measured), so four times its text and 64 KiB bound it.
+            let scenario = 4 * sc.source.len() as u64 + (64 << 10);
+            threads as u64 * ((1 + trunks) * run + u64::from(replicates) * cells * 8)
+                + 2 * rows
+                + stems as u64 * scenario
         }
         Work::Validate { replicates } | Work::Calibrate { replicates } => {
             run * u64::from(replicates).min(threads as u64) + rows

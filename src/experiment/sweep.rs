@@ -184,6 +184,93 @@ impl Plan {
             &format!("sweep point {p} ({})", self.describe(p)),
         )
     }
+
+    /// How many stems ([`Stems`]) a run of every point builds: the values of everything but
+    /// the policies that two points or more share.
+    pub fn stems(&self) -> usize {
+        let mut seen: HashMap<Vec<u64>, usize> = HashMap::new();
+        for p in 0..self.design.points.len() {
+            let key = self.stem(p).0;
+            if !key.is_empty() {
+                *seen.entry(key).or_default() += 1;
+            }
+        }
+        seen.values().filter(|&&n| n > 1).count()
+    }
+
+    /// Point `p`'s values of everything but the policies (each value's bits, by factor),
+    /// and the overrides that set them: its runs are the same as those of the scenario with
+    /// these overrides alone until the day before their rules first differ.
+    fn stem(&self, p: usize) -> (Vec<u64>, Vec<(String, Value)>) {
+        let policy = |path: &str| path.starts_with("policies.") || path.starts_with("policies[");
+        let mut key = Vec::new();
+        let mut set = Vec::new();
+        for (f, &v) in self.design.factors.iter().zip(&self.design.points[p]) {
+            if f.paths.iter().all(|path| policy(path)) {
+                continue;
+            }
+            key.push(v.to_bits());
+            for path in f.paths.iter().filter(|path| !policy(path)) {
+                set.push((path.clone(), f.value(v)));
+            }
+        }
+        (key, set)
+    }
+}
+
+/// The scenarios that points' runs go on from ([`ensemble::Trunks`]): the sweep's own for
+/// the points that vary only policies, and, for two points or more of `todo` with the same
+/// values of everything else (a grid over a policy and a place's detection, say), the
+/// scenario with those values; a point alone with its values has none (it shares nothing).
+/// `order` is `todo` with the points of one stem side by side, so that a worker finds the
+/// run it kept.
+struct Stems {
+    scenarios: Vec<Scenario>,
+    /// By point of `todo`: its index in `scenarios`, if it has a stem of its own.
+    of: HashMap<usize, usize>,
+    order: Vec<usize>,
+}
+
+impl Stems {
+    fn new(plan: &Plan, base: &Scenario, todo: &[usize]) -> Stems {
+        // Each stem's points, in the order of their first point.
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
+        for &p in todo {
+            let g = *index.entry(plan.stem(p).0).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(p);
+        }
+        let mut stems = Stems {
+            scenarios: Vec::new(),
+            of: HashMap::new(),
+            order: Vec::with_capacity(todo.len()),
+        };
+        for points in groups {
+            // A stem that does not build leaves its points to fail on their own scenario,
+            // with the message that names them. Points over policies alone go on from
+            // `base` (no overrides).
+            let set = plan.stem(points[0]).1;
+            if !set.is_empty()
+                && points.len() > 1
+                && let Ok(sc) = base.with_overrides(&set, "a sweep's stem")
+            {
+                stems.scenarios.push(sc);
+                for &p in &points {
+                    stems.of.insert(p, stems.scenarios.len() - 1);
+                }
+            }
+            stems.order.extend(points);
+        }
+        stems
+    }
+
+    /// The scenario point `p`'s runs go on from.
+    fn of<'a>(&'a self, base: &'a Scenario, p: usize) -> &'a Scenario {
+        self.of.get(&p).map_or(base, |&i| &self.scenarios[i])
+    }
 }
 
 /// Shard `index` (from 1) of `count`: the points `p` with `p % count == index - 1`.
@@ -602,7 +689,7 @@ pub struct Work {
 
 /// The shared beginnings of runs a worker keeps ([`ensemble::Trunks`]) with `replicates`
 /// a point: one per replicate, each about a run's memory, up to 8. A worker goes through a
-/// point's replicates in turn, so with more than that none would be found again: then it
+/// stem's points and each point's replicates in turn, so with more than that none would be found again: then it
 /// keeps none and every run goes from the first day (the same results, without sharing).
 pub fn trunks_kept(replicates: u32) -> usize {
     const MOST: usize = 8;
@@ -612,8 +699,10 @@ pub fn trunks_kept(replicates: u32) -> usize {
 
 /// Runs the points `todo` of `plan`, every replicate, `workers` runs side by side (each on
 /// one thread), and gives each point's record to `finished` as soon as its replicates are
-/// done (in the order they finish). Point `p` runs the scenario `plan.scenario(base, p)`;
-/// one that is invalid stops the sweep with the error naming the point.
+/// done (in the order they finish). Point `p` runs the scenario `plan.scenario(base, p)`,
+/// going on from a kept run of its stem ([`Stems`]) where they share days, the points of a
+/// stem one after another; one that is invalid stops the sweep with the error naming the
+/// point.
 pub fn run(
     plan: &Plan,
     base: &Scenario,
@@ -622,7 +711,9 @@ pub fn run(
     finished: &mut dyn FnMut(PointRecord) -> Result<()>,
 ) -> Result<Work> {
     let reps = plan.replicates.max(1);
-    let jobs: Vec<(usize, u32)> = todo
+    let stems = Stems::new(plan, base, todo);
+    let jobs: Vec<(usize, u32)> = stems
+        .order
         .iter()
         .flat_map(|&p| (0..reps).map(move |r| (p, r)))
         .collect();
@@ -648,10 +739,10 @@ pub fn run(
     std::thread::scope(|s| -> Result<()> {
         for _ in 0..workers {
             let tx = tx.clone();
-            let (next, stop, jobs, scenario) = (&next, &stop, &jobs, &scenario);
+            let (next, stop, jobs, scenario, stems) = (&next, &stop, &jobs, &scenario, &stems);
             s.spawn(move || {
-                // The days a point shares with the scenario are run once per replicate
-                // (and worker).
+                // The days a point shares with its stem are run once per stem, replicate
+                // and worker.
                 let mut trunks = ensemble::Trunks::new(trunks_kept(reps));
                 // The engine's own parallel loops run in this one-thread pool, on this thread.
                 ensemble::pool(Some(1)).install(|| {
@@ -659,7 +750,7 @@ pub fn run(
                         let j = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&(p, r)) = jobs.get(j) else { break };
                         let got = scenario(p).map(|sc| {
-                            let res = trunks.simulate(base, &sc, plan.seed, r);
+                            let res = trunks.simulate(stems.of(base, p), &sc, plan.seed, r);
                             (p, run_record(&sc, r, &res))
                         });
                         if tx.send(got).is_err() {
@@ -1122,9 +1213,66 @@ mod tests {
         design::resolve(&sc, &mut fs).unwrap();
         let d = design::design(Method::Lhs { points: 5 }, fs, 2).unwrap();
         let plan = Plan::new(&sc, d, 2, 11, Series::Replicates);
+        assert_eq!(
+            plan.stems(),
+            0,
+            "points over policies go on from the scenario"
+        );
         for (p, rec) in collect(&plan, &sc, &[0, 1, 2, 3, 4], 1).iter().enumerate() {
             let sp = plan.scenario(&sc, p).unwrap();
             assert!(engine::shared_days(&sc, &sp) > 0, "point {p} shares days");
+            for r in 0..2 {
+                let res = engine::simulate(
+                    &sp,
+                    &RunOptions {
+                        seed: Some(ensemble::replicate_seed(11, r)),
+                        ..RunOptions::default()
+                    },
+                );
+                assert_eq!(
+                    rec.runs[r as usize],
+                    run_record(&sp, r, &res),
+                    "point {p}, replicate {r}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn points_that_share_their_other_values_go_on_from_one_run_of_them() {
+        // A grid over a place's detection and a policy: the points of one detection share
+        // the months before the extension, so their runs go on from one kept run of the
+        // scenario with that detection. A point alone with its detection has no stem.
+        let sc = minimal();
+        let mut fs = vec![
+            Factor::parse("places[\"Roxham Road\"].detection=0.6,0.9", "--vary").unwrap(),
+            Factor::parse("policies.stca_extension.window_days=7,20,30", "--vary").unwrap(),
+        ];
+        design::resolve(&sc, &mut fs).unwrap();
+        let d = design::design(Method::Grid { levels: 2 }, fs, 2).unwrap();
+        let plan = Plan::new(&sc, d, 2, 11, Series::Replicates);
+        let n = plan.design.points.len();
+        assert_eq!(n, 6);
+        let todo: Vec<usize> = (0..n).collect();
+        let stems = Stems::new(&plan, &sc, &todo);
+        assert_eq!(stems.scenarios.len(), 2);
+        assert_eq!(plan.stems(), 2);
+        let lone = Stems::new(&plan, &sc, &[0, 1 + n / 2]);
+        assert!(lone.scenarios.is_empty() && lone.of.is_empty());
+        let stem_of = |p: usize| stems.of.get(&p).copied();
+        for w in stems.order.windows(2) {
+            assert!(stem_of(w[0]) <= stem_of(w[1]), "{:?}", stems.order);
+        }
+        for (p, rec) in collect(&plan, &sc, &todo, 2).iter().enumerate() {
+            let sp = plan.scenario(&sc, p).unwrap();
+            let stem = stems.of(&sc, p);
+            assert!(!std::ptr::eq(stem, &sc), "point {p} has a stem");
+            assert_eq!(
+                engine::shared_days(&sc, &sp),
+                0,
+                "point {p} differs from day one"
+            );
+            assert!(engine::shared_days(stem, &sp) > 0, "point {p} shares days");
             for r in 0..2 {
                 let res = engine::simulate(
                     &sp,
