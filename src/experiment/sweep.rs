@@ -1189,16 +1189,20 @@ mod tests {
         assert_eq!(one[1], all[4], "point 4 after another");
         // Replicate r of a point is replicate r of the scenario with the point's values.
         let sc3 = plan.scenario(&sc, 3).unwrap();
+        assert_eq!(all[3].runs[1], from_first_day(&sc3, 1));
+        assert_ne!(all[0].runs[0].outcomes, all[0].runs[1].outcomes);
+    }
+
+    /// Replicate `r` (seed 11) of `sp` run from the first day, as a sweep records it.
+    fn from_first_day(sp: &Scenario, r: u32) -> RunRecord {
         let res = engine::simulate(
-            &sc3,
+            sp,
             &RunOptions {
-                seed: Some(ensemble::replicate_seed(11, 1)),
-                threads: Some(1),
+                seed: Some(ensemble::replicate_seed(11, r)),
                 ..RunOptions::default()
             },
         );
-        assert_eq!(all[3].runs[1], run_record(&sc3, 1, &res));
-        assert_ne!(all[0].runs[0].outcomes, all[0].runs[1].outcomes);
+        run_record(sp, r, &res)
     }
 
     #[test]
@@ -1222,16 +1226,9 @@ mod tests {
             let sp = plan.scenario(&sc, p).unwrap();
             assert!(engine::shared_days(&sc, &sp) > 0, "point {p} shares days");
             for r in 0..2 {
-                let res = engine::simulate(
-                    &sp,
-                    &RunOptions {
-                        seed: Some(ensemble::replicate_seed(11, r)),
-                        ..RunOptions::default()
-                    },
-                );
                 assert_eq!(
                     rec.runs[r as usize],
-                    run_record(&sp, r, &res),
+                    from_first_day(&sp, r),
                     "point {p}, replicate {r}"
                 );
             }
@@ -1274,16 +1271,9 @@ mod tests {
             );
             assert!(engine::shared_days(stem, &sp) > 0, "point {p} shares days");
             for r in 0..2 {
-                let res = engine::simulate(
-                    &sp,
-                    &RunOptions {
-                        seed: Some(ensemble::replicate_seed(11, r)),
-                        ..RunOptions::default()
-                    },
-                );
                 assert_eq!(
                     rec.runs[r as usize],
-                    run_record(&sp, r, &res),
+                    from_first_day(&sp, r),
                     "point {p}, replicate {r}"
                 );
             }
