@@ -1534,6 +1534,11 @@ fn calibrate_writes_trials_and_a_fitted_scenario_that_loads() {
             "--fit=places[\"Lacole\"].detection=0..1",
             "no element named \"Lacole\"",
         ),
+        // A key the scenario does not know, named by its path, the file named once.
+        (
+            "--fit=places[\"Roxham Road\"].detektion=0..1",
+            "observed.toml: calibrate: places[\"Roxham Road\"].detektion: no parameter `detektion` there",
+        ),
     ] {
         let mut a = args.clone();
         a.push(bad.into());

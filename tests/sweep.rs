@@ -538,6 +538,12 @@ fn bad_sweeps_are_refused_before_anything_runs() {
             "expected PATH=LO..HI",
         ),
         (vec!["--vary", "polices.x=1..2"], "no `polices` here"),
+        // A key the file does not set, and the scenario does not know: named by its path,
+        // not by a line of the text with the key added (a clean-clone reading found it).
+        (
+            vec!["--vary", "places[\"Roxham Road\"].detektion=0.6,0.9"],
+            "places[\"Roxham Road\"].detektion: no parameter `detektion` there (expected one of `name`,",
+        ),
         (vec![], "give --vary"),
         (
             vec![

@@ -407,7 +407,12 @@ impl<'a> Objective<'a> {
             && let Err(e) =
                 base.with_overrides(&obj.overrides(&obj.at_unit(&obj.start)), "calibrate")
         {
-            problems.push(e.to_string());
+            // Its problems, without the file's name, which `invalid` gives.
+            match e {
+                Error::Invalid { problems: p, .. } => problems.extend(p),
+                Error::Parse { message, .. } => problems.push(message),
+                other => problems.push(other.to_string()),
+            }
         }
         if !problems.is_empty() {
             return Err(invalid(base, problems));

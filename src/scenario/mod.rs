@@ -323,7 +323,12 @@ impl Scenario {
     ) -> Result<Scenario> {
         let mut doc = self.document()?;
         let mut problems = Vec::new();
+        // Paths the file does not set: a new key, which the scenario may not have.
+        let mut added = Vec::new();
         for (path, value) in set {
+            if paths::get(&doc, path).is_err() {
+                added.push(path.as_str());
+            }
             if let Err(e) = paths::set(&mut doc, path, value.clone()) {
                 problems.push(format!("{what}: {e}"));
             }
@@ -345,7 +350,14 @@ impl Scenario {
                 },
                 Error::Parse { path, message } => Error::Parse {
                     path,
-                    message: format!("{what}: {message}"),
+                    message: match unknown_key(&message, &added) {
+                        Some(m) => format!("{what}: {m}"),
+                        None if !added.is_empty() => format!(
+                            "{what}: with {} added to the file: {message}",
+                            added.join(", ")
+                        ),
+                        None => format!("{what}: {message}"),
+                    },
                 },
                 other => other,
             }
@@ -416,4 +428,34 @@ impl Scenario {
         let last = (m.first_day().0 + m.days() as i32 - 1).min(self.end.0);
         (last - first + 1).max(0) as u32
     }
+}
+
+/// For toml's message on a scenario with the parameters `added` (paths the file did not
+/// set), the path whose last key the scenario does not know, with the keys it expected: the
+/// message's line and snippet show the text with the key added, not the file.
+fn unknown_key(message: &str, added: &[&str]) -> Option<String> {
+    let rest = &message[message.find("unknown field `")? + "unknown field `".len()..];
+    let key = &rest[..rest.find('`')?];
+    let path = added.iter().find(|p| {
+        paths::parse(p).ok().and_then(|s| s.last().cloned()) == Some(paths::Step::Key(key.into()))
+    })?;
+    let expected = rest
+        .find("expected ")
+        .map(|i| {
+            rest[i..]
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_end()
+                .to_string()
+        })
+        .unwrap_or_default();
+    Some(format!(
+        "{path}: no parameter `{key}` there{}",
+        if expected.is_empty() {
+            String::new()
+        } else {
+            format!(" ({expected})")
+        }
+    ))
 }
