@@ -63,8 +63,9 @@ pub fn estimate(sc: &Scenario, work: Work, threads: usize) -> u64 {
         Work::Run => run + 3 * rows,
         Work::Sweep { replicates, stems } => {
             let trunks = crate::experiment::sweep::trunks_kept(replicates) as u64;
-            // A scenario in memory: 44 KiB for the default's 27 KB of text and data files
-            // (measured), so four times its text and 64 KiB bound it.
+            // A scenario in memory: about 60 KiB for the default's 27 KB of text (measured;
+            // the data files are shared, not copied), so four times its text and 64 KiB
+            // bound it.
             let scenario = 4 * sc.source.len() as u64 + (64 << 10);
             threads as u64 * ((1 + trunks) * run + u64::from(replicates) * cells * 8)
                 + 2 * rows
