@@ -3,7 +3,7 @@
 //! intervals, and compared with the variant that has neither.
 //!
 //! A result is a function of (scenario, seed, variant, replicate) alone (and of the
-//! posterior, if the runs are over one): replicate `r` of every variant runs with the same
+//! posterior and the number of replicates, if the runs are over one: see `posterior`): replicate `r` of every variant runs with the same
 //! seed (common random numbers), and the same posterior particle, so differences between
 //! variants are not noise, and running a subset of variants or more threads changes
 //! nothing. Runs go replicate by replicate, each on one thread beside others (a worker
