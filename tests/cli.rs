@@ -1603,6 +1603,7 @@ fn calibrate_abc_writes_a_posterior_that_validate_and_compare_run_over() {
         "90% interval",
         "runs per second",
         "stopped: all 2 generations after the prior done",
+        "ABC-SMC, 6 particles, 2 generations, fresh seeds",
     ] {
         assert!(text.contains(fragment), "{fragment}: {text}");
     }
@@ -1664,6 +1665,9 @@ fn calibrate_abc_writes_a_posterior_that_validate_and_compare_run_over() {
     assert!(
         fitted.starts_with("# Calibrated by `northbound calibrate`")
             && fitted.contains("# Method: ABC-SMC")
+            && fitted.contains(
+                "2 replicates per parameter set with seeds of its own, keyed by the proposal"
+            )
             && fitted.contains("posterior.csv"),
         "{fitted}"
     );
@@ -1814,11 +1818,14 @@ fn calibrate_options_of_the_other_method_are_refused() {
             "2023-01..2023-02",
             "--particles",
             "10",
+            "--seeds",
+            "fresh",
         ],
     );
     assert_clean_failure(&o, "--particles with nelder-mead");
     assert!(
-        stderr(&o).contains("--particles: applies to --method abc only"),
+        stderr(&o).contains("--particles: applies to --method abc only")
+            && stderr(&o).contains("--seeds: applies to --method abc only"),
         "{}",
         show(&o)
     );

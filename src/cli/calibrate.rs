@@ -55,6 +55,13 @@ pub struct CalibrateArgs {
     /// [default: 30 x particles].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=100_000_000))]
     max_proposals: Option<u32>,
+    /// abc: the seeds of a parameter set's replicates. fresh: its own, keyed by the seed and
+    /// the proposal, so that acceptance sees the run-to-run noise ABC rests on; common: the
+    /// same R seeds for every set (as nelder-mead's), the distance a fixed function of the
+    /// parameters and the posterior a level set of it, which each generation narrows (how
+    /// the bundled posterior was made) [default: fresh].
+    #[arg(long, value_enum, value_name = "SEEDS")]
+    seeds: Option<Seeds>,
     /// Where to write the fitted scenario [default: fitted.toml in the output folder]. Its
     /// data-file paths are rewritten to resolve from there.
     #[arg(long, value_name = "FILE")]
@@ -64,6 +71,14 @@ pub struct CalibrateArgs {
     replicates: u32,
     #[command(flatten)]
     common: Common,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Seeds {
+    /// Each parameter set its own seeds (ABC's acceptance).
+    Fresh,
+    /// The same seeds for every parameter set (common random numbers).
+    Common,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -218,6 +233,7 @@ fn method_options(a: &CalibrateArgs, sc: &Scenario) -> Result<Option<AbcSettings
         ("--generations", a.generations.is_some()),
         ("--alpha", a.alpha.is_some()),
         ("--max-proposals", a.max_proposals.is_some()),
+        ("--seeds", a.seeds.is_some()),
     ];
     let wrong: Vec<String> = match a.method {
         Method::NelderMead => abc_only
@@ -252,6 +268,7 @@ fn method_options(a: &CalibrateArgs, sc: &Scenario) -> Result<Option<AbcSettings
     if let Some(m) = a.max_proposals {
         s.max_proposals = m as usize;
     }
+    s.fresh_seeds = a.seeds != Some(Seeds::Common);
     Ok(Some(s))
 }
 
@@ -291,10 +308,11 @@ fn nelder_mead_summary(sc: &Scenario, s: &Settings, cal: &Calibration, wall: f64
 fn abc_summary(sc: &Scenario, s: &Settings, a: &AbcSettings, found: &Abc, wall: f64) -> String {
     let p = &found.population;
     let mut out = format!(
-        "{}: ABC-SMC, {} particles, {} generations in {:.1} s\n",
+        "{}: ABC-SMC, {} particles, {} generations, {} seeds, in {:.1} s\n",
         sc.name,
         p.values.len(),
         found.generations.len() - 1,
+        if a.fresh_seeds { "fresh" } else { "common" },
         wall
     );
     let _ = writeln!(

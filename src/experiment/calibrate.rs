@@ -4,7 +4,8 @@
 //! periods inside the windows (weighted by `--target SERIES=WEIGHT`, 1 by default), for a
 //! parameter set, with the simulated value the mean of several replicates whose seeds are
 //! the same for every set (common random numbers), so that two sets differ by their
-//! parameters and not by their luck. Runs stop at the end of the last window month (nothing
+//! parameters and not by their luck; ABC-SMC's fresh seeds give each set seeds of its own
+//! instead ([`Objective::evaluate_keyed`]), so that its acceptance sees that luck. Runs stop at the end of the last window month (nothing
 //! later can change what is compared), and many parameter sets are evaluated side by side,
 //! each run on one thread.
 //!
@@ -18,6 +19,7 @@ use crate::output::bundle::DataFiles;
 use crate::scenario::{Scenario, paths};
 use crate::util::date::{Date, Month};
 use crate::util::error::{Error, Result};
+use crate::util::rng::{self, Purpose};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -461,12 +463,35 @@ impl<'a> Objective<'a> {
     /// pool (each run on one thread); `done` is called as each run finishes. The trials
     /// come in the order of `sets` and do not depend on the number of threads.
     pub fn evaluate(&self, sets: &[Vec<f64>], done: &(dyn Fn() + Sync)) -> Vec<Trial> {
+        self.evaluate_keyed(sets, None, done)
+    }
+
+    /// [`Objective::evaluate`], where with `keys` (one per set) set `k`'s replicate `r`
+    /// runs with a seed of its own, keyed by `keys[k]` and `r`, instead of replicate `r`'s
+    /// seed: fresh seeds for each proposal of ABC-SMC, so that acceptance sees the run-to-run
+    /// noise, still a function of the key alone (not of the batches or the threads).
+    pub fn evaluate_keyed(
+        &self,
+        sets: &[Vec<f64>],
+        keys: Option<&[u64]>,
+        done: &(dyn Fn() + Sync),
+    ) -> Vec<Trial> {
         use rayon::prelude::*;
         let built: Vec<Result<Scenario>> = sets.par_iter().map(|v| self.scenario(v)).collect();
-        let scs: Vec<&Scenario> = built.iter().filter_map(|b| b.as_ref().ok()).collect();
-        let jobs: Vec<(usize, u32)> = (0..scs.len())
-            .flat_map(|k| (0..self.replicates).map(move |r| (k, r)))
-            .collect();
+        let seed = self.seed;
+        // The replicate number a set's run takes: its own, or one keyed by the set.
+        let replicate = |k: usize, r: u32| match keys {
+            Some(keys) => rng::key(seed, keys[k], r, Purpose::Proposal) as u32,
+            None => r,
+        };
+        let mut scs: Vec<&Scenario> = Vec::new();
+        let mut jobs: Vec<(usize, u32)> = Vec::new();
+        for (k, b) in built.iter().enumerate() {
+            if let Ok(sc) = b {
+                jobs.extend((0..self.replicates).map(|r| (scs.len(), replicate(k, r))));
+                scs.push(sc);
+            }
+        }
         let sims = ensemble::map_runs(
             &scs,
             &jobs,
@@ -1159,6 +1184,46 @@ mod tests {
 
     /// The twin experiment: series made by the model itself, at a known parameter value,
     /// are given to the calibration, which must find that value again.
+    #[test]
+    fn keyed_seeds_are_each_sets_own_and_common_seeds_the_same_for_every_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/minimal.toml");
+        let text = std::fs::read_to_string(&src).unwrap()
+            + "\n[[observed]]\nname = \"made_up\"\nfile = \"made_up.csv\"\nmetric = \"attempts\"\nplaces = [\"Roxham Road\"]\n";
+        std::fs::write(
+            dir.path().join("made_up.csv"),
+            "month,count\n2023-01,20\n2023-02,25\n2023-03,30\n",
+        )
+        .unwrap();
+        let path = dir.path().join("sc.toml");
+        std::fs::write(&path, text).unwrap();
+        let base = Scenario::load(&path).unwrap();
+        let settings = Settings {
+            params: vec![Param::parse("places[\"New York City\"].move_rate=0.005..0.2").unwrap()],
+            targets: vec!["made_up".into()],
+            weights: vec![1.0],
+            windows: vec![parse_window("2023-01..2023-03").unwrap()],
+            budget: 1,
+            replicates: 2,
+            seed: 7,
+        };
+        let obj = Objective::new(&base, &settings).unwrap();
+        let sets = vec![vec![0.05]; 3];
+        let score = |t: &[Trial]| t.iter().map(|t| t.score).collect::<Vec<f64>>();
+        // Common random numbers: one set, one distance, however often it is given.
+        let common = score(&obj.evaluate(&sets, &|| {}));
+        assert!(common.iter().all(|&d| d == common[0]) && common[0].is_finite());
+        assert_eq!(score(&obj.evaluate_keyed(&sets, None, &|| {})), common);
+        // Fresh seeds: each key its own runs, so the same set scores otherwise, and a key's
+        // score does not depend on what else is evaluated with it.
+        let fresh = score(&obj.evaluate_keyed(&sets, Some(&[1, 2, 1]), &|| {}));
+        assert_eq!(fresh[0], fresh[2]);
+        assert_ne!(fresh[0], fresh[1]);
+        assert_ne!(fresh[1], common[0]);
+        let alone = score(&obj.evaluate_keyed(&sets[..1], Some(&[2]), &|| {}));
+        assert_eq!(alone[0], fresh[1]);
+    }
+
     #[test]
     fn calibration_recovers_a_known_parameter_from_the_model_own_series() {
         let dir = tempfile::tempdir().unwrap();

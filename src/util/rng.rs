@@ -36,6 +36,8 @@ pub enum Purpose {
     /// bootstrap's resamples.
     Sweep = 17,
     Bootstrap = 18,
+    /// ABC-SMC with fresh seeds: a proposal's own replicate seeds, keyed by the proposal.
+    Proposal = 19,
 }
 
 /// SplitMix64's finaliser, the one mixer behind every key.
