@@ -66,7 +66,8 @@ pub struct CalibrateArgs {
     /// data-file paths are rewritten to resolve from there.
     #[arg(long, value_name = "FILE")]
     fitted: Option<PathBuf>,
-    /// Replicates per parameter set (the same seeds for every set).
+    /// Replicates per parameter set (nelder-mead and --seeds common: the same seeds for every
+    /// set; abc with fresh seeds: seeds of its own).
     #[arg(long, short = 'r', value_name = "R", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     replicates: u32,
     #[command(flatten)]
