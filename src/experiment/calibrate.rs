@@ -5,9 +5,9 @@
 //! parameter set, with the simulated value the mean of several replicates whose seeds are
 //! the same for every set (common random numbers), so that two sets differ by their
 //! parameters and not by their luck; ABC-SMC's fresh seeds give each set seeds of its own
-//! instead ([`Objective::evaluate_keyed`]), so that its acceptance sees that luck. Runs stop at the end of the last window month (nothing
-//! later can change what is compared), and many parameter sets are evaluated side by side,
-//! each run on one thread.
+//! instead ([`Objective::evaluate_keyed`]), so that its acceptance sees that luck. Runs
+//! stop at the end of the last window month (nothing later can change what is compared),
+//! and many parameter sets are evaluated side by side, each run on one thread.
 //!
 //! This file holds the objective and the default method, Nelder-Mead on the box of the
 //! fitted parameters (rescaled to [0, 1] and clamped to it): a point, found by a sequential

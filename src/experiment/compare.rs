@@ -3,15 +3,16 @@
 //! intervals, and compared with the variant that has neither.
 //!
 //! A result is a function of (scenario, seed, variant, replicate) alone (and of the
-//! posterior and the number of replicates, if the runs are over one: see `posterior`): replicate `r` of every variant runs with the same
-//! seed (common random numbers), and the same posterior particle, so differences between
-//! variants are not noise, and running a subset of variants or more threads changes
-//! nothing. Runs go replicate by replicate, each on one thread beside others (a worker
-//! takes a replicate's variants together where there are replicates enough for every
-//! worker); the variants of a replicate go on from one run of the scenario stopped where
-//! their rules start to differ ([`ensemble::Trunks`]), which does not change their
-//! results. Each run's daily results are dropped once its monthly values are taken;
-//! `series.csv` is written from those, in a fixed order.
+//! posterior and the number of replicates, if the runs are over one: see `posterior`):
+//! replicate `r` of every variant runs with the same seed (common random numbers), and
+//! the same posterior particle, so differences between variants are not noise, and running
+//! a subset of variants or more threads changes nothing. Runs go replicate by replicate,
+//! each on one thread beside others (a worker takes a replicate's variants together where
+//! there are replicates enough for every worker); the variants of a replicate go on from
+//! one run of the scenario stopped where their rules start to differ
+//! ([`ensemble::Trunks`]), which does not change their results. Each run's daily results
+//! are dropped once its monthly values are taken; `series.csv` is written from those, in a
+//! fixed order.
 
 use crate::experiment::ensemble;
 use crate::experiment::posterior::{self, Posterior, Uncertainty};
@@ -706,9 +707,11 @@ pub fn compare_over(
 /// Writes a comparison's tables into `dir`, beside its `series.csv`: `summary.csv`,
 /// `effects.csv` (its header even without a row), `effects_by_replicate.csv`, `totals.csv`,
 /// `overlay.csv`, `overlay_months.csv` (the simulated line of monthly series on every month),
-/// `observed_crossings.csv` (observations at one crossing, for the crossing panels), `variants.csv`, `replicate_seeds.csv` (seeds and particles), `policies.csv`, `places.csv`, and the
-/// scenario as `scenario.toml` with its data files under `data/` (paths rewritten to them):
-/// everything its figures and report are drawn from, and what it takes to run it again.
+/// `observed_crossings.csv` (observations at one crossing, for the crossing panels),
+/// `variants.csv`, `replicate_seeds.csv` (seeds and particles), `policies.csv`,
+/// `places.csv`, and the scenario as `scenario.toml` with its data files under `data/`
+/// (paths rewritten to them): everything its figures and report are drawn from, and what
+/// it takes to run it again.
 pub fn write(dir: &Path, sc: &Scenario, cmp: &Comparison) -> Result<()> {
     output::write_csv(&dir.join("summary.csv"), &cmp.summary)?;
     output::write_csv_or_header(&dir.join("effects.csv"), &cmp.effects, &EffectRow::HEADER)?;

@@ -13,8 +13,8 @@
 //! and the replicate's usual seed: so it is a function of (scenario, posterior, seed,
 //! number of replicates, replicate) alone (systematic resampling spreads the particles
 //! over all R replicates, so the first 20 of 40 are not the 20 of a run of 20), and every
-//! variant of a comparison gets the same particle for the same
-//! replicate (common random numbers extend to the parameters).
+//! variant of a comparison gets the same particle for the same replicate (common random
+//! numbers extend to the parameters).
 
 use crate::scenario::{Scenario, paths};
 use crate::util::error::{Error, Result};

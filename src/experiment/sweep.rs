@@ -27,7 +27,7 @@ use crate::experiment::sensitivity::{self, IndexRow};
 use crate::experiment::validation;
 use crate::model::engine::Results;
 use crate::output;
-use crate::scenario::{CrossingKind, Metric, PlaceKind, Scenario};
+use crate::scenario::{CrossingKind, Metric, PlaceKind, Scenario, paths};
 use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -188,29 +188,39 @@ impl Plan {
     /// How many stems ([`Stems`]) a run of every point builds: the values of everything but
     /// the policies that two points or more share.
     pub fn stems(&self) -> usize {
-        let mut seen: HashMap<Vec<u64>, usize> = HashMap::new();
-        for p in 0..self.design.points.len() {
-            let key = self.stem(p).0;
-            if !key.is_empty() {
-                *seen.entry(key).or_default() += 1;
-            }
+        self.stem_groups(0..self.design.points.len())
+            .iter()
+            .filter(|g| g.len() > 1 && !self.stem(g[0]).1.is_empty())
+            .count()
+    }
+
+    /// `points` grouped by their values of everything but the policies, each group in the
+    /// order of its first point.
+    fn stem_groups(&self, points: impl IntoIterator<Item = usize>) -> Vec<Vec<usize>> {
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
+        for p in points {
+            let g = *index.entry(self.stem(p).0).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(p);
         }
-        seen.values().filter(|&&n| n > 1).count()
+        groups
     }
 
     /// Point `p`'s values of everything but the policies (each value's bits, by factor),
     /// and the overrides that set them: its runs are the same as those of the scenario with
     /// these overrides alone until the day before their rules first differ.
     fn stem(&self, p: usize) -> (Vec<u64>, Vec<(String, Value)>) {
-        let policy = |path: &str| path.starts_with("policies.") || path.starts_with("policies[");
         let mut key = Vec::new();
         let mut set = Vec::new();
         for (f, &v) in self.design.factors.iter().zip(&self.design.points[p]) {
-            if f.paths.iter().all(|path| policy(path)) {
+            if f.paths.iter().all(|path| paths::is_policy(path)) {
                 continue;
             }
             key.push(v.to_bits());
-            for path in f.paths.iter().filter(|path| !policy(path)) {
+            for path in f.paths.iter().filter(|path| !paths::is_policy(path)) {
                 set.push((path.clone(), f.value(v)));
             }
         }
@@ -233,22 +243,12 @@ struct Stems {
 
 impl Stems {
     fn new(plan: &Plan, base: &Scenario, todo: &[usize]) -> Stems {
-        // Each stem's points, in the order of their first point.
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
-        for &p in todo {
-            let g = *index.entry(plan.stem(p).0).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-            groups[g].push(p);
-        }
         let mut stems = Stems {
             scenarios: Vec::new(),
             of: HashMap::new(),
             order: Vec::with_capacity(todo.len()),
         };
-        for points in groups {
+        for points in plan.stem_groups(todo.iter().copied()) {
             // A stem that does not build leaves its points to fail on their own scenario,
             // with the message that names them. Points over policies alone go on from
             // `base` (no overrides).
@@ -689,8 +689,9 @@ pub struct Work {
 
 /// The shared beginnings of runs a worker keeps ([`ensemble::Trunks`]) with `replicates`
 /// a point: one per replicate, each about a run's memory, up to 8. A worker goes through a
-/// stem's points and each point's replicates in turn, so with more than that none would be found again: then it
-/// keeps none and every run goes from the first day (the same results, without sharing).
+/// stem's points and each point's replicates in turn, so with more than that none would be
+/// found again: then it keeps none and every run goes from the first day (the same
+/// results, without sharing).
 pub fn trunks_kept(replicates: u32) -> usize {
     const MOST: usize = 8;
     let r = replicates as usize;

@@ -439,23 +439,10 @@ fn unknown_key(message: &str, added: &[&str]) -> Option<String> {
     let path = added.iter().find(|p| {
         paths::parse(p).ok().and_then(|s| s.last().cloned()) == Some(paths::Step::Key(key.into()))
     })?;
+    // toml's line that names the unknown field goes on with the fields it expected.
     let expected = rest
         .find("expected ")
-        .map(|i| {
-            rest[i..]
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim_end()
-                .to_string()
-        })
-        .unwrap_or_default();
-    Some(format!(
-        "{path}: no parameter `{key}` there{}",
-        if expected.is_empty() {
-            String::new()
-        } else {
-            format!(" ({expected})")
-        }
-    ))
+        .and_then(|i| rest[i..].lines().next())
+        .map_or(String::new(), |e| format!(" ({})", e.trim_end()));
+    Some(format!("{path}: no parameter `{key}` there{expected}"))
 }

@@ -16,6 +16,11 @@ pub enum Step {
     Named(String),
 }
 
+/// Whether a path leads into the `[policies]` table (however its first key is spelled).
+pub fn is_policy(path: &str) -> bool {
+    parse(path).is_ok_and(|s| matches!(s.first(), Some(Step::Key(k)) if k == "policies"))
+}
+
 /// Parses `a.b[2].c`, `places["Roxham Road"].detection` or `initial."Roxham Road"`.
 pub fn parse(path: &str) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
